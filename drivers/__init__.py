@@ -1,0 +1,1 @@
+"""Hardware abstraction: small device interfaces with real, virtual and mock implementations."""
