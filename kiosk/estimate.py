@@ -1,0 +1,626 @@
+"""Wait-time estimates printed on tickets and shown on the screen.
+
+Pure Python (stdlib only), no I/O, no imports from the rest of ``kiosk``: the queue
+engine builds a :class:`HallView` (what is waiting, what every counter is doing) and
+feeds every domain event to :meth:`WaitEstimator.observe`; the estimator answers
+"how long until this ticket is called".
+
+Method (docs/estimates.md has the details and the scores):
+
+1. **Forward simulation of the calling rule** from the current state, with expected
+   durations instead of random ones.  Each open counter becomes free at
+   ``now + remaining time of its current customer + turnaround``; the earliest free
+   counter calls the ticket the hall would call (priority first at ``vip_first``
+   counters, or at all counters when ``priority_at == "all"``; a normal ticket waiting
+   past its service's starvation limit is not passed over by priority tickets;
+   otherwise the longest-waiting ticket among the services the counter serves) and is
+   busy again for the expected occupancy of that ticket.  The estimate is the simulated
+   call time of the ticket.  Cost: O(tickets ahead x log counters).
+2. **Learned durations.**  Service time per service (called -> finished) from a recent
+   window (outliers clipped), blended with a per-hour-of-day profile kept across days
+   and the configured prior.  The remaining time of a busy counter is the conditional
+   mean residual ``E[S - e | S > e]`` of a lognormal fitted to the recent service times
+   (``e`` = time already spent on the customer); while the customer has not reached
+   the counter yet, the chance that it is a no-show grows with ``e`` (Bayes with the
+   learned walk-up times) and the counter is then freed at the grace period.
+3. **No-shows**: each ticket ahead occupies a counter for
+   ``(1 - p) * E[S] + p * E[grace]`` with ``p`` the learned no-show rate of its service.
+4. **Turnaround**: the learned gap between a counter becoming free and its next call,
+   and the learned pickup delay of an idle counter.
+5. **Priority tickets arriving later** jump ahead of normal tickets at priority-first
+   counters: the learned arrival rate of priority tickets times their occupancy takes a
+   share of those counters' capacity (fluid approximation).
+6. **Online calibration**: a shrunk linear correction ``actual ~ a + b * raw`` fitted on
+   earlier tickets whose waits are fully realized (only tickets issued before the
+   oldest ticket still waiting are used, so long waits are not censored away).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Mapping
+
+__all__ = [
+    "WaitingTicket",
+    "CounterView",
+    "HallView",
+    "WaitEstimator",
+    "humanize_wait",
+]
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    ticket_id: int
+    service: str  # prefix, e.g. "A"
+    priority: int  # 0 normal, 1 priority/VIP
+    queued_at: float  # hall-time seconds (monotonic timeline); order key for FIFO
+
+
+@dataclass(frozen=True)
+class CounterView:
+    number: int
+    services: tuple[str, ...]
+    vip_first: bool
+    state: str  # "open" | "paused" | "closed"
+    busy_service: str | None  # service of the ticket at the counter (called/serving)
+    busy_since: float | None  # hall time the current ticket was called
+
+
+@dataclass(frozen=True)
+class HallView:
+    now: float  # hall time, seconds
+    hour: int  # local wall-clock hour 0..23 (time-of-day learning)
+    waiting: tuple[WaitingTicket, ...]
+    counters: tuple[CounterView, ...]
+    priority_at: str  # "vip_first" or "all"
+    starvation_limit_s: Mapping[str, float]  # per service
+
+
+def _phi(x: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _finite(x: float, default: float) -> float:
+    return x if isinstance(x, (int, float)) and math.isfinite(x) else default
+
+
+class _Samples:
+    """A bounded window of recent positive durations with cheap summaries."""
+
+    __slots__ = ("values", "_cache")
+
+    def __init__(self, maxlen: int) -> None:
+        self.values: deque[float] = deque(maxlen=maxlen)
+        self._cache: tuple | None = None
+
+    def add(self, x: float) -> None:
+        if isinstance(x, (int, float)) and math.isfinite(x) and x >= 0:
+            self.values.append(float(x))
+            self._cache = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def summary(self) -> tuple[int, float, float, float]:
+        """(n, robust mean, mean of logs, sd of logs); n == 0 means no data."""
+        if self._cache is None:
+            vals = sorted(self.values)
+            n = len(vals)
+            if n == 0:
+                self._cache = (0, 0.0, 0.0, 0.0)
+            else:
+                med = vals[n // 2] if n % 2 else 0.5 * (vals[n // 2 - 1] + vals[n // 2])
+                cap = 5.0 * med if med > 0 else float("inf")
+                clipped = [min(v, cap) for v in vals]
+                mean = sum(clipped) / n
+                logs = [math.log(max(v, 1.0)) for v in clipped]
+                mu = sum(logs) / n
+                var = sum((x - mu) ** 2 for x in logs) / (n - 1) if n > 1 else 0.0
+                self._cache = (n, mean, mu, math.sqrt(var))
+        return self._cache
+
+
+@dataclass
+class _ServiceModel:
+    """Expected durations of one service, frozen for one estimate."""
+
+    mean_s: float  # E[S], called -> finished, for customers who show up
+    sigma: float  # lognormal shape
+    noshow_p: float
+    occupancy_s: float  # expected counter time of one ticket incl. no-shows + turnaround
+
+    def residual(self, elapsed: float, floor: float) -> float:
+        """E[S - e | S > e] for a lognormal with this mean and shape."""
+        m, s = self.mean_s, self.sigma
+        if elapsed <= 0:
+            return m
+        if s < 1e-3:
+            return max(m - elapsed, floor)
+        mu = math.log(m) - 0.5 * s * s
+        le = math.log(elapsed)
+        tail = _phi((mu - le) / s)
+        if tail < 1e-9:
+            # far in the tail: the lognormal mean residual grows ~ e * s^2 / (ln e - mu)
+            return max(floor, elapsed * s * s / max(le - mu, 1e-6))
+        partial = m * _phi((mu + s * s - le) / s)
+        return max(partial / tail - elapsed, floor)
+
+
+class WaitEstimator:
+    """Learns from domain events, answers wait estimates from a :class:`HallView`."""
+
+    def __init__(
+        self,
+        expected_service_s: Mapping[str, float],
+        *,
+        default_service_s: float = 300.0,
+        window: int = 40,
+        prior_weight: float = 3.0,
+        hour_prior_min_n: int = 8,
+        sigma_prior: float = 0.6,
+        sigma_prior_weight: float = 5.0,
+        noshow_prior: float = 0.05,
+        noshow_prior_weight: float = 20.0,
+        noshow_grace_s: float = 60.0,
+        walk_prior_s: float = 30.0,
+        turnaround_prior_s: float = 10.0,
+        pickup_prior_s: float = 5.0,
+        pause_prior_s: float = 300.0,
+        priority_window_s: float = 3600.0,
+        max_priority_share: float = 0.8,
+        residual_floor_s: float = 15.0,
+        calibrate: bool = True,
+        calibration_window: int = 150,
+        calibration_min_n: int = 20,
+        calibration_shrink: float = 30.0,
+        reopen_breaks: bool = False,
+    ) -> None:
+        self._prior = {k: float(v) for k, v in expected_service_s.items() if _finite(v, -1) > 0}
+        self.default_service_s = float(default_service_s)
+        self.window = int(window)
+        self.prior_weight = float(prior_weight)
+        self.hour_prior_min_n = int(hour_prior_min_n)
+        self.sigma_prior = float(sigma_prior)
+        self.sigma_prior_weight = float(sigma_prior_weight)
+        self.noshow_prior = float(noshow_prior)
+        self.noshow_prior_weight = float(noshow_prior_weight)
+        self.noshow_grace_s = float(noshow_grace_s)
+        self.walk_prior_s = float(walk_prior_s)
+        self.turnaround_prior_s = float(turnaround_prior_s)
+        self.pickup_prior_s = float(pickup_prior_s)
+        self.pause_prior_s = float(pause_prior_s)
+        self.priority_window_s = float(priority_window_s)
+        self.max_priority_share = float(max_priority_share)
+        self.residual_floor_s = float(residual_floor_s)
+        self.calibrate = bool(calibrate)
+        self.calibration_min_n = int(calibration_min_n)
+        self.calibration_shrink = float(calibration_shrink)
+        self.reopen_breaks = bool(reopen_breaks)
+
+        self._hour = 12
+        self._t0: float | None = None  # first event seen (for arrival rates)
+        # learned durations
+        self._service: dict[str, _Samples] = {}
+        self._hour_profile: dict[tuple[str, int], list[float]] = {}  # (svc, hour) -> [n, mean]
+        self._outcomes: dict[str, deque[int]] = {}  # per service: 1 no-show, 0 served
+        self._noshow_dur = _Samples(60)
+        self._walk = _Samples(100)
+        self._turnaround = _Samples(100)
+        self._pickup = _Samples(60)
+        self._pause = _Samples(30)
+        self._break = _Samples(30)
+        self._priority_arrivals: dict[str, deque[float]] = {}
+        # live state reconstructed from events
+        self._issued_at: dict[int, float] = {}
+        self._at_counter: dict[int, list] = {}  # counter -> [ticket_id, called_at, started]
+        self._free_since: dict[int, float] = {}  # counter -> time it became free
+        self._paused_since: dict[int, float] = {}
+        self._closed_since: dict[int, float] = {}
+        self._ever_open: set[int] = set()
+        # calibration
+        self._first_pred: dict[int, tuple[float, float]] = {}  # ticket -> (t_est, raw)
+        self._realized: deque[tuple[float, float, float]] = deque(maxlen=int(calibration_window))
+
+    # ------------------------------------------------------------------ learning
+    def observe(self, event: Mapping, now: float) -> None:
+        """Learn from one domain event (``type`` plus the fields of docs/architecture.md)."""
+        try:
+            self._observe(event, float(now))
+        except (TypeError, ValueError, KeyError):
+            return  # a malformed event teaches nothing; never break the engine
+
+    def _observe(self, ev: Mapping, now: float) -> None:
+        if not math.isfinite(now):
+            return
+        if self._t0 is None:
+            self._t0 = now
+        hour = ev.get("hour")
+        if isinstance(hour, int) and 0 <= hour <= 23:
+            self._hour = hour
+        kind = ev.get("type", "")
+        tid = ev.get("ticket_id")
+        svc = ev.get("service")
+        counter = ev.get("counter")
+        if kind == "ticket.issued":
+            if tid is not None:
+                self._issued_at[tid] = now
+            if int(ev.get("priority") or 0) > 0 and svc is not None:
+                self._priority_arrivals.setdefault(svc, deque(maxlen=500)).append(now)
+        elif kind == "ticket.called":
+            issued = self._issued_at.pop(tid, None)
+            wait = ev.get("wait_s")
+            if issued is None and isinstance(wait, (int, float)):
+                issued = now - float(wait)
+            if counter is not None:
+                free = self._free_since.pop(counter, None)
+                if free is not None and issued is not None:
+                    if issued < free:
+                        self._turnaround.add(now - free)
+                    else:
+                        self._pickup.add(now - issued)
+                self._at_counter[counter] = [tid, now, False]
+            first = self._first_pred.pop(tid, None)
+            if first is not None and issued is not None:
+                t_est, raw = first
+                self._realized.append((issued, raw, now - t_est))
+        elif kind == "ticket.recalled":
+            pass
+        elif kind == "ticket.started":
+            cur = self._at_counter.get(counter)
+            if cur is not None:
+                self._walk.add(now - cur[1])
+                cur[2] = True
+        elif kind == "ticket.finished":
+            cur = self._at_counter.pop(counter, None)
+            dur = ev.get("service_s")
+            if not isinstance(dur, (int, float)) and cur is not None:
+                dur = now - cur[1]
+            if svc is not None and isinstance(dur, (int, float)) and dur >= 0:
+                self._samples(svc).add(float(dur))
+                prof = self._hour_profile.setdefault((svc, self._hour), [0.0, 0.0])
+                prof[0] = min(prof[0] + 1.0, 200.0)
+                prof[1] += (min(float(dur), 4 * max(prof[1], 60.0)) - prof[1]) / prof[0]
+                self._outcomes.setdefault(svc, deque(maxlen=100)).append(0)
+            if counter is not None:
+                self._free_since[counter] = now
+        elif kind == "ticket.noshow":
+            cur = self._at_counter.pop(counter, None)
+            if cur is not None:
+                self._noshow_dur.add(now - cur[1])
+            if svc is not None:
+                self._outcomes.setdefault(svc, deque(maxlen=100)).append(1)
+            if counter is not None:
+                self._free_since[counter] = now
+            if ev.get("requeued") and tid is not None:
+                self._issued_at[tid] = now
+        elif kind in ("ticket.transferred", "ticket.cancelled"):
+            cur = self._at_counter.get(counter)
+            if cur is not None and cur[0] == tid:
+                del self._at_counter[counter]
+                self._free_since[counter] = now
+        elif kind == "counter.opened":
+            if counter is not None:
+                p = self._paused_since.pop(counter, None)
+                if p is not None:
+                    self._pause.add(now - p)
+                c = self._closed_since.pop(counter, None)
+                if c is not None and counter in self._ever_open:
+                    self._break.add(now - c)
+                self._ever_open.add(counter)
+                if counter not in self._at_counter:
+                    self._free_since[counter] = now
+        elif kind == "counter.paused":
+            if counter is not None:
+                self._paused_since[counter] = now
+        elif kind == "counter.closed":
+            if counter is not None:
+                self._paused_since.pop(counter, None)
+                self._closed_since[counter] = now
+                self._free_since.pop(counter, None)
+
+    def _samples(self, svc: str) -> _Samples:
+        s = self._service.get(svc)
+        if s is None:
+            s = self._service[svc] = _Samples(self.window)
+        return s
+
+    # ----------------------------------------------------------- learned values
+    def expected_service(self, service: str, hour: int | None = None) -> float:
+        """Expected called -> finished seconds of a customer who shows up."""
+        return self._service_model(service, self._hour if hour is None else hour).mean_s
+
+    def _service_model(self, svc: str, hour: int) -> _ServiceModel:
+        prior = self._prior.get(svc, self.default_service_s)
+        prof = self._hour_profile.get((svc, hour))
+        if prof is not None and prof[0] >= self.hour_prior_min_n:
+            prior = prof[1]
+        n, mean, mu, sd = self._samples(svc).summary() if svc in self._service else (0, 0, 0, 0)
+        w = self.prior_weight
+        m = (w * prior + n * mean) / (w + n) if n else prior
+        m = max(m, 1.0)
+        if n >= 2:
+            sigma = math.sqrt(
+                (self.sigma_prior_weight * self.sigma_prior**2 + (n - 1) * sd * sd)
+                / (self.sigma_prior_weight + n - 1)
+            )
+        else:
+            sigma = self.sigma_prior
+        outs = self._outcomes.get(svc)
+        k = len(outs) if outs else 0
+        ns = sum(outs) if outs else 0
+        p = (self.noshow_prior * self.noshow_prior_weight + ns) / (self.noshow_prior_weight + k)
+        occ = (1 - p) * m + p * self._noshow_mean() + self._turnaround_mean()
+        return _ServiceModel(m, min(max(sigma, 0.05), 2.0), p, occ)
+
+    def _mean_or(self, s: _Samples, prior: float, weight: float = 3.0) -> float:
+        n, mean, _, _ = s.summary()
+        return (weight * prior + n * mean) / (weight + n)
+
+    def _noshow_mean(self) -> float:
+        return self._mean_or(self._noshow_dur, self.noshow_grace_s)
+
+    def _turnaround_mean(self) -> float:
+        return self._mean_or(self._turnaround, self.turnaround_prior_s)
+
+    def _pickup_mean(self) -> float:
+        return self._mean_or(self._pickup, self.pickup_prior_s)
+
+    def _walk_tail(self, elapsed: float) -> float:
+        """P(walk-up time > elapsed)."""
+        vals = self._walk.values
+        if len(vals) < 5:
+            return math.exp(-max(elapsed, 0.0) / self.walk_prior_s)
+        above = sum(1 for v in vals if v > elapsed)
+        return (above + 0.5) / (len(vals) + 1.0)
+
+    def _priority_rate(self, svc: str, now: float) -> float:
+        arr = self._priority_arrivals.get(svc)
+        if not arr or self._t0 is None:
+            return 0.0
+        start = now - self.priority_window_s
+        while arr and arr[0] < start - self.priority_window_s:
+            arr.popleft()
+        count = sum(1 for t in arr if start <= t <= now)
+        span = min(self.priority_window_s, now - self._t0)
+        span = max(span, 900.0)  # a single early arrival is not a rate
+        return count / span
+
+    # -------------------------------------------------------------- estimating
+    def estimate_for(self, hall: HallView, ticket_id: int) -> float:
+        """Seconds until ``ticket_id`` (already in ``hall.waiting``) is called."""
+        target = None
+        for t in hall.waiting:
+            if t.ticket_id == ticket_id:
+                target = t
+                break
+        if target is None:
+            return 0.0
+        raw = self._simulate(hall, target)
+        if ticket_id not in self._first_pred:
+            self._first_pred[ticket_id] = (hall.now, raw)
+        return self._calibrated(hall, raw)
+
+    def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float:
+        """Seconds a new ticket of ``service`` would wait if taken now (for the screen)."""
+        virtual = WaitingTicket(ticket_id=-1, service=service, priority=int(priority), queued_at=hall.now)
+        raw = self._simulate(hall, virtual, extra=True)
+        return self._calibrated(hall, raw)
+
+    def _calibrated(self, hall: HallView, raw: float) -> float:
+        est = raw
+        if self.calibrate and self._realized:
+            oldest = min((t.queued_at for t in hall.waiting), default=hall.now)
+            pts = [(r, a) for issued, r, a in self._realized if issued < oldest]
+            n = len(pts)
+            if n >= self.calibration_min_n:
+                mr = sum(r for r, _ in pts) / n
+                ma = sum(a for _, a in pts) / n
+                sxx = sum((r - mr) ** 2 for r, _ in pts)
+                sxy = sum((r - mr) * (a - ma) for r, a in pts)
+                # ridge towards slope 1: shrink = pseudo-points of spread 60 s at slope 1
+                k = self.calibration_shrink * 60.0**2
+                slope = (sxy + k) / (sxx + k) if sxx + k > 0 else 1.0
+                slope = min(max(slope, 0.5), 1.5)
+                w = n / (n + self.calibration_shrink)
+                intercept = w * (ma - slope * mr)
+                slope = 1.0 + w * (slope - 1.0)
+                est = intercept + slope * raw
+                est = min(max(est, 0.5 * raw), 1.5 * raw + 60.0)
+        if not math.isfinite(est) or est < 0:
+            est = 0.0
+        return est
+
+    def _simulate(self, hall: HallView, target: WaitingTicket, extra: bool = False) -> float:
+        now = _finite(hall.now, 0.0)
+        hour = hall.hour if isinstance(hall.hour, int) else self._hour
+        self._hour = hour
+        models: dict[str, _ServiceModel] = {}
+
+        def model(svc: str) -> _ServiceModel:
+            m = models.get(svc)
+            if m is None:
+                m = models[svc] = self._service_model(svc, hour)
+            return m
+
+        vip_all = hall.priority_at == "all"
+        limits = hall.starvation_limit_s or {}
+        turnaround = self._turnaround_mean()
+        pickup = self._pickup_mean()
+        floor = self.residual_floor_s
+
+        # queues per (service, class), FIFO by (queued_at, ticket_id)
+        queues: dict[tuple[str, int], list[WaitingTicket]] = {}
+        waiting = list(hall.waiting)
+        if extra:
+            waiting.append(target)
+        tkey = (target.queued_at, target.ticket_id if not extra else math.inf)
+        for t in waiting:
+            k = (t.queued_at, t.ticket_id if (t is not target or not extra) else math.inf)
+            # tickets behind the target in their own queue can never be called before it
+            if t.service == target.service and (t.priority > 0) == (target.priority > 0) and k > tkey:
+                continue
+            queues.setdefault((t.service, 1 if t.priority > 0 else 0), []).append(t)
+        for q in queues.values():
+            q.sort(key=lambda t: (t.queued_at, t.ticket_id))
+        if extra:
+            q = queues[(target.service, 1 if target.priority > 0 else 0)]
+            q.remove(target)
+            q.append(target)
+        heads = {k: 0 for k in queues}
+
+        # counters that can work, and when each is next free
+        counters = []
+        for c in hall.counters:
+            if c.state == "closed":
+                start = self._reopen_at(c, now) if self.reopen_breaks else None
+                if start is None:
+                    continue
+            elif c.state == "paused":
+                since = self._paused_since.get(c.number, now)
+                pause_left = max(self._mean_or(self._pause, self.pause_prior_s) - (now - since), 60.0)
+                start = now + pause_left
+            else:
+                start = now
+            if c.busy_service is not None and c.state != "closed":
+                start = max(start, now + self._busy_left(c, now, model, floor) + turnaround)
+            elif c.state == "open":
+                start = now + pickup
+            counters.append((c, start))
+
+        # priority tickets that will arrive later and jump ahead of normal tickets
+        share: dict[int, float] = {}
+        if target.priority == 0:
+            load: dict[str, float] = {}
+            for svc in self._priority_arrivals:
+                rate = self._priority_rate(svc, now)
+                if rate > 0:
+                    load[svc] = rate * model(svc).occupancy_s
+            for svc, work in load.items():
+                servers = [c for c, _ in counters if svc in c.services and (vip_all or c.vip_first)]
+                for c in servers:
+                    share[c.number] = share.get(c.number, 0.0) + work / len(servers)
+            for k in share:
+                share[k] = min(share[k], self.max_priority_share)
+
+        heap = []
+        for i, (c, start) in enumerate(counters):
+            heap.append((start, i))
+        heapq.heapify(heap)
+        while heap:
+            t_free, i = heapq.heappop(heap)
+            c = counters[i][0]
+            pick = self._pick(c, vip_all, queues, heads, limits, t_free)
+            if pick is None:
+                continue  # nothing this counter can ever call: drop it
+            q, ticket = pick
+            if ticket is target:
+                return max(t_free - now, 0.0)
+            heads[q] += 1
+            occ = model(ticket.service).occupancy_s
+            if ticket.priority == 0 and share.get(c.number):
+                occ /= 1.0 - share[c.number]
+            heapq.heappush(heap, (t_free + occ, i))
+        return self._unserved(hall, target, model)
+
+    def _pick(self, c: CounterView, vip_all: bool, queues, heads, limits, t: float):
+        best = None
+        best_key = None
+        vip = vip_all or c.vip_first
+        for svc in c.services:
+            for cls in (1, 0):
+                q = queues.get((svc, cls))
+                if q is None:
+                    continue
+                h = heads[(svc, cls)]
+                if h >= len(q):
+                    continue
+                tk = q[h]
+                if vip:
+                    urgent = cls == 1
+                    if not urgent:
+                        lim = limits.get(svc)
+                        urgent = lim is not None and t - tk.queued_at >= lim
+                    key = (0 if urgent else 1, tk.queued_at, tk.ticket_id)
+                else:
+                    key = (1, tk.queued_at, tk.ticket_id)
+                if best_key is None or key < best_key:
+                    best_key = key
+                    best = ((svc, cls), tk)
+        return best
+
+    def _busy_left(self, c: CounterView, now: float, model, floor: float) -> float:
+        since = c.busy_since if c.busy_since is not None else now
+        elapsed = max(now - since, 0.0)
+        m = model(c.busy_service)
+        show_left = m.residual(elapsed, floor)
+        cur = self._at_counter.get(c.number)
+        started = cur is not None and cur[2] and abs(cur[1] - since) < 1.0
+        if started or m.noshow_p <= 0:
+            return show_left
+        # not at the counter yet: it may be a no-show (the counter then waits the grace)
+        p, walk_tail = m.noshow_p, self._walk_tail(elapsed)
+        p_ns = p / (p + (1 - p) * walk_tail)
+        ns_left = max(self._noshow_mean() - elapsed, floor * 0.5)
+        return p_ns * ns_left + (1 - p_ns) * show_left
+
+    def _reopen_at(self, c: CounterView, now: float) -> float | None:
+        since = self._closed_since.get(c.number)
+        if since is None or c.number not in self._ever_open or len(self._break) < 1:
+            return None
+        n, mean, _, _ = self._break.summary()
+        elapsed = now - since
+        if elapsed > 2.0 * mean:
+            return None
+        return now + max(mean - elapsed, 60.0)
+
+    def _unserved(self, hall: HallView, target: WaitingTicket, model) -> float:
+        """No open counter serves the ticket: expect one of its counters to return."""
+        n_ahead = sum(
+            1
+            for t in hall.waiting
+            if t.service == target.service and (t.queued_at, t.ticket_id) < (target.queued_at, target.ticket_id)
+        )
+        servers = [c for c in hall.counters if target.service in c.services] or [None]
+        back = self._mean_or(self._break, 1800.0) if len(self._break) else 1800.0
+        return back + n_ahead * model(target.service).occupancy_s / len(servers)
+
+
+# ---------------------------------------------------------------------- display
+def _round_minutes(minutes: float) -> int:
+    if minutes <= 5:
+        return max(1, int(math.floor(minutes + 0.5)))
+    return int(5 * math.floor(minutes / 5 + 0.5))
+
+
+def humanize_wait(seconds: float, lang: str) -> str:
+    """A wait rounded the way people read it: "no wait", "<1 min", "about 10 min"…
+
+    Rules: under 30 s is no wait; under 1 min "less than a minute"; up to 5 min by one
+    minute; above, by five minutes; an hour and more as hours and minutes.
+    ``lang`` is "zh" (Chinese) or anything else for English.
+    """
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        s = 0.0
+    if not math.isfinite(s) or s < 0:
+        s = 0.0 if not (math.isfinite(s) or s > 0) else s
+    zh = str(lang).lower().startswith("zh")
+    if s < 30:
+        return "无需等待" if zh else "no wait"
+    if s < 60:
+        return "少于1分钟" if zh else "less than 1 min"
+    if math.isinf(s):
+        s = 24 * 3600.0
+    m = _round_minutes(s / 60.0)
+    if m < 60:
+        return f"约{m}分钟" if zh else f"about {m} min"
+    h, rem = divmod(m, 60)
+    if zh:
+        return f"约{h}小时" + (f"{rem}分钟" if rem else "")
+    return f"about {h} h" + (f" {rem} min" if rem else "")
