@@ -1,0 +1,42 @@
+"""The `[mqtt]` section: the connection to HQ."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class MqttTls(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ca_file: str | None = Field(None, description="CA bundle that signed the broker's certificate")
+    cert_file: str | None = Field(None, description="client certificate (mutual TLS)")
+    key_file: str | None = Field(None, description="client private key")
+    insecure: bool = Field(False, description="skip host-name checking (test benches only)")
+
+
+class MqttConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(False, description="false: run offline, keep the outbox")
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
+    topic_prefix: str = Field("kiosk", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
+    client_id: str | None = Field(None, description="default: kiosk-<branch id>")
+    protocol: Literal["auto", "5", "3.1.1"] = Field("auto", description="auto: MQTT 5, falling back to 3.1.1")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    username: str | None = None
+    password_file: str | None = Field(None, description="file holding the password; readable by the service user only")
+    tls: MqttTls | None = None
+    reconnect_min_s: float = Field(1.0, gt=0, le=60)
+    reconnect_max_s: float = Field(60.0, gt=0, le=3600)
+    queue_min_interval_s: float = Field(1.0, ge=0, le=60, description="rate limit of queue snapshots on change")
+    queue_period_s: float = Field(60.0, gt=0, le=3600, description="a queue snapshot at least this often")
+    commands_enabled: bool = Field(True, description="accept HQ commands on cmd/{name}")
+    max_command_bytes: int = Field(4096, ge=64, le=65536)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("mqtt://", "mqtts://", "tcp://", "ssl://")):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return v

@@ -1,0 +1,56 @@
+"""The kiosk's exception tree: every error says what is wrong in words a technician can act on."""
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """Base of every error raised on purpose by the kiosk."""
+
+
+class ConfigError(KioskError, ValueError):
+    """The configuration file is missing, unreadable or invalid (names the key)."""
+
+
+class QueueError(KioskError):
+    """An illegal queue operation; nothing was changed."""
+
+    code = "queue_error"
+
+
+class UnknownService(QueueError, LookupError):
+    code = "unknown_service"
+
+
+class UnknownCounter(QueueError, LookupError):
+    code = "unknown_counter"
+
+
+class UnknownTicket(QueueError, LookupError):
+    code = "unknown_ticket"
+
+
+class CounterNotOpen(QueueError):
+    code = "counter_not_open"
+
+
+class NothingCalled(QueueError):
+    code = "nothing_called"
+
+
+class IllegalState(QueueError):
+    code = "illegal_state"
+
+
+class RangeExhausted(QueueError):
+    code = "range_exhausted"
+
+
+class DailyCapReached(QueueError):
+    code = "daily_cap_reached"
+
+
+class ServiceClosed(QueueError):
+    code = "service_closed"
+
+
+class StoreError(KioskError):
+    """The database cannot be opened or migrated."""
