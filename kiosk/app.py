@@ -45,6 +45,8 @@ class KioskApp:
         self.hub: EventHub | None = None
         self._stopping = threading.Event()
         self._closers: list[Callable[[], None]] = []
+        self.outputs: Any = None      # kiosk.outputs.Outputs when devices are attached
+        self.telemetry: Any = None    # kiosk.telemetry.Telemetry when MQTT is on
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> KioskApp:
@@ -116,3 +118,37 @@ class KioskApp:
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Every committed event, on the core thread (hand it on; do not block)."""
         return self.loop.call(lambda: self.hub.subscribe(listener))
+
+    # -- devices and connections (for the admin screen) ----------------------------------------
+    def device_status(self) -> dict[str, dict[str, Any]]:
+        """name → {"kind", "state", "reason", "since"} for every attached device."""
+        return self.outputs.status() if self.outputs is not None else {}
+
+    def mqtt_state(self) -> dict[str, Any]:
+        """{"state": "disabled"|"connecting"|"connected"|"disconnected", "since", "error", "backlog"}."""
+        if self.telemetry is None:
+            return {"state": "disabled", "since": None, "error": None}
+        return dict(self.telemetry.state)
+
+    def reprint_last(self) -> Future:
+        """Print the last issued ticket again (admin / customer asked)."""
+        return self.loop.submit(self._reprint_last)
+
+    def _reprint_last(self) -> str:
+        from .errors import KioskError
+        last = self.engine.last_issued()
+        if last is None:
+            raise KioskError("no ticket has been issued yet")
+        if self.outputs is None:
+            raise KioskError("no printer is attached")
+        self.outputs.reprint(last)
+        return last["number"]
+
+    def test_print(self) -> Future:
+        from .errors import KioskError
+
+        def run() -> None:
+            if self.outputs is None:
+                raise KioskError("no printer is attached")
+            self.outputs.test_print()
+        return self.loop.submit(run)

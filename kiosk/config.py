@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config_hardware import HardwareConfig
 from .config_mqtt import MqttConfig
+from .config_ui import UiConfig
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "firmware_config" / "kiosk.toml"
@@ -166,6 +167,7 @@ class Settings(_Strict):
     store: StoreConfig = StoreConfig()
     hardware: HardwareConfig = HardwareConfig()
     mqtt: MqttConfig = MqttConfig()
+    ui: UiConfig = UiConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
