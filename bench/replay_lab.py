@@ -89,7 +89,7 @@ class _Baselines:
 
 def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
            estimator: WaitEstimator | None = None, baselines: bool = True,
-           reopen_breaks: bool = False) -> dict:
+           reopen_breaks: bool = True) -> dict:
     """Replay one day; returns predictions per predictor and the estimator's timing."""
     meta, rows = load_day(day)
     h0, m0 = (int(x) for x in meta.get("open_clock", "09:00").split(":")[:2])
@@ -98,6 +98,7 @@ def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
     est = estimator or WaitEstimator({s: prior_s for s in services}, reopen_breaks=reopen_breaks)
     base = _Baselines(prior_s) if baselines else None
     limits = {s: starvation_s for s in services}
+    limits.update({k: float(v) for k, v in meta.get("starvation_limit_s", {}).items()})
 
     ids: dict[str, int] = {}
     waiting: dict[int, WaitingTicket] = {}
@@ -252,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--score", action="store_true", help="print built-in MAE/ratios (needs truth.csv)")
     ap.add_argument("--prior-s", type=float, default=300.0, help="prior service time (s) for every service")
     ap.add_argument("--starvation-min", type=float, default=math.inf)
-    ap.add_argument("--reopen-breaks", action="store_true")
+    ap.add_argument("--no-reopen-breaks", dest="reopen_breaks", action="store_false",
+                    help="treat closed counters as gone (no learned break return)")
     ap.add_argument("--generated", type=int, default=0, help="days per scenario to generate and score")
     ap.add_argument("--scenarios", default="calm,peak,surge,closing,noshow,vip")
     ap.add_argument("--seed", type=int, default=1000)

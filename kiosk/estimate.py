@@ -39,9 +39,13 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 from collections import deque
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Mapping
+
+_NORMAL = NormalDist()
 
 __all__ = [
     "WaitingTicket",
@@ -150,6 +154,21 @@ class _ServiceModel:
         partial = m * _phi((mu + s * s - le) / s)
         return max(partial / tail - elapsed, floor)
 
+    def sample(self, rng: random.Random) -> float:
+        s = self.sigma
+        return rng.lognormvariate(math.log(self.mean_s) - 0.5 * s * s, s)
+
+    def sample_residual(self, elapsed: float, rng: random.Random) -> float:
+        """A draw of S - e given S > e."""
+        s = self.sigma
+        mu = math.log(self.mean_s) - 0.5 * s * s
+        if elapsed <= 0:
+            return rng.lognormvariate(mu, s)
+        lo = _phi((math.log(elapsed) - mu) / s)
+        u = lo + (1.0 - lo) * rng.random()
+        u = min(max(u, 1e-12), 1.0 - 1e-12)
+        return max(math.exp(mu + s * _NORMAL.inv_cdf(u)) - elapsed, 1.0)
+
 
 class WaitEstimator:
     """Learns from domain events, answers wait estimates from a :class:`HallView`."""
@@ -174,11 +193,13 @@ class WaitEstimator:
         priority_window_s: float = 3600.0,
         max_priority_share: float = 0.8,
         residual_floor_s: float = 15.0,
-        calibrate: bool = True,
+        calibrate: bool = False,
         calibration_window: int = 150,
         calibration_min_n: int = 20,
         calibration_shrink: float = 30.0,
-        reopen_breaks: bool = False,
+        reopen_breaks: bool = True,
+        mc_runs: int = 15,
+        mc_max_depth: int = 40,
     ) -> None:
         self._prior = {k: float(v) for k, v in expected_service_s.items() if _finite(v, -1) > 0}
         self.default_service_s = float(default_service_s)
@@ -201,6 +222,8 @@ class WaitEstimator:
         self.calibration_min_n = int(calibration_min_n)
         self.calibration_shrink = float(calibration_shrink)
         self.reopen_breaks = bool(reopen_breaks)
+        self.mc_runs = int(mc_runs)
+        self.mc_max_depth = int(mc_max_depth)
 
         self._hour = 12
         self._t0: float | None = None  # first event seen (for arrival rates)
@@ -222,6 +245,7 @@ class WaitEstimator:
         self._paused_since: dict[int, float] = {}
         self._closed_since: dict[int, float] = {}
         self._ever_open: set[int] = set()
+        self._n_back = 0
         # calibration
         self._first_pred: dict[int, tuple[float, float]] = {}  # ticket -> (t_est, raw)
         self._realized: deque[tuple[float, float, float]] = deque(maxlen=int(calibration_window))
@@ -311,6 +335,7 @@ class WaitEstimator:
                 c = self._closed_since.pop(counter, None)
                 if c is not None and counter in self._ever_open:
                     self._break.add(now - c)
+                    self._n_back += 1
                 self._ever_open.add(counter)
                 if counter not in self._at_counter:
                     self._free_since[counter] = now
@@ -436,6 +461,20 @@ class WaitEstimator:
         return est
 
     def _simulate(self, hall: HallView, target: WaitingTicket, extra: bool = False) -> float:
+        plan = self._prepare(hall, target, extra)
+        det = self._run(plan, None)
+        runs = self.mc_runs
+        if det is None:
+            return self._unserved(hall, target, plan["model"])
+        if runs <= 1 or plan["n_busy"] == 0 or plan["depth"] > self.mc_max_depth:
+            return det
+        seed = (hash((target.ticket_id, round(hall.now, 1))) & 0xFFFFFFFF) ^ 0x5EED
+        rng = random.Random(seed)
+        out = sorted(self._run(plan, rng) or det for _ in range(runs))
+        mid = len(out) // 2
+        return out[mid] if len(out) % 2 else 0.5 * (out[mid - 1] + out[mid])
+
+    def _prepare(self, hall: HallView, target: WaitingTicket, extra: bool) -> dict:
         now = _finite(hall.now, 0.0)
         hour = hall.hour if isinstance(hall.hour, int) else self._hour
         self._hour = hour
@@ -448,7 +487,6 @@ class WaitEstimator:
             return m
 
         vip_all = hall.priority_at == "all"
-        limits = hall.starvation_limit_s or {}
         turnaround = self._turnaround_mean()
         pickup = self._pickup_mean()
         floor = self.residual_floor_s
@@ -471,26 +509,34 @@ class WaitEstimator:
             q = queues[(target.service, 1 if target.priority > 0 else 0)]
             q.remove(target)
             q.append(target)
-        heads = {k: 0 for k in queues}
+        depth = sum(len(q) for q in queues.values())
 
-        # counters that can work, and when each is next free
-        counters = []
+        # counters that can work, when each is next free (expected), and what it is doing
+        counters = []  # (view, expected start, earliest start, busy info or None)
+        n_busy = 0
         for c in hall.counters:
+            reopen = None
             if c.state == "closed":
-                start = self._reopen_at(c, now) if self.reopen_breaks else None
-                if start is None:
+                reopen = self._reopen(c, now) if self.reopen_breaks else None
+                if reopen is None:
                     continue
+                start = now + reopen[1][len(reopen[1]) // 2]
             elif c.state == "paused":
                 since = self._paused_since.get(c.number, now)
                 pause_left = max(self._mean_or(self._pause, self.pause_prior_s) - (now - since), 60.0)
                 start = now + pause_left
             else:
                 start = now
+            busy = None
             if c.busy_service is not None and c.state != "closed":
-                start = max(start, now + self._busy_left(c, now, model, floor) + turnaround)
+                left, busy = self._busy_left(c, now, model, floor)
+                expected = max(start, now + left + turnaround)
+                n_busy += 1
             elif c.state == "open":
-                start = now + pickup
-            counters.append((c, start))
+                expected = now + pickup
+            else:
+                expected = start
+            counters.append((c, expected, start, busy, reopen))
 
         # priority tickets that will arrive later and jump ahead of normal tickets
         share: dict[int, float] = {}
@@ -501,15 +547,42 @@ class WaitEstimator:
                 if rate > 0:
                     load[svc] = rate * model(svc).occupancy_s
             for svc, work in load.items():
-                servers = [c for c, _ in counters if svc in c.services and (vip_all or c.vip_first)]
+                servers = [c for c, *_ in counters if svc in c.services and (vip_all or c.vip_first)]
                 for c in servers:
                     share[c.number] = share.get(c.number, 0.0) + work / len(servers)
             for k in share:
                 share[k] = min(share[k], self.max_priority_share)
+        return {
+            "now": now, "target": target, "queues": queues, "counters": counters, "share": share,
+            "model": model, "vip_all": vip_all, "limits": hall.starvation_limit_s or {},
+            "turnaround": turnaround, "noshow_s": self._noshow_mean(), "depth": depth, "n_busy": n_busy,
+        }
 
+    def _run(self, plan: dict, rng: random.Random | None) -> float | None:
+        """One pass of the calling rule; expected durations, or random ones with ``rng``."""
+        now, target, queues, model = plan["now"], plan["target"], plan["queues"], plan["model"]
+        share, vip_all, limits = plan["share"], plan["vip_all"], plan["limits"]
+        turnaround, noshow_s = plan["turnaround"], plan["noshow_s"]
+        counters = plan["counters"]
+        heads = {k: 0 for k in queues}
         heap = []
-        for i, (c, start) in enumerate(counters):
-            heap.append((start, i))
+        for i, (c, expected, start, busy, reopen) in enumerate(counters):
+            if reopen is not None:
+                if rng is None:
+                    if reopen[0] < 0.5:
+                        continue
+                else:
+                    if rng.random() >= reopen[0]:
+                        continue
+                    expected = now + rng.choice(reopen[1])
+            elif rng is not None and busy is not None:
+                m, elapsed, p_ns = busy
+                if p_ns > 0 and rng.random() < p_ns:
+                    left = max(noshow_s - elapsed, 5.0)
+                else:
+                    left = m.sample_residual(elapsed, rng)
+                expected = max(start, now + left + turnaround)
+            heap.append((expected, i))
         heapq.heapify(heap)
         while heap:
             t_free, i = heapq.heappop(heap)
@@ -521,11 +594,17 @@ class WaitEstimator:
             if ticket is target:
                 return max(t_free - now, 0.0)
             heads[q] += 1
-            occ = model(ticket.service).occupancy_s
+            m = model(ticket.service)
+            if rng is None:
+                occ = m.occupancy_s
+            elif rng.random() < m.noshow_p:
+                occ = noshow_s + turnaround
+            else:
+                occ = m.sample(rng) + turnaround
             if ticket.priority == 0 and share.get(c.number):
                 occ /= 1.0 - share[c.number]
             heapq.heappush(heap, (t_free + occ, i))
-        return self._unserved(hall, target, model)
+        return None
 
     def _pick(self, c: CounterView, vip_all: bool, queues, heads, limits, t: float):
         best = None
@@ -561,22 +640,34 @@ class WaitEstimator:
         cur = self._at_counter.get(c.number)
         started = cur is not None and cur[2] and abs(cur[1] - since) < 1.0
         if started or m.noshow_p <= 0:
-            return show_left
+            return show_left, (m, elapsed, 0.0)
         # not at the counter yet: it may be a no-show (the counter then waits the grace)
         p, walk_tail = m.noshow_p, self._walk_tail(elapsed)
         p_ns = p / (p + (1 - p) * walk_tail)
         ns_left = max(self._noshow_mean() - elapsed, floor * 0.5)
-        return p_ns * ns_left + (1 - p_ns) * show_left
+        return p_ns * ns_left + (1 - p_ns) * show_left, (m, elapsed, p_ns)
 
-    def _reopen_at(self, c: CounterView, now: float) -> float | None:
+    def _reopen(self, c: CounterView, now: float) -> tuple[float, list[float]] | None:
+        """A closed counter that was open today may be on a break: (P(back), remaining times).
+
+        P(back) starts from the share of earlier closures that ended in a reopening and
+        falls as the closure outlasts the break lengths seen so far (Bayes)."""
         since = self._closed_since.get(c.number)
-        if since is None or c.number not in self._ever_open or len(self._break) < 1:
+        breaks = self._break.values
+        if since is None or c.number not in self._ever_open or not breaks:
             return None
-        n, mean, _, _ = self._break.summary()
         elapsed = now - since
-        if elapsed > 2.0 * mean:
+        longest = max(breaks)
+        gone = sum(
+            1 for k, t in self._closed_since.items() if k in self._ever_open and now - t > 1.5 * longest
+        )
+        q = (self._n_back + 1.0) / (self._n_back + gone + 2.0)
+        rems = sorted(b - elapsed for b in breaks if b > elapsed)
+        if not rems:
             return None
-        return now + max(mean - elapsed, 60.0)
+        tail = len(rems) / len(breaks)
+        p_back = q * tail / (q * tail + (1.0 - q))
+        return p_back, [max(r, 30.0) for r in rems]
 
     def _unserved(self, hall: HallView, target: WaitingTicket, model) -> float:
         """No open counter serves the ticket: expect one of its counters to return."""
