@@ -1,0 +1,113 @@
+"""`kiosk run`: the service loop of the kiosk, supervised by systemd on a Pi.
+
+Start-up order: check the database (restore a corrupt one from the newest backup and report
+the loss), open the core, attach the devices, alerts and MQTT, tell systemd we are ready, and
+ping its watchdog from the core thread (so a hung core is restarted, not just a dead
+process). Then show the Kivy screen, or wait headless for SIGTERM.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import sdnotify
+from .app import KioskApp, data_dir
+from .config import Settings, load_settings
+from .store import db_path
+
+log = logging.getLogger("kiosk.run")
+BACKUP_KEEP = 7
+BACKUP_EVERY_S = 24 * 3600
+
+
+def run(args: argparse.Namespace) -> int:
+    t_start = time.monotonic()
+    settings = load_settings(args.config)
+    ddir = data_dir(args.data)
+    ddir.mkdir(parents=True, exist_ok=True)
+    report = _restore_if_corrupt(ddir)
+    app = KioskApp(settings, ddir).start()
+    if report is not None:
+        log.error("%s", report.summary())
+        app.call("record_event", "device.fault", **report.as_dict())
+    attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
+    _schedule_backups(app, ddir)
+    _schedule_watchdog(app)
+    ready_s = time.monotonic() - t_start
+    sdnotify.ready(f"serving branch {settings.branch.id}")
+    log.info("kiosk ready in %.2f s: branch %s, data %s, screen %s", ready_s, settings.branch.id, ddir,
+             args.screen)
+    print(f"kiosk ready in {ready_s:.2f} s (branch {settings.branch.id}, data {ddir})", flush=True)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        if args.simulate and args.screen == "none":
+            from .console import Console
+            Console(app, sys.stdin, sys.stdout, on_quit=stop.set).start()
+        if args.screen != "none":
+            from ui.app import run_ui
+            run_ui(app, args.screen)
+        else:
+            while not stop.wait(1.0):
+                pass
+    finally:
+        sdnotify.stopping("stopping")
+        app.stop()
+    return 0
+
+
+def attach_everything(app: KioskApp, settings: Settings, *, simulate: bool, mqtt_url: str | None) -> None:
+    """Devices, alerts and telemetry, each optional and each failing alone."""
+    from .alerts import AlertMonitor
+    from .outputs import attach_outputs
+    attach_outputs(app, simulate=simulate)
+    monitor = app.loop.call(lambda: AlertMonitor(app.engine, settings))
+    app.subscribe(lambda ev: None if ev["type"].startswith("alert.") else monitor.evaluate())
+    app.loop.every(5.0, monitor.evaluate)
+    if settings.mqtt.enabled or mqtt_url:
+        from .telemetry import attach_telemetry
+        attach_telemetry(app, url_override=mqtt_url)
+
+
+def _restore_if_corrupt(ddir: Path):
+    from .backup import restore_if_corrupt
+    return restore_if_corrupt(db_path(ddir), ddir / "backups")
+
+
+def _schedule_backups(app: KioskApp, ddir: Path) -> None:
+    from .backup import backup_now, list_backups
+
+    def take() -> None:
+        def work() -> None:
+            try:
+                path = backup_now(db_path(ddir), ddir / "backups", keep=BACKUP_KEEP)
+                log.info("backup written: %s", path)
+            except Exception:  # noqa: BLE001 — a failed backup is logged and retried next time
+                log.exception("backup failed")
+        threading.Thread(target=work, name="kiosk-backup", daemon=True).start()
+
+    backups = list_backups(ddir / "backups")
+    newest = max((b.time for b in backups), default=None) if backups else None
+    from datetime import datetime, timezone
+    if newest is None or (datetime.now(timezone.utc) - newest).total_seconds() > BACKUP_EVERY_S:
+        take()
+    app.loop.every(BACKUP_EVERY_S, take)
+
+
+def _schedule_watchdog(app: KioskApp) -> None:
+    period = sdnotify.watchdog_period_s()
+    if period:
+        app.loop.every(period, sdnotify.watchdog_ping)
+        log.info("systemd watchdog pinged every %.1f s from the core thread", period)

@@ -1,0 +1,70 @@
+"""Shared fixtures: the sample hall's settings, a fake clock, an engine on a real SQLite file."""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+# Kivy reads these at import time: set them before any test module imports it.
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+
+from kiosk.clock import FakeClock  # noqa: E402
+from kiosk.config import DEFAULT_CONFIG, Settings, load_settings  # noqa: E402
+from kiosk.queue import QueueEngine  # noqa: E402
+from kiosk.store import Store  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CN = timezone(timedelta(hours=8))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(DEFAULT_CONFIG)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(wall=datetime(2026, 11, 23, 9, 0, tzinfo=CN), tz=CN)
+
+
+@pytest.fixture
+def make_engine(tmp_path, settings, clock):
+    """make_engine(settings=..., open_counters=True) → a QueueEngine on tmp_path/kiosk.db."""
+    stores: list[Store] = []
+
+    def make(s: Settings | None = None, *, open_counters: bool = True, path: Path | None = None,
+             clk: FakeClock | None = None) -> QueueEngine:
+        s = s or settings
+        store = Store(path or tmp_path / "kiosk.db", synchronous="NORMAL")
+        stores.append(store)
+        engine = QueueEngine(store, s, clk or clock)
+        if open_counters:
+            for c in s.counters:
+                engine.set_counter(c.number, "open")
+        return engine
+
+    yield make
+    for st in stores:
+        st.close()
+
+
+@pytest.fixture
+def engine(make_engine) -> QueueEngine:
+    return make_engine()
+
+
+def settings_with(base: Settings, **changes) -> Settings:
+    """A copy of `base` with top-level sections replaced (validated again)."""
+    data = base.model_dump(mode="json")
+    data.update(changes)
+    return Settings.model_validate(data)
