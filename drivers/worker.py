@@ -185,12 +185,15 @@ class DeviceWorker:
                 timer.cancel()
 
     def _timed_out(self, task: _Task) -> None:
+        if task.future.done():
+            return
         reason = f"{task.name} took longer than {task.timeout_s:g} s"
-        if _fail(task.future, DeviceTimeout(f"{self.name}: {reason}")) and self.on_timeout:
+        if self.on_timeout:  # report first, so whoever waits on the future sees the fault
             try:
                 self.on_timeout(reason)
             except Exception:
                 log.exception("%s: on_timeout failed", self.name)
+        _fail(task.future, DeviceTimeout(f"{self.name}: {reason}"))
 
 
 def _fail(fut: Future, exc: BaseException) -> bool:
