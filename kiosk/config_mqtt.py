@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class MqttTls(BaseModel):
@@ -33,6 +33,8 @@ class MqttConfig(BaseModel):
     queue_period_s: float = Field(60.0, gt=0, le=3600, description="a queue snapshot at least this often")
     commands_enabled: bool = Field(True, description="accept HQ commands on cmd/{name}")
     max_command_bytes: int = Field(4096, ge=64, le=65536)
+    max_inflight: int = Field(500, ge=1, le=65535, description="outbox events published and not yet acknowledged")
+    stats_hourly: bool = Field(True, description="publish stats/hourly when each hour closes")
 
     @field_validator("url")
     @classmethod
@@ -40,3 +42,9 @@ class MqttConfig(BaseModel):
         if not v.startswith(("mqtt://", "mqtts://", "tcp://", "ssl://")):
             raise ValueError("must start with mqtt:// or mqtts://")
         return v
+
+    @model_validator(mode="after")
+    def _backoff(self) -> MqttConfig:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not be above reconnect_max_s")
+        return self

@@ -1,0 +1,193 @@
+"""Helpers for the MQTT tests: a real mosquitto on a free loopback port, subscribers that
+collect what they see, and kiosks (in-process or in a subprocess) reporting to it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kiosk.config import DEFAULT_CONFIG, Settings, load_settings
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+WAIT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond: Callable[[], Any], timeout: float = WAIT_S, interval: float = 0.02, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or cond}")
+        time.sleep(interval)
+
+
+class Broker:
+    """`mosquitto -c conf` on 127.0.0.1:port (and a TLS listener if `tls` is given)."""
+
+    def __init__(self, workdir: Path, *, tls: dict[str, str] | None = None, extra: str = "") -> None:
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        self.proc: subprocess.Popen | None = None
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            "max_queued_messages 0",
+            "max_inflight_messages 0",
+            f"log_dest file {self.dir / 'mosquitto.log'}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if os.geteuid() == 0:
+            lines.insert(0, "user root")
+        if tls:
+            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {tls['ca']}", f"certfile {tls['cert']}",
+                      f"keyfile {tls['key']}", "require_certificate true"]
+        if extra:
+            lines.append(extra)
+        self.conf = self.dir / "mosquitto.conf"
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Broker:
+        assert self.proc is None or self.proc.poll() is not None
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                log = (self.dir / "mosquitto.log").read_text() if (self.dir / "mosquitto.log").exists() else ""
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {log[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+        wait_until(up, 15, what="mosquitto to listen")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+
+class Collector:
+    """A subscriber that keeps every message (topic, payload, retain, properties)."""
+
+    def __init__(self, port: int, topics: list[str], *, client_id: str = "", v5: bool = True,
+                 tls: dict[str, str] | None = None) -> None:
+        self.messages: list[mqtt.MQTTMessage] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+        self.client.max_inflight_messages_set(0)
+        self.topics = topics
+        self.subscribed = threading.Event()
+        self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        self.client.connect("127.0.0.1", port, 30)
+        self.client.loop_start()
+        wait_until(self.subscribed.is_set, what="the subscription")
+
+    def _on_connect(self, client, userdata, flags, rc, props) -> None:  # noqa: ANN001
+        client.subscribe([(t, 1) for t in self.topics])
+
+    def _on_message(self, client, userdata, msg) -> None:  # noqa: ANN001
+        with self.lock:
+            self.messages.append(msg)
+
+    def on(self, suffix: str) -> list[mqtt.MQTTMessage]:
+        with self.lock:
+            return [m for m in self.messages if m.topic.endswith(suffix)]
+
+    def json_on(self, suffix: str) -> list[dict[str, Any]]:
+        return [json.loads(m.payload) for m in self.on(suffix)]
+
+    def publish(self, topic: str, payload: bytes | str, **kw: Any) -> None:
+        self.client.publish(topic, payload, qos=1, **kw)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def mqtt_settings(url: str, **mqtt_kw: Any) -> Settings:
+    base = load_settings(DEFAULT_CONFIG)
+    data = base.model_dump(mode="json")
+    data["mqtt"] = {"enabled": True, "url": url, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0,
+                    "queue_min_interval_s": 0.1, **mqtt_kw}
+    data["store"] = {**data.get("store", {}), "synchronous": "NORMAL"}
+    return Settings.model_validate(data)
+
+
+class KioskProcess:
+    """`python tests/mqtt/kiosk_proc.py`: a kiosk publisher in its own process."""
+
+    def __init__(self, settings: Settings, data: Path, issue: int = 0) -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        cfg = data / "settings.json"
+        cfg.write_text(json.dumps(settings.model_dump(mode="json")))
+        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "kiosk_proc.py"), str(cfg), str(data), str(issue)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+
+    def wait_line(self, prefix: str, timeout: float = WAIT_S) -> str:
+        def found() -> str | None:
+            if self.proc.poll() is not None and not any(x.startswith(prefix) for x in self.lines):
+                raise AssertionError(f"kiosk process exited {self.proc.returncode}: {self.proc.stderr.read()[-3000:]}")
+            return next((x for x in self.lines if x.startswith(prefix)), None)
+        return wait_until(found, timeout, what=f"kiosk process line {prefix!r}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._reader.join(5)
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f is not None and not f.closed:
+                f.close()
+

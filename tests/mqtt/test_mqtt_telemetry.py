@@ -1,0 +1,161 @@
+"""Telemetry against a real mosquitto: ordered at-least-once delivery through broker outages
+and kiosk kills, the Last Will, retained state, TLS, configuration errors."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from kiosk.store import Store, db_path
+from kiosk.telemetry import Telemetry, TelemetryError, parse_url, read_password
+
+from mqttkit import Broker, mqtt_settings, wait_until
+
+BRANCH = "demo-001"
+T = f"kiosk/{BRANCH}"
+
+
+def seqs_of(col) -> list[int]:
+    return [e["seq"] for e in col.json_on("/events")]
+
+
+def issue(app, n: int) -> None:
+    for i in range(n):
+        app.call("issue", "AB"[i % 2])
+
+
+def test_events_in_order_across_a_broker_outage(broker, collectors, make_kiosk):
+    col = collectors(broker.port, [f"{T}/#"])
+    app = make_kiosk(mqtt_settings(broker.url))
+    tele = app.telemetry
+    assert tele.wait_for("connected")
+    issue(app, 5)
+    wait_until(lambda: len(seqs_of(col)) >= 5, what="the first events")
+    broker.stop()
+    wait_until(lambda: tele.state["state"] != "connected", what="the kiosk to notice the outage")
+    issue(app, 40)
+    last = app.loop.call(lambda: app.store.last_seq())
+    assert tele.state["state"] != "connected"
+    broker.start()
+    col2 = collectors(broker.port, [f"{T}/events"])  # the old subscriber's session died with the broker
+    wait_until(lambda: seqs_of(col2) and seqs_of(col2)[-1] == last, what="the backlog to drain")
+    got = seqs_of(col2)
+    assert got == sorted(set(got)), "every seq once, in order"
+    first = seqs_of(col)
+    assert sorted(set(first) | set(got)) == list(range(1, last + 1))
+    wait_until(lambda: app.loop.call(lambda: app.store.undelivered_count()) == 0, what="delivery marks")
+    events = [json.loads(m.payload) for m in col2.on("/events")]
+    assert all(e["v"] == 1 and e["id"] and e["branch"] == BRANCH and "t" not in e for e in events)
+
+
+def test_sigkill_with_undelivered_events_loses_nothing(tmp_path, collectors, kiosk_procs):
+    broker = Broker(tmp_path / "broker")  # down at first: every event stays in the outbox
+    try:
+        settings = mqtt_settings(broker.url)
+        data = tmp_path / "kiosk"
+        p = kiosk_procs(settings, data, issue=30)
+        line = p.wait_line("issued")
+        last = int(line.split()[-1])
+        p.kill()
+        st = Store(db_path(data))
+        assert st.undelivered_count() == last
+        st.close()
+        broker.start()
+        col = collectors(broker.port, [f"{T}/events"])
+        p2 = kiosk_procs(settings, data, issue=0)
+        p2.wait_line("issued")
+        wait_until(lambda: seqs_of(col) and seqs_of(col)[-1] == last, what="the backlog after the kill")
+        assert seqs_of(col) == list(range(1, last + 1))
+        p2.wait_line("state connected backlog 0")
+    finally:
+        broker.stop()
+
+
+def test_last_will_on_kill_and_retained_for_late_subscriber(tmp_path, broker, collectors, kiosk_procs):
+    settings = mqtt_settings(broker.url)
+    p = kiosk_procs(settings, tmp_path / "kiosk", issue=3)
+    p.wait_line("state connected")
+    late = collectors(broker.port, [f"{T}/status", f"{T}/queue", f"{T}/alerts"])
+    wait_until(lambda: late.on("/status") and late.on("/queue") and late.on("/alerts"), what="retained state")
+    status = json.loads(late.on("/status")[-1].payload)
+    assert late.on("/status")[-1].retain
+    assert status["v"] == 1 and status["state"] == "online" and status["version"] and status["since"]
+    q = json.loads(late.on("/queue")[-1].payload)
+    wait_until(lambda: json.loads(late.on("/queue")[-1].payload)["waiting"] == 3 or
+               [json.loads(m.payload)["waiting"] for m in late.on("/queue")][-1] == 3, what="queue of 3")
+    assert q["v"] == 1 and q["branch"] == BRANCH and "services" in q
+    alert = json.loads(late.on("/alerts")[-1].payload)
+    assert {"level", "reason", "waiting", "open_counters"} <= alert.keys()
+    p.kill()
+    wait_until(lambda: json.loads(late.on("/status")[-1].payload)["state"] == "offline", what="the Last Will")
+    later = collectors(broker.port, [f"{T}/status"])
+    wait_until(lambda: later.on("/status"), what="retained offline")
+    assert json.loads(later.on("/status")[-1].payload)["state"] == "offline"
+
+
+def test_graceful_stop_says_offline(broker, collectors, make_kiosk):
+    col = collectors(broker.port, [f"{T}/status"])
+    app = make_kiosk(mqtt_settings(broker.url))
+    assert app.telemetry.wait_for("connected")
+    wait_until(lambda: col.json_on("/status") and col.json_on("/status")[-1]["state"] == "online")
+    app.telemetry.stop()
+    wait_until(lambda: col.json_on("/status")[-1]["state"] == "offline", what="offline on stop")
+    assert app.telemetry.state["state"] == "disconnected"
+
+
+def test_no_broker_runs_offline_and_keeps_outbox(tmp_path, make_kiosk):
+    from kiosk.config import DEFAULT_CONFIG, load_settings
+    app = make_kiosk(load_settings(DEFAULT_CONFIG))
+    assert app.telemetry.state["state"] == "disabled"
+    issue(app, 3)
+    assert app.loop.call(lambda: app.store.undelivered_count()) == 3
+
+
+def test_unreachable_broker_backs_off_and_reports(make_kiosk):
+    from mqttkit import free_port
+    app = make_kiosk(mqtt_settings(f"mqtt://127.0.0.1:{free_port()}"))
+    wait_until(lambda: app.telemetry.state["state"] == "disconnected" and app.telemetry.state["error"],
+               what="a disconnected state with an error")
+    assert "cannot connect" in app.telemetry.state["error"]
+
+
+def test_tls_with_test_ca(tmp_path, collectors, make_kiosk, test_ca):
+    b = Broker(tmp_path / "tlsbroker", tls=test_ca)
+    try:
+        b.start()
+        col = collectors(b.port, [f"{T}/#"])
+        tls = {"ca_file": test_ca["ca"], "cert_file": test_ca["client_cert"], "key_file": test_ca["client_key"]}
+        app = make_kiosk(mqtt_settings(f"mqtts://127.0.0.1:{b.tls_port}", tls=tls))
+        assert app.telemetry.wait_for("connected"), app.telemetry.state
+        issue(app, 2)
+        wait_until(lambda: len(col.on("/events")) >= 2, what="events over TLS")
+        # without the client certificate the broker refuses us
+        app2 = make_kiosk(mqtt_settings(f"mqtts://127.0.0.1:{b.tls_port}", tls={"ca_file": test_ca["ca"]}))
+        wait_until(lambda: app2.telemetry.state["error"], what="a TLS error")
+        assert app2.telemetry.state["state"] != "connected"
+    finally:
+        b.stop()
+
+
+def test_password_file_must_be_private(tmp_path, make_kiosk):
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    os.chmod(pw, 0o644)
+    with pytest.raises(TelemetryError, match="chmod 600"):
+        read_password(pw)
+    os.chmod(pw, 0o600)
+    assert read_password(pw) == "secret"
+    app = make_kiosk(mqtt_settings("mqtt://127.0.0.1:1", username="u", password_file=str(pw)), telemetry=False)
+    os.chmod(pw, 0o640)
+    with pytest.raises(TelemetryError, match="group or others"):
+        Telemetry(app)
+
+
+def test_parse_url():
+    assert str(parse_url("mqtt://h")) == "mqtt://h:1883"
+    assert parse_url("mqtts://h").port == 8883 and parse_url("mqtts://h").tls
+    assert parse_url("mqtt://bob@h:1999").username == "bob"
+    for bad in ("http://h", "mqtt://", "mqtt://u:p@h"):
+        with pytest.raises(TelemetryError):
+            parse_url(bad)
