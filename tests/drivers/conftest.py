@@ -54,6 +54,7 @@ class PtyDevice:
         self.link = link_path
         self.received = bytearray()
         self._lock = threading.Lock()
+        self._io_lock = threading.Lock()
         self._stop = False
         self.master = self.slave = None
         self._open_pty()
@@ -70,7 +71,8 @@ class PtyDevice:
         os.symlink(os.ttyname(slave), self.link)
 
     def unplug(self):
-        with self._lock:
+        # the reader must be out of select(): a pending select keeps the pty alive
+        with self._io_lock, self._lock:
             if os.path.lexists(self.link):
                 os.unlink(self.link)
             for fd in (self.master, self.slave):
@@ -79,24 +81,23 @@ class PtyDevice:
             self.master = self.slave = None
 
     def replug(self):
-        with self._lock:
+        with self._io_lock, self._lock:
             self._open_pty()
 
     def _run(self):
         while not self._stop:
-            fd = self.master
+            with self._io_lock:
+                fd = self.master
+                data = b""
+                if fd is not None:
+                    try:
+                        ready, _, _ = select.select([fd], [], [], 0.02)
+                        data = os.read(fd, 65536) if ready else b""
+                    except (OSError, ValueError):
+                        data = b""
             if fd is None:
                 time.sleep(0.01)
-                continue
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.02)
-                if not ready:
-                    continue
-                data = os.read(fd, 65536)
-            except (OSError, ValueError):
-                time.sleep(0.01)
-                continue
-            if data:
+            elif data:
                 with self._lock:
                     self.feed(data)
 
