@@ -622,7 +622,10 @@ class Telemetry:
         start = datetime(date.year, date.month, date.day, hour, tzinfo=self.app.settings.day.tz)
         day = business_day(start, self.app.settings)
         try:
-            summary = hourly_summary(self.store.conn, day, hour)
+            try:
+                summary = hourly_summary(self.store.conn, day, hour, settings=self.app.settings)
+            except TypeError:
+                summary = hourly_summary(self.store.conn, day, hour)
         except Exception:  # noqa: BLE001
             log.exception("hourly_summary(%s, %d) failed", day, hour)
             return

@@ -143,8 +143,8 @@ class Collector:
         self.client.publish(topic, payload, qos=1, **kw)
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def mqtt_settings(url: str, **mqtt_kw: Any) -> Settings:

@@ -159,3 +159,26 @@ def test_parse_url():
     for bad in ("http://h", "mqtt://", "mqtt://u:p@h"):
         with pytest.raises(TelemetryError):
             parse_url(bad)
+
+
+def test_stats_hourly_when_the_hour_closes(broker, collectors, make_kiosk, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from kiosk.app import KioskApp
+    from kiosk.clock import FakeClock
+    from kiosk.telemetry import attach_telemetry
+    cn = timezone(timedelta(hours=8))
+    clock = FakeClock(wall=datetime(2026, 11, 23, 9, 58, tzinfo=cn), tz=cn)
+    col = collectors(broker.port, [f"{T}/stats/hourly"])
+    app = KioskApp(mqtt_settings(broker.url), tmp_path / "k", clock=clock).start()
+    try:
+        tele = attach_telemetry(app)
+        assert tele.wait_for("connected")
+        app.call("issue", "A")
+        wait_until(lambda: tele._hour_key is not None, what="the first hour tick")
+        clock.advance(180)
+        wait_until(lambda: col.json_on("/stats/hourly"), what="stats/hourly")
+        s = col.json_on("/stats/hourly")[0]
+        assert s["v"] == 1 and s["branch"] == BRANCH and s["hour"] == 9 and s["day"] == "2026-11-23"
+    finally:
+        app.stop()
