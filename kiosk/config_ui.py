@@ -20,3 +20,13 @@ class UiConfig(BaseModel):
     size: tuple[int, int] | None = Field(None, description="window size when not full screen, e.g. [800, 480]")
     rotation: Literal[0, 90, 180, 270] = 0
     display_calls: int = Field(6, ge=1, le=20, description="calls listed on the now-serving screen")
+    long_press_s: float = Field(3.0, ge=0.5, le=30, description="hold on the branch name this long to reach the admin PIN")
+    admin_idle_s: float = Field(120.0, ge=10, le=3600,
+                                description="the admin and PIN screens go back to the customer screen after this idle time")
+    pin_free_tries: int = Field(3, ge=1, le=20, description="wrong PINs allowed before the lockout starts")
+    pin_lockout_s: float = Field(30.0, ge=1, le=3600, description="first lockout; it doubles with every further wrong PIN")
+    pin_lockout_max_s: float = Field(900.0, ge=1, le=86400, description="the longest lockout")
+    refresh_s: float = Field(5.0, ge=0.5, le=60, description="how often the screens re-read the queue snapshot")
+    blink_s: float = Field(20.0, ge=0, le=600, description="the newest call blinks this long on the now-serving screen")
+    language_cycle_s: float = Field(10.0, ge=0, le=600,
+                                    description="the now-serving screen alternates languages this often (0: never)")
