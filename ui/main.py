@@ -1,0 +1,323 @@
+"""`KioskUi`: the Kivy application of the touchscreen (customer + admin) or the TV (now serving).
+
+Threading: the core's listeners run on the core thread. `_core_event` only hands the event
+to Kivy's Clock; every widget is touched on Kivy's main thread. Commands are submitted as
+Futures whose results come back through the Clock too, so a slow core or a printer never
+freezes the screen. Import this module only after `ui.app.configure_kivy`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.estimate import humanize_wait
+
+from . import i18n
+from .screens import (AdminScreen, CustomerScreen, NowServingScreen, PinScreen, ResultScreen,
+                      VipScreen, error_text)
+
+log = logging.getLogger(__name__)
+
+KV_FILE = Path(__file__).resolve().parent / "kiosk.kv"
+_kv_loaded = False
+
+KEY_ESCAPE, KEY_F1, KEY_ENTER, KEY_KP_ENTER, KEY_BACKSPACE = 27, 282, 13, 271, 8
+REFRESH_EVENTS = ("ticket.", "counter.", "alert.", "day.", "device.", "service.")
+
+
+def load_kv() -> None:
+    global _kv_loaded
+    if not _kv_loaded:
+        Builder.load_file(str(KV_FILE))
+        _kv_loaded = True
+
+
+class KioskUi(App):
+    lang = StringProperty("zh")
+    u = NumericProperty(4.8)              # 1/100 of the shorter side of the window: fonts scale with it
+    portrait = BooleanProperty(False)
+    snap = DictProperty({})
+    can_switch_lang = BooleanProperty(True)
+
+    def __init__(self, kiosk: Any, screen: str = "kiosk", **kw: Any) -> None:
+        super().__init__(**kw)
+        self.kiosk = kiosk
+        self.settings = kiosk.settings
+        self.mode = screen
+        self.default_lang = self.settings.languages.available[0]
+        self.lang = self.default_lang
+        self.can_switch_lang = len(self.settings.languages.available) > 1
+        self.use_kivy_settings = False
+        self.exit_after_first_frame = False
+        self.first_frame_s: float | None = None
+        self._unsubscribe = None
+        self._events: list = []
+        self._refresh_trigger = Clock.create_trigger(self.refresh, 0.05)
+        self._idle_ev = None
+        self.sm: ScreenManager | None = None
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def build(self):
+        load_kv()
+        self.title = "kiosk"
+        self._resize(Window, Window.size)
+        Window.bind(size=self._resize, on_key_down=self._key_down, on_request_close=self._request_close)
+        Window.bind(on_touch_down=self._any_input)
+        Window.clearcolor = (0.06, 0.09, 0.16, 1)
+        sm = ScreenManager(transition=NoTransition())
+        if self.mode == "display":
+            sm.add_widget(NowServingScreen(name="display"))
+        else:
+            for cls, name in ((CustomerScreen, "customer"), (ResultScreen, "result"), (VipScreen, "vip"),
+                              (PinScreen, "pin"), (AdminScreen, "admin")):
+                sm.add_widget(cls(name=name))
+        self.sm = sm
+        sm.bind(current=lambda *_: self._any_input())
+        return sm
+
+    def on_start(self) -> None:
+        self._unsubscribe = self.kiosk.subscribe(self._core_event)
+        self.refresh()
+        self._events.append(Clock.schedule_interval(self.refresh, self.settings.ui.refresh_s))
+        if self.mode == "display":
+            cycle = self.settings.ui.language_cycle_s
+            if cycle and self.can_switch_lang:
+                self._events.append(Clock.schedule_interval(lambda dt: self.toggle_lang(), cycle))
+        self._events.append(Clock.schedule_once(self._first_frame, 0))
+
+    def _first_frame(self, dt: float) -> None:
+        self.first_frame_s = time.monotonic()
+        if self.exit_after_first_frame:
+            import json
+            import os
+            rss = _rss_mb()
+            print(json.dumps({"first_frame_monotonic": self.first_frame_s, "rss_mb": rss, "pid": os.getpid()}),
+                  flush=True)
+            Clock.schedule_once(lambda dt: self.stop(), 0)
+
+    def on_stop(self) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Unhook from the core and the window (also used by the tests between apps)."""
+        if self._unsubscribe is not None:
+            try:
+                self.kiosk.loop.call(self._unsubscribe, timeout=5) if hasattr(self.kiosk, "loop") else self._unsubscribe()
+            except Exception:  # noqa: BLE001
+                log.exception("unsubscribing the UI failed")
+            self._unsubscribe = None
+        for ev in self._events:
+            ev.cancel()
+        self._events.clear()
+        self._refresh_trigger.cancel()
+        if self._idle_ev is not None:
+            self._idle_ev.cancel()
+        if self.sm is not None:
+            for screen in self.sm.screens:
+                getattr(screen, "shutdown", lambda: None)()
+        Window.unbind(size=self._resize, on_key_down=self._key_down, on_request_close=self._request_close)
+        Window.unbind(on_touch_down=self._any_input)
+
+    # -- lockdown --------------------------------------------------------------------------------
+    def open_settings(self, *largs: Any) -> bool:
+        """F1 (and any other way) opens no settings panel on a kiosk."""
+        return False
+
+    def _request_close(self, *args: Any, **kw: Any) -> bool:
+        """The window refuses to close from the keyboard or the window manager; the service
+        stops the kiosk with SIGTERM."""
+        return not getattr(self, "_closing", False)
+
+    def stop(self, *largs: Any) -> None:
+        self._closing = True
+        super().stop(*largs)
+
+    def _key_down(self, window: Any, key: int, scancode: int = 0, codepoint: str | None = None,
+                  modifiers: list | None = None, *args: Any) -> bool:
+        self._any_input()
+        if key in (KEY_ESCAPE, KEY_F1):
+            return True                      # swallowed: no exit, no settings
+        screen = self.sm.current_screen if self.sm else None
+        handler = getattr(screen, "on_key_input", None)
+        if handler is None:
+            return True
+        if key in (KEY_ENTER, KEY_KP_ENTER):
+            handler("enter")
+        elif key == KEY_BACKSPACE:
+            handler("del")
+        elif codepoint and codepoint.isprintable() and not (modifiers and ("ctrl" in modifiers or "alt" in modifiers)):
+            handler(codepoint)
+        return True
+
+    # -- idle: back to the start screen and the default language ---------------------------------
+    def _any_input(self, *args: Any) -> None:
+        if self._idle_ev is not None:
+            self._idle_ev.cancel()
+        if self.mode != "kiosk" or self.sm is None:
+            return
+        screen = self.sm.current
+        idle = {"customer": 60.0, "vip": 45.0, "pin": self.settings.ui.admin_idle_s,
+                "admin": self.settings.ui.admin_idle_s}.get(screen)
+        if idle:
+            self._idle_ev = Clock.schedule_once(self._idle, idle)
+
+    def _idle(self, dt: float) -> None:
+        if self.sm is None:
+            return
+        if self.sm.current in ("vip", "pin", "admin"):
+            self.go_home()
+        else:
+            self.sm.get_screen("customer").reset()
+            self.lang = self.default_lang
+
+    def go_home(self, reset_lang: bool = True) -> None:
+        if reset_lang:
+            self.lang = self.default_lang
+        customer = self.sm.get_screen("customer")
+        customer.reset()
+        self.sm.current = "customer"
+        self.refresh()
+
+    def open_pin(self) -> None:
+        self.sm.get_screen("pin").reset()
+        self.sm.current = "pin"
+
+    # -- language and sizes ----------------------------------------------------------------------
+    def tr(self, msgid: str, lang: str | None = None, **fmt: Any) -> str:
+        return i18n.tr(msgid, lang or self.lang, **fmt)
+
+    def ntr(self, singular: str, plural: str, n: int, lang: str | None = None, **fmt: Any) -> str:
+        return i18n.ntr(singular, plural, n, lang or self.lang, **fmt)
+
+    def wait_text(self, seconds: float, lang: str | None = None) -> str:
+        return humanize_wait(seconds, lang or self.lang)
+
+    def toggle_lang(self) -> None:
+        langs = list(self.settings.languages.available)
+        if len(langs) > 1:
+            self.lang = langs[(langs.index(self.lang) + 1) % len(langs)] if self.lang in langs else langs[0]
+
+    def other_lang_label(self, lang: str) -> str:
+        """The language button shows the language it switches to, in that language."""
+        langs = list(self.settings.languages.available)
+        if len(langs) < 2:
+            return ""
+        nxt = langs[(langs.index(lang) + 1) % len(langs)] if lang in langs else langs[0]
+        return {"zh": "中文", "en": "English"}.get(nxt, nxt)
+
+    def branch_name(self, lang: str) -> str:
+        return self.settings.branch.name.get(lang)
+
+    def _resize(self, window: Any, size: Any) -> None:
+        w, h = size
+        self.u = max(2.0, min(w, h) / 100.0)
+        self.portrait = h > w
+
+    # -- core → UI ---------------------------------------------------------------------------------
+    def _core_event(self, event: dict[str, Any]) -> None:
+        """Runs on the CORE thread: only hand the event over to Kivy's main thread."""
+        Clock.schedule_once(partial(self._on_event, event), 0)
+
+    def _on_event(self, event: dict[str, Any], dt: float = 0) -> None:
+        etype = str(event.get("type", ""))
+        if self.sm is None:
+            return
+        for screen in self.sm.screens:
+            handler = getattr(screen, "on_core_event", None)
+            if handler is not None:
+                handler(event)
+        if etype.startswith(REFRESH_EVENTS):
+            self._refresh_trigger()
+
+    def refresh(self, *args: Any) -> None:
+        try:
+            snap = self.kiosk.snapshot()
+        except Exception as exc:  # noqa: BLE001 — keep showing the last state
+            log.warning("snapshot failed: %s", exc)
+            return
+        self.snap = snap
+        if self.sm is None:
+            return
+        for screen in self.sm.screens:
+            update = getattr(screen, "update", None)
+            if update is not None:
+                update(snap)
+
+    # -- commands (Futures; results come back through the Clock) ----------------------------------
+    def submit(self, method: str, *args: Any, on_done: Any = None, **kw: Any) -> None:
+        fut = self.kiosk.submit(method, *args, **kw)
+        self.when_done(fut, on_done)
+
+    def when_done(self, fut: Any, on_done: Any) -> None:
+        if on_done is None:
+            return
+        fut.add_done_callback(lambda f: Clock.schedule_once(lambda dt: on_done(f), 0))
+
+    def printer_problem(self) -> str | None:
+        """None when a printer is attached and ready, else why not: a key of PRINTER_TEXT."""
+        try:
+            status = self.kiosk.device_status() or {}
+        except Exception as exc:  # noqa: BLE001
+            log.warning("device status failed: %s", exc)
+            return "error"
+        printers = {name: st for name, st in status.items()
+                    if st.get("kind") == "printer" or "printer" in str(name).lower()}
+        if not printers:
+            return "missing"
+        for st in printers.values():
+            if str(st.get("state", "")).lower() not in ("ok", "ready"):
+                return printer_code(st.get("reason") or st.get("state"))
+        return None
+
+    def error_text(self, exc: BaseException) -> str:
+        return error_text(exc, self.lang)
+
+
+def N_(s: str) -> str:
+    return s
+
+
+PRINTER_TEXT = {
+    "missing": N_("No ticket printer is connected."),
+    "paper": N_("The printer is out of paper."),
+    "cover": N_("The printer cover is open."),
+    "noreply": N_("The printer is not responding."),
+    "error": N_("The printer is out of order."),
+}
+
+
+def printer_code(reason: Any) -> str:
+    """A device's fault reason (FaultKind value or free text) → a key of PRINTER_TEXT."""
+    text = str(reason or "").lower()
+    if "paper" in text and "near" not in text:
+        return "paper"
+    if "cover" in text:
+        return "cover"
+    if any(w in text for w in ("unplug", "offline", "no_reply", "no reply", "timeout", "closed")):
+        return "noreply"
+    return "error"
+
+
+def printer_text(code: str, lang: str) -> str:
+    return i18n.tr(PRINTER_TEXT.get(code, PRINTER_TEXT["error"]), lang)
+
+
+def _rss_mb() -> float:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    return math.nan

@@ -1,0 +1,136 @@
+"""Screenshots of every screen in both languages: `python -m ui.screenshots [--out DIR] [--sizes …]`.
+
+Runs headless (SDL offscreen on Mesa when there is no DISPLAY) on a demo hall in a temporary
+data directory with a fake printer, and writes ``ui-<screen>-<lang>-<W>x<H>.png``:
+customer, ticket (printer ready), ticket-printer-fault (QR code), vip (member code keypad),
+pin (admin PIN), admin and now-serving, in zh and en, at 800x480 and 1920x1080 (the
+defaults; ``--sizes 1280x720,720x1280`` for the other layouts).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from .harness import headless_env
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+DEFAULT_SIZES = ((800, 480), (1920, 1080))
+DEMO_PIN = "2468"
+
+
+def demo_settings():
+    """The sample hall, plus a service that is closed at 09:00 (to show a disabled button)."""
+    from kiosk.config import Settings, load_settings
+    from kiosk.pin import hash_pin
+    data = load_settings().model_dump(mode="json")
+    data["services"].append({"prefix": "C", "name": {"zh": "外币兑换", "en": "Foreign exchange"},
+                             "hours": ["13:00-17:00"]})
+    data["counters"][3]["services"].append("C")
+    data["ui"].update(vip_entry="both", admin_pin_hash=hash_pin(DEMO_PIN), fullscreen=False, result_timeout_s=120)
+    return Settings.model_validate(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ui.screenshots", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
+    args = p.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s]
+    if len(sizes) > 1:
+        # the offscreen GL surface keeps the size it was created with: one process per size
+        import subprocess
+        for w, h in sizes:
+            rc = subprocess.call([sys.executable, "-m", "ui.screenshots", "--out", str(args.out), "--sizes", f"{w}x{h}"])
+            if rc:
+                return rc
+        return 0
+
+    headless_env()
+    from .harness import configure
+    configure(sizes[0])
+    from kiosk.app import KioskApp
+    from kiosk.clock import FakeClock
+
+    from . import harness as h
+    size = sizes[0]
+
+    tmp = tempfile.mkdtemp(prefix="kiosk-shots-")
+    settings = demo_settings()
+    kiosk = KioskApp(settings, tmp, clock=FakeClock()).start()
+    printer = h.FakeOutputs().attach(kiosk)
+    written: list[Path] = []
+    try:
+        for c in (1, 2, 3):
+            kiosk.call("set_counter", c, "open")
+        for prefix in "AAABABBAAB":
+            kiosk.call("issue", prefix)
+            kiosk.clock.advance(40)
+        kiosk.call("issue", "V", priority=True)
+        for c in (1, 2, 3, 1, 2):
+            kiosk.call("call_next", c)
+            kiosk.clock.advance(50)
+        h.force_alert(kiosk, 1)   # a busy hall: the self-service hint shows
+        ui = h.start_ui(kiosk, "kiosk")
+        try:
+            tag = f"{size[0]}x{size[1]}"
+            for lang in ("zh", "en"):
+                def shot(name: str) -> None:
+                    h.pump(6)
+                    written.append(h.screenshot(args.out / f"ui-{name}-{lang}-{tag}.png"))
+
+                ui.go_home()
+                ui.lang = lang
+                ui.refresh()
+                shot("customer")
+                printer.set_state("ready")
+                ui.sm.get_screen("customer").tap_service("A")
+                h.pump_until(lambda: ui.sm.current == "result")
+                shot("ticket")
+                ui.go_home(reset_lang=False)
+                printer.set_state("fault", "paper_out")
+                ui.sm.get_screen("customer").tap_service("B")
+                h.pump_until(lambda: ui.sm.current == "result")
+                shot("ticket-printer-fault")
+                printer.set_state("ready")
+                ui.go_home(reset_lang=False)
+                ui.sm.get_screen("customer").open_code()
+                for key in "1234":
+                    ui.sm.get_screen("vip").keypad(key)
+                shot("vip")
+                ui.go_home(reset_lang=False)
+                ui.open_pin()
+                for key in "12":
+                    ui.sm.get_screen("pin").keypad(key)
+                shot("pin")
+                ui.sm.get_screen("pin").reset()
+                ui.sm.current = "admin"
+                h.pump(4)
+                ui.sm.get_screen("admin").ids.scroll.scroll_y = 1
+                shot("admin")
+                ui.sm.get_screen("admin").ids.scroll.scroll_y = 0
+                shot("admin-status")
+                ui.go_home(reset_lang=False)
+        finally:
+            h.stop_ui(ui)
+        ui = h.start_ui(kiosk, "display")
+        try:
+            tag = f"{size[0]}x{size[1]}"
+            for lang in ("zh", "en"):
+                ui.lang = lang
+                ui.refresh()
+                ui.sm.get_screen("display").stop_blink()
+                h.pump(6)
+                written.append(h.screenshot(args.out / f"ui-now-serving-{lang}-{tag}.png"))
+        finally:
+            h.stop_ui(ui)
+    finally:
+        kiosk.stop()
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
