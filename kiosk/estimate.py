@@ -37,6 +37,7 @@ Method (docs/estimates.md has the details and the scores):
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
@@ -46,6 +47,8 @@ from statistics import NormalDist
 from typing import Mapping
 
 _NORMAL = NormalDist()
+# standard normal quantiles at the midpoints of 2048 equal-probability bins (fast draws)
+_ZTAB = tuple(_NORMAL.inv_cdf((i + 0.5) / 2048) for i in range(2048))
 
 __all__ = [
     "WaitingTicket",
@@ -94,35 +97,58 @@ def _finite(x: float, default: float) -> float:
 
 
 class _Samples:
-    """A bounded window of recent positive durations with cheap summaries."""
+    """A bounded window of recent positive durations with cheap, cached summaries."""
 
-    __slots__ = ("values", "_cache")
+    __slots__ = ("values", "_sorted", "_cache", "_mean")
 
     def __init__(self, maxlen: int) -> None:
         self.values: deque[float] = deque(maxlen=maxlen)
+        self._sorted: list[float] | None = None
         self._cache: tuple | None = None
+        self._mean: tuple[int, float] | None = None
 
     def add(self, x: float) -> None:
         if isinstance(x, (int, float)) and math.isfinite(x) and x >= 0:
             self.values.append(float(x))
+            self._sorted = None
             self._cache = None
+            self._mean = None
 
     def __len__(self) -> int:
         return len(self.values)
 
+    def sorted(self) -> list[float]:
+        if self._sorted is None:
+            self._sorted = sorted(self.values)
+        return self._sorted
+
+    def share_above(self, x: float) -> float:
+        """Share of the values above x (with a half-count so it is never exactly 0)."""
+        vals = self.sorted()
+        return (len(vals) - bisect.bisect_right(vals, x) + 0.5) / (len(vals) + 1.0)
+
+    def mean(self) -> tuple[int, float]:
+        """(n, mean with values above 5 x the median clipped)."""
+        if self._mean is None:
+            vals = self.sorted()
+            n = len(vals)
+            if n == 0:
+                self._mean = (0, 0.0)
+            else:
+                med = vals[n // 2] if n % 2 else 0.5 * (vals[n // 2 - 1] + vals[n // 2])
+                cap = 5.0 * med if med > 0 else math.inf
+                self._mean = (n, sum(min(v, cap) for v in vals) / n)
+        return self._mean
+
     def summary(self) -> tuple[int, float, float, float]:
         """(n, robust mean, mean of logs, sd of logs); n == 0 means no data."""
         if self._cache is None:
-            vals = sorted(self.values)
-            n = len(vals)
+            n, mean = self.mean()
             if n == 0:
                 self._cache = (0, 0.0, 0.0, 0.0)
             else:
-                med = vals[n // 2] if n % 2 else 0.5 * (vals[n // 2 - 1] + vals[n // 2])
-                cap = 5.0 * med if med > 0 else float("inf")
-                clipped = [min(v, cap) for v in vals]
-                mean = sum(clipped) / n
-                logs = [math.log(max(v, 1.0)) for v in clipped]
+                cap = 5.0 * self._sorted[n // 2] if self._sorted[n // 2] > 0 else math.inf
+                logs = [math.log(max(min(v, cap), 1.0)) for v in self._sorted]
                 mu = sum(logs) / n
                 var = sum((x - mu) ** 2 for x in logs) / (n - 1) if n > 1 else 0.0
                 self._cache = (n, mean, mu, math.sqrt(var))
@@ -137,6 +163,11 @@ class _ServiceModel:
     sigma: float  # lognormal shape
     noshow_p: float
     occupancy_s: float  # expected counter time of one ticket incl. no-shows + turnaround
+
+    mu: float = 0.0  # log-scale location, set from mean_s and sigma
+
+    def __post_init__(self) -> None:
+        self.mu = math.log(self.mean_s) - 0.5 * self.sigma * self.sigma
 
     def residual(self, elapsed: float, floor: float) -> float:
         """E[S - e | S > e] for a lognormal with this mean and shape."""
@@ -158,13 +189,24 @@ class _ServiceModel:
         s = self.sigma
         return rng.lognormvariate(math.log(self.mean_s) - 0.5 * s * s, s)
 
-    def sample_residual(self, elapsed: float, rng: random.Random) -> float:
-        """A draw of S - e given S > e."""
-        s = self.sigma
-        mu = math.log(self.mean_s) - 0.5 * s * s
+    def residual_quantile(self, elapsed: float, u: float) -> float:
+        """S - e at the quantile u of S (u above P(S <= e))."""
+        u = min(max(u, 1e-12), 1.0 - 1e-12)
+        return max(math.exp(self.mu + self.sigma * _NORMAL.inv_cdf(u)) - max(elapsed, 0.0), 1.0)
+
+    def tail_cdf(self, elapsed: float) -> float:
+        """P(S <= e)."""
+        if elapsed <= 0:
+            return 0.0
+        return _phi((math.log(elapsed) - self.mu) / self.sigma)
+
+    def sample_residual(self, elapsed: float, rng: random.Random, lo: float | None = None) -> float:
+        """A draw of S - e given S > e (``lo`` = P(S <= e) if already known)."""
+        s, mu = self.sigma, self.mu
         if elapsed <= 0:
             return rng.lognormvariate(mu, s)
-        lo = _phi((math.log(elapsed) - mu) / s)
+        if lo is None:
+            lo = self.tail_cdf(elapsed)
         u = lo + (1.0 - lo) * rng.random()
         u = min(max(u, 1e-12), 1.0 - 1e-12)
         return max(math.exp(mu + s * _NORMAL.inv_cdf(u)) - elapsed, 1.0)
@@ -190,7 +232,7 @@ class WaitEstimator:
         turnaround_prior_s: float = 10.0,
         pickup_prior_s: float = 5.0,
         pause_prior_s: float = 300.0,
-        priority_window_s: float = 3600.0,
+        priority_window_s: float = 8 * 3600.0,
         max_priority_share: float = 0.8,
         residual_floor_s: float = 15.0,
         calibrate: bool = False,
@@ -199,7 +241,11 @@ class WaitEstimator:
         calibration_shrink: float = 30.0,
         reopen_breaks: bool = True,
         mc_runs: int = 15,
+        lognormal_mean: bool = False,
         mc_max_depth: int = 40,
+        break_spread: tuple[float, ...] = (0.75, 0.9, 1.0, 1.15, 1.35),
+        seed: int = 0x5EED,
+        future_priority: bool = True,
     ) -> None:
         self._prior = {k: float(v) for k, v in expected_service_s.items() if _finite(v, -1) > 0}
         self.default_service_s = float(default_service_s)
@@ -223,7 +269,11 @@ class WaitEstimator:
         self.calibration_shrink = float(calibration_shrink)
         self.reopen_breaks = bool(reopen_breaks)
         self.mc_runs = int(mc_runs)
+        self.lognormal_mean = bool(lognormal_mean)
         self.mc_max_depth = int(mc_max_depth)
+        self.seed = int(seed)
+        self.future_priority = bool(future_priority)
+        self.break_spread = tuple(float(f) for f in break_spread) or (1.0,)
 
         self._hour = 12
         self._t0: float | None = None  # first event seen (for arrival rates)
@@ -247,8 +297,8 @@ class WaitEstimator:
         self._ever_open: set[int] = set()
         self._n_back = 0
         # calibration
-        self._first_pred: dict[int, tuple[float, float]] = {}  # ticket -> (t_est, raw)
-        self._realized: deque[tuple[float, float, float]] = deque(maxlen=int(calibration_window))
+        self._first_pred: dict[int, tuple[float, float, str]] = {}  # ticket -> (t_est, raw, svc)
+        self._realized: deque[tuple[float, float, float, str]] = deque(maxlen=int(calibration_window))
 
     # ------------------------------------------------------------------ learning
     def observe(self, event: Mapping, now: float) -> None:
@@ -290,8 +340,8 @@ class WaitEstimator:
                 self._at_counter[counter] = [tid, now, False]
             first = self._first_pred.pop(tid, None)
             if first is not None and issued is not None:
-                t_est, raw = first
-                self._realized.append((issued, raw, now - t_est))
+                t_est, raw, service = first
+                self._realized.append((issued, raw, now - t_est, service))
         elif kind == "ticket.recalled":
             pass
         elif kind == "ticket.started":
@@ -365,6 +415,9 @@ class WaitEstimator:
         if prof is not None and prof[0] >= self.hour_prior_min_n:
             prior = prof[1]
         n, mean, mu, sd = self._samples(svc).summary() if svc in self._service else (0, 0, 0, 0)
+        if n >= 2 and self.lognormal_mean:
+            s2 = (self.sigma_prior_weight * self.sigma_prior**2 + (n - 1) * sd * sd) / (self.sigma_prior_weight + n - 1)
+            mean = math.exp(mu + 0.5 * s2)
         w = self.prior_weight
         m = (w * prior + n * mean) / (w + n) if n else prior
         m = max(m, 1.0)
@@ -383,7 +436,7 @@ class WaitEstimator:
         return _ServiceModel(m, min(max(sigma, 0.05), 2.0), p, occ)
 
     def _mean_or(self, s: _Samples, prior: float, weight: float = 3.0) -> float:
-        n, mean, _, _ = s.summary()
+        n, mean = s.mean()
         return (weight * prior + n * mean) / (weight + n)
 
     def _noshow_mean(self) -> float:
@@ -397,11 +450,9 @@ class WaitEstimator:
 
     def _walk_tail(self, elapsed: float) -> float:
         """P(walk-up time > elapsed)."""
-        vals = self._walk.values
-        if len(vals) < 5:
+        if len(self._walk) < 5:
             return math.exp(-max(elapsed, 0.0) / self.walk_prior_s)
-        above = sum(1 for v in vals if v > elapsed)
-        return (above + 0.5) / (len(vals) + 1.0)
+        return self._walk.share_above(elapsed)
 
     def _priority_rate(self, svc: str, now: float) -> float:
         arr = self._priority_arrivals.get(svc)
@@ -427,35 +478,34 @@ class WaitEstimator:
             return 0.0
         raw = self._simulate(hall, target)
         if ticket_id not in self._first_pred:
-            self._first_pred[ticket_id] = (hall.now, raw)
-        return self._calibrated(hall, raw)
+            self._first_pred[ticket_id] = (hall.now, raw, target.service)
+        return self._calibrated(hall, raw, target.service)
 
     def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float:
         """Seconds a new ticket of ``service`` would wait if taken now (for the screen)."""
         virtual = WaitingTicket(ticket_id=-1, service=service, priority=int(priority), queued_at=hall.now)
         raw = self._simulate(hall, virtual, extra=True)
-        return self._calibrated(hall, raw)
+        return self._calibrated(hall, raw, service)
 
-    def _calibrated(self, hall: HallView, raw: float) -> float:
+    def _calibrated(self, hall: HallView, raw: float, service: str) -> float:
+        """Online bias correction: a shrunk median log-ratio of realized to raw estimates.
+
+        Only tickets issued before the oldest ticket still waiting count: their waits are
+        all known, so the long ones are not missing from the sample (no censoring)."""
         est = raw
         if self.calibrate and self._realized:
             oldest = min((t.queued_at for t in hall.waiting), default=hall.now)
-            pts = [(r, a) for issued, r, a in self._realized if issued < oldest]
-            n = len(pts)
+            logs = sorted(
+                math.log((a + 60.0) / (r + 60.0))
+                for issued, r, a, svc in self._realized
+                if issued < oldest and svc == service and r > 60.0
+            )
+            n = len(logs)
             if n >= self.calibration_min_n:
-                mr = sum(r for r, _ in pts) / n
-                ma = sum(a for _, a in pts) / n
-                sxx = sum((r - mr) ** 2 for r, _ in pts)
-                sxy = sum((r - mr) * (a - ma) for r, a in pts)
-                # ridge towards slope 1: shrink = pseudo-points of spread 60 s at slope 1
-                k = self.calibration_shrink * 60.0**2
-                slope = (sxy + k) / (sxx + k) if sxx + k > 0 else 1.0
-                slope = min(max(slope, 0.5), 1.5)
+                med = logs[n // 2] if n % 2 else 0.5 * (logs[n // 2 - 1] + logs[n // 2])
                 w = n / (n + self.calibration_shrink)
-                intercept = w * (ma - slope * mr)
-                slope = 1.0 + w * (slope - 1.0)
-                est = intercept + slope * raw
-                est = min(max(est, 0.5 * raw), 1.5 * raw + 60.0)
+                f = math.exp(min(max(w * med, -0.3), 0.3))
+                est = (raw + 60.0) * f - 60.0
         if not math.isfinite(est) or est < 0:
             est = 0.0
         return est
@@ -468,11 +518,21 @@ class WaitEstimator:
             return self._unserved(hall, target, plan["model"])
         if runs <= 1 or plan["n_busy"] == 0 or plan["depth"] > self.mc_max_depth:
             return det
-        seed = (hash((target.ticket_id, round(hall.now, 1))) & 0xFFFFFFFF) ^ 0x5EED
+        seed = (hash((target.ticket_id, round(hall.now, 1))) & 0xFFFFFFFF) ^ self.seed
         rng = random.Random(seed)
-        out = sorted(self._run(plan, rng) or det for _ in range(runs))
-        mid = len(out) // 2
-        return out[mid] if len(out) % 2 else 0.5 * (out[mid - 1] + out[mid])
+        horizon = plan["now"] + 2.0 * det + 1200.0
+        off_b = [rng.randrange(runs) for _ in plan["counters"]]
+        off_p = [rng.randrange(runs) for _ in range(plan["depth"] + len(plan["counters"]))]
+        out = []
+        for j in range(runs):
+            w = self._run(plan, rng, horizon, (j, runs, off_b, off_p))
+            out.append(det if w is None else w)
+        out.sort()
+        # the median, steadied: mean of the middle fifth of the runs
+        k = max(runs // 5, 1)
+        lo = (runs - k) // 2
+        mid = out[lo:lo + k] if runs % 2 == k % 2 else out[lo:lo + k + 1]
+        return sum(mid) / len(mid)
 
     def _prepare(self, hall: HallView, target: WaitingTicket, extra: bool) -> dict:
         now = _finite(hall.now, 0.0)
@@ -540,11 +600,14 @@ class WaitEstimator:
 
         # priority tickets that will arrive later and jump ahead of normal tickets
         share: dict[int, float] = {}
-        if target.priority == 0:
+        rates: dict[str, float] = {}
+        if target.priority == 0 and self.future_priority:
             load: dict[str, float] = {}
             for svc in self._priority_arrivals:
                 rate = self._priority_rate(svc, now)
                 if rate > 0:
+                    rates[svc] = rate
+                    queues.setdefault((svc, 1), [])
                     load[svc] = rate * model(svc).occupancy_s
             for svc, work in load.items():
                 servers = [c for c, *_ in counters if svc in c.services and (vip_all or c.vip_first)]
@@ -552,19 +615,61 @@ class WaitEstimator:
                     share[c.number] = share.get(c.number, 0.0) + work / len(servers)
             for k in share:
                 share[k] = min(share[k], self.max_priority_share)
+        # flat arrays for the inner loop
+        keys = list(queues)
+        index = {k: i for i, k in enumerate(keys)}
+        limits = hall.starvation_limit_s or {}
+        qtimes = [[t.queued_at for t in queues[k]] for k in keys]
+        qurgent = [k[1] == 1 for k in keys]
+        qlimit = []
+        for svc, _cls in keys:
+            lim = limits.get(svc)
+            qlimit.append(float(lim) if isinstance(lim, (int, float)) and lim == lim else math.inf)
+        qmodel = [model(k[0]) for k in keys]
+        tq = index[(target.service, 1 if target.priority > 0 else 0)]
+        tpos = next(i for i, t in enumerate(queues[keys[tq]]) if t is target)
+        ckeys, cvip, cfac = [], [], []
+        for c, *_ in counters:
+            ckeys.append(tuple(index[(svc, cls)] for svc in c.services for cls in (1, 0) if (svc, cls) in index))
+            cvip.append(vip_all or c.vip_first)
+            sh = share.get(c.number, 0.0)
+            cfac.append(1.0 / (1.0 - sh) if sh > 0 else 1.0)
+        arrivals = [(index[(svc, 1)], rate) for svc, rate in rates.items()]
         return {
-            "now": now, "target": target, "queues": queues, "counters": counters, "share": share,
-            "model": model, "vip_all": vip_all, "limits": hall.starvation_limit_s or {},
+            "now": now, "target": target, "counters": counters, "model": model, "arrivals": arrivals,
             "turnaround": turnaround, "noshow_s": self._noshow_mean(), "depth": depth, "n_busy": n_busy,
+            "qtimes": qtimes, "qurgent": qurgent, "qlimit": qlimit, "qmodel": qmodel,
+            "tq": tq, "tpos": tpos, "ckeys": ckeys, "cvip": cvip, "cfac": cfac,
         }
 
-    def _run(self, plan: dict, rng: random.Random | None) -> float | None:
-        """One pass of the calling rule; expected durations, or random ones with ``rng``."""
-        now, target, queues, model = plan["now"], plan["target"], plan["queues"], plan["model"]
-        share, vip_all, limits = plan["share"], plan["vip_all"], plan["limits"]
+    def _run(self, plan: dict, rng: random.Random | None, horizon: float | None = None,
+             strata: tuple | None = None) -> float | None:
+        """One pass of the calling rule; expected durations, or random ones with ``rng``.
+
+        ``strata = (j, runs, busy_offsets, pick_offsets)``: run ``j`` of ``runs`` draws the
+        uniform of each random duration from stratum ``(j + offset) % runs`` (Latin
+        hypercube across the runs), which steadies the median of a few runs."""
+        if rng is not None:
+            j, runs, off_b, off_p = strata if strata is not None else (0, 1, (), ())
+            n_off = len(off_p)
+            rand = rng.random
+        now, counters = plan["now"], plan["counters"]
         turnaround, noshow_s = plan["turnaround"], plan["noshow_s"]
-        counters = plan["counters"]
-        heads = {k: 0 for k in queues}
+        qtimes, qurgent, qlimit, qmodel = plan["qtimes"], plan["qurgent"], plan["qlimit"], plan["qmodel"]
+        tq, tpos, ckeys, cvip, cfac = plan["tq"], plan["tpos"], plan["ckeys"], plan["cvip"], plan["cfac"]
+        if rng is not None and plan["arrivals"] and horizon is not None:
+            # priority tickets arriving later (Poisson at the learned rate) join their queues
+            qtimes = list(qtimes)
+            for k, rate in plan["arrivals"]:
+                q = list(qtimes[k])
+                t = now + rng.expovariate(rate)
+                while t < horizon:
+                    q.append(t)
+                    t += rng.expovariate(rate)
+                qtimes[k] = q
+            cfac = [1.0] * len(cfac)
+        heads = [0] * len(qtimes)
+        lens = [len(q) for q in qtimes]
         heap = []
         for i, (c, expected, start, busy, reopen) in enumerate(counters):
             if reopen is not None:
@@ -576,61 +681,62 @@ class WaitEstimator:
                         continue
                     expected = now + rng.choice(reopen[1])
             elif rng is not None and busy is not None:
-                m, elapsed, p_ns = busy
-                if p_ns > 0 and rng.random() < p_ns:
+                m, elapsed, p_ns, lo = busy
+                u = ((j + (off_b[i] if i < len(off_b) else int(rand() * runs))) % runs + rand()) / runs
+                if u < p_ns:
                     left = max(noshow_s - elapsed, 5.0)
                 else:
-                    left = m.sample_residual(elapsed, rng)
+                    u = (u - p_ns) / (1.0 - p_ns)
+                    left = m.residual_quantile(elapsed, lo + (1.0 - lo) * u)
                 expected = max(start, now + left + turnaround)
             heap.append((expected, i))
         heapq.heapify(heap)
+        heappop, heappush = heapq.heappop, heapq.heappush
+        ztab, nz = _ZTAB, len(_ZTAB)
+        exp = math.exp
+        inf = math.inf
+        n_pick = 0
         while heap:
-            t_free, i = heapq.heappop(heap)
-            c = counters[i][0]
-            pick = self._pick(c, vip_all, queues, heads, limits, t_free)
-            if pick is None:
+            t_free, i = heappop(heap)
+            best = -1
+            best_rank = inf
+            later = inf
+            vip = cvip[i]
+            for k in ckeys[i]:
+                h = heads[k]
+                if h < lens[k]:
+                    qa = qtimes[k][h]
+                    if qa > t_free:  # not arrived yet (sampled future priority ticket)
+                        if qa < later:
+                            later = qa
+                        continue
+                    if vip and not (qurgent[k] or t_free - qa >= qlimit[k]):
+                        qa += 1e12  # normal tickets after priority (and starving) ones
+                    if qa < best_rank:
+                        best_rank = qa
+                        best = k
+            if best < 0:
+                if later < inf:
+                    heappush(heap, (later, i))  # idle until the next priority arrival
                 continue  # nothing this counter can ever call: drop it
-            q, ticket = pick
-            if ticket is target:
+            if best == tq and heads[best] == tpos:
                 return max(t_free - now, 0.0)
-            heads[q] += 1
-            m = model(ticket.service)
+            heads[best] += 1
+            m = qmodel[best]
             if rng is None:
                 occ = m.occupancy_s
-            elif rng.random() < m.noshow_p:
-                occ = noshow_s + turnaround
             else:
-                occ = m.sample(rng) + turnaround
-            if ticket.priority == 0 and share.get(c.number):
-                occ /= 1.0 - share[c.number]
-            heapq.heappush(heap, (t_free + occ, i))
-        return None
-
-    def _pick(self, c: CounterView, vip_all: bool, queues, heads, limits, t: float):
-        best = None
-        best_key = None
-        vip = vip_all or c.vip_first
-        for svc in c.services:
-            for cls in (1, 0):
-                q = queues.get((svc, cls))
-                if q is None:
-                    continue
-                h = heads[(svc, cls)]
-                if h >= len(q):
-                    continue
-                tk = q[h]
-                if vip:
-                    urgent = cls == 1
-                    if not urgent:
-                        lim = limits.get(svc)
-                        urgent = lim is not None and t - tk.queued_at >= lim
-                    key = (0 if urgent else 1, tk.queued_at, tk.ticket_id)
+                u = ((j + (off_p[n_pick] if n_pick < n_off else int(rand() * runs))) % runs + rand()) / runs
+                n_pick += 1
+                p = m.noshow_p
+                if u < p:
+                    occ = noshow_s + turnaround
                 else:
-                    key = (1, tk.queued_at, tk.ticket_id)
-                if best_key is None or key < best_key:
-                    best_key = key
-                    best = ((svc, cls), tk)
-        return best
+                    occ = exp(m.mu + m.sigma * ztab[int((u - p) / (1.0 - p) * nz)]) + turnaround
+            if not qurgent[best]:
+                occ *= cfac[i]
+            heappush(heap, (t_free + occ, i))
+        return None
 
     def _busy_left(self, c: CounterView, now: float, model, floor: float) -> float:
         since = c.busy_since if c.busy_since is not None else now
@@ -640,12 +746,12 @@ class WaitEstimator:
         cur = self._at_counter.get(c.number)
         started = cur is not None and cur[2] and abs(cur[1] - since) < 1.0
         if started or m.noshow_p <= 0:
-            return show_left, (m, elapsed, 0.0)
+            return show_left, (m, elapsed, 0.0, m.tail_cdf(elapsed))
         # not at the counter yet: it may be a no-show (the counter then waits the grace)
         p, walk_tail = m.noshow_p, self._walk_tail(elapsed)
         p_ns = p / (p + (1 - p) * walk_tail)
         ns_left = max(self._noshow_mean() - elapsed, floor * 0.5)
-        return p_ns * ns_left + (1 - p_ns) * show_left, (m, elapsed, p_ns)
+        return p_ns * ns_left + (1 - p_ns) * show_left, (m, elapsed, p_ns, m.tail_cdf(elapsed))
 
     def _reopen(self, c: CounterView, now: float) -> tuple[float, list[float]] | None:
         """A closed counter that was open today may be on a break: (P(back), remaining times).
@@ -658,14 +764,15 @@ class WaitEstimator:
             return None
         elapsed = now - since
         longest = max(breaks)
-        gone = sum(
-            1 for k, t in self._closed_since.items() if k in self._ever_open and now - t > 1.5 * longest
-        )
+        longest *= max(self.break_spread)
+        gone = sum(1 for k, t in self._closed_since.items() if k in self._ever_open and now - t > longest)
         q = (self._n_back + 1.0) / (self._n_back + gone + 2.0)
-        rems = sorted(b - elapsed for b in breaks if b > elapsed)
+        # each observed break stands for a spread of similar lengths (kernel smoothing)
+        cands = [b * f for b in breaks for f in self.break_spread]
+        rems = sorted(b - elapsed for b in cands if b > elapsed)
         if not rems:
             return None
-        tail = len(rems) / len(breaks)
+        tail = len(rems) / len(cands)
         p_back = q * tail / (q * tail + (1.0 - q))
         return p_back, [max(r, 30.0) for r in rems]
 
