@@ -790,31 +790,33 @@ class WaitEstimator:
 
 # ---------------------------------------------------------------------- display
 def _round_minutes(minutes: float) -> int:
-    if minutes <= 5:
+    """1-5 min by the minute, then to the nearest 5 minutes."""
+    if minutes < 5.5:
         return max(1, int(math.floor(minutes + 0.5)))
     return int(5 * math.floor(minutes / 5 + 0.5))
 
 
 def humanize_wait(seconds: float, lang: str) -> str:
-    """A wait rounded the way people read it: "no wait", "<1 min", "about 10 min"…
+    """A wait rounded the way people read it.
 
-    Rules: under 30 s is no wait; under 1 min "less than a minute"; up to 5 min by one
-    minute; above, by five minutes; an hour and more as hours and minutes.
-    ``lang`` is "zh" (Chinese) or anything else for English.
+    under 30 s: "no wait" / "无需等待"; under a minute: "less than 1 min" / "不到1分钟";
+    then "about N min" / "约N分钟" with N by the minute up to 5 and by 5 minutes above;
+    from an hour: "about 1 h 10 min" / "约1小时10分钟" (minutes by 5).
+    ``lang`` starting with "zh" gives Chinese, anything else English.
+    Negative, NaN or non-numeric input reads as no wait; infinity is capped at 24 h.
     """
     try:
         s = float(seconds)
     except (TypeError, ValueError):
         s = 0.0
-    if not math.isfinite(s) or s < 0:
-        s = 0.0 if not (math.isfinite(s) or s > 0) else s
+    if math.isnan(s) or s < 0:
+        s = 0.0
+    s = min(s, 24 * 3600.0)
     zh = str(lang).lower().startswith("zh")
     if s < 30:
         return "无需等待" if zh else "no wait"
     if s < 60:
-        return "少于1分钟" if zh else "less than 1 min"
-    if math.isinf(s):
-        s = 24 * 3600.0
+        return "不到1分钟" if zh else "less than 1 min"
     m = _round_minutes(s / 60.0)
     if m < 60:
         return f"约{m}分钟" if zh else f"about {m} min"

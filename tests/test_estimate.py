@@ -1,0 +1,247 @@
+"""Behaviour of the wait estimator (kiosk/estimate.py): fast, deterministic, no engine."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import pytest
+
+from kiosk.estimate import CounterView, HallView, WaitEstimator, WaitingTicket, humanize_wait
+
+SERVICES = {"A": 300.0, "B": 600.0, "V": 480.0}
+
+
+def counter(number, services=("A", "B"), *, vip_first=False, state="open", busy=None, since=None):
+    return CounterView(number=number, services=tuple(services), vip_first=vip_first, state=state,
+                       busy_service=busy, busy_since=since)
+
+
+def hall(waiting, counters, *, now=1000.0, priority_at="vip_first", limits=None):
+    return HallView(now=now, hour=10, waiting=tuple(waiting), counters=tuple(counters),
+                    priority_at=priority_at, starvation_limit_s=limits or {})
+
+
+def tickets(n, service="A", *, start=1, t0=0.0, step=10.0, priority=0):
+    return [WaitingTicket(ticket_id=start + i, service=service, priority=priority, queued_at=t0 + i * step)
+            for i in range(n)]
+
+
+def busy_counters(n, services=("A", "B"), *, since=900.0, service="A", first=1):
+    return [counter(first + i, services, busy=service, since=since) for i in range(n)]
+
+
+def test_more_people_ahead_gives_a_longer_estimate():
+    est = WaitEstimator(SERVICES)
+    cs = busy_counters(3)
+    values = []
+    for n in (1, 4, 10, 25):
+        w = tickets(n)
+        values.append(est.estimate_for(hall(w, cs), w[-1].ticket_id))
+    assert values == sorted(values)
+    assert values[0] < values[1] < values[2] < values[3]
+    # roughly n / counters service times for a long queue
+    assert 25 / 3 * 300 * 0.6 < values[-1] < 25 / 3 * 300 * 1.6
+
+
+def test_a_closed_counter_raises_the_estimate():
+    est = WaitEstimator(SERVICES)
+    w = tickets(8)
+    three = busy_counters(3)
+    one_closed = three[:2] + [counter(3, state="closed")]
+    assert est.estimate_for(hall(w, one_closed), 8) > 1.2 * est.estimate_for(hall(w, three), 8)
+
+
+def test_a_paused_counter_counts_less_than_an_open_one():
+    est = WaitEstimator(SERVICES)
+    w = tickets(8)
+    three = busy_counters(3)
+    paused = three[:2] + [counter(3, state="paused")]
+    closed = three[:2] + [counter(3, state="closed")]
+    e_open, e_paused, e_closed = (est.estimate_for(hall(w, cs), 8) for cs in (three, paused, closed))
+    assert e_open <= e_paused <= e_closed
+
+
+def test_vip_ticket_at_a_vip_first_hall_gets_a_short_estimate():
+    est = WaitEstimator(SERVICES)
+    normal = tickets(20, "B")
+    vip = WaitingTicket(ticket_id=99, service="V", priority=1, queued_at=900.0)
+    cs = [counter(1, ("V", "B", "A"), vip_first=True, busy="B", since=950.0)] + busy_counters(
+        3, ("A", "B"), first=2)
+    h = hall(normal + [vip], cs)
+    e_vip = est.estimate_for(h, 99)
+    e_last_normal = est.estimate_for(h, 20)
+    assert e_vip < 600  # only the current customer of counter 1 is in front of it
+    assert e_vip < e_last_normal / 4
+
+
+def test_priority_only_jumps_ahead_at_vip_first_counters():
+    est = WaitEstimator(SERVICES)
+    normal = tickets(10, "A")
+    vip = WaitingTicket(ticket_id=99, service="V", priority=1, queued_at=900.0)
+    plain = [counter(1, ("V", "A"), vip_first=False, busy="A", since=950.0)]
+    first = [counter(1, ("V", "A"), vip_first=True, busy="A", since=950.0)]
+    e_plain = est.estimate_for(hall(normal + [vip], plain), 99)
+    e_first = est.estimate_for(hall(normal + [vip], first), 99)
+    e_all = est.estimate_for(hall(normal + [vip], plain, priority_at="all"), 99)
+    assert e_first < e_plain / 3
+    assert e_all == pytest.approx(e_first, rel=0.05)
+
+
+def test_starving_normal_ticket_is_not_passed_over_by_priority_tickets():
+    est = WaitEstimator(SERVICES)
+    old = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)  # waited 2000 s
+    vips = [WaitingTicket(ticket_id=10 + i, service="V", priority=1, queued_at=1500.0 + i) for i in range(4)]
+    cs = [counter(1, ("V", "A"), vip_first=True, busy="V", since=1900.0)]
+    h_no_limit = hall([old] + vips, cs, now=2000.0)
+    h_limit = hall([old] + vips, cs, now=2000.0, limits={"A": 1200.0, "V": 900.0})
+    assert est.estimate_for(h_limit, 1) < est.estimate_for(h_no_limit, 1) / 3
+
+
+def test_elapsed_time_at_a_busy_counter_reduces_the_estimate():
+    est = WaitEstimator(SERVICES)
+    w = tickets(1, "B", t0=1000.0)
+    fresh = [counter(1, ("B",), busy="B", since=1000.0)]
+    nearly_done = [counter(1, ("B",), busy="B", since=1000.0 - 500.0)]
+    assert est.estimate_for(hall(w, nearly_done), 1) < est.estimate_for(hall(w, fresh), 1)
+
+
+def test_an_idle_counter_means_almost_no_wait():
+    est = WaitEstimator(SERVICES)
+    w = tickets(1, "A", t0=1000.0)
+    assert est.estimate_for(hall(w, [counter(1, ("A",))]), 1) < 30
+
+
+def test_learning_moves_the_service_time():
+    est = WaitEstimator({"A": 180.0})
+    assert est.expected_service("A") == pytest.approx(180.0)
+    w = tickets(6)
+    cs = busy_counters(2, ("A",))
+    before = est.estimate_for(hall(w, cs), 6)
+    t = 0.0
+    for i in range(30):
+        t += 600.0
+        est.observe({"type": "ticket.called", "ticket_id": 500 + i, "service": "A", "priority": 0,
+                     "counter": 1, "wait_s": 10.0}, t - 600.0)
+        est.observe({"type": "ticket.finished", "ticket_id": 500 + i, "service": "A", "counter": 1,
+                     "service_s": 600.0}, t)
+    assert est.expected_service("A") > 500.0
+    after = est.estimate_for(hall(w, cs, now=t), 6)
+    assert after > 2 * before
+
+
+def test_noshows_are_learned_and_shorten_the_estimate():
+    w = tickets(10, "B")
+    cs = busy_counters(2, ("B",), service="B")
+    plain, noshows = WaitEstimator(SERVICES), WaitEstimator(SERVICES)
+    t = 0.0
+    for i in range(60):
+        tid = 1000 + i
+        for est in (plain, noshows):
+            est.observe({"type": "ticket.called", "ticket_id": tid, "service": "B", "counter": 1,
+                         "wait_s": 5.0}, t)
+        plain.observe({"type": "ticket.finished", "ticket_id": tid, "service": "B", "counter": 1,
+                       "service_s": 600.0}, t + 600.0)
+        if i % 2:
+            noshows.observe({"type": "ticket.noshow", "ticket_id": tid, "service": "B", "counter": 1,
+                             "requeued": False}, t + 60.0)
+        else:
+            noshows.observe({"type": "ticket.finished", "ticket_id": tid, "service": "B", "counter": 1,
+                             "service_s": 600.0}, t + 600.0)
+        t += 600.0
+    h = hall(w, cs, now=t)
+    assert noshows.estimate_for(h, 10) < 0.8 * plain.estimate_for(h, 10)
+
+
+def test_estimate_service_for_the_screen():
+    est = WaitEstimator(SERVICES)
+    cs = busy_counters(2)
+    short = est.estimate_service(hall(tickets(2), cs), "A")
+    long = est.estimate_service(hall(tickets(12), cs), "A")
+    assert 0 <= short < long
+    # a new ticket waits at least as long as the last one already waiting
+    assert long >= est.estimate_for(hall(tickets(12), cs), 12) - 1e-6
+
+
+def test_estimates_are_deterministic():
+    w = tickets(7) + tickets(5, "B", start=20)
+    cs = busy_counters(3)
+    a = WaitEstimator(SERVICES).estimate_for(hall(w, cs), 24)
+    b = WaitEstimator(SERVICES).estimate_for(hall(w, cs), 24)
+    assert a == b
+
+
+def test_estimates_are_never_negative_or_nan():
+    rng = random.Random(7)
+    est = WaitEstimator(SERVICES)
+    for k in range(150):
+        now = rng.uniform(0, 30000)
+        svcs = ["A", "B", "V"]
+        waiting = [WaitingTicket(ticket_id=i, service=rng.choice(svcs), priority=rng.random() < 0.2,
+                                 queued_at=now - rng.uniform(0, 4000)) for i in range(rng.randint(1, 40))]
+        counters = []
+        for n in range(rng.randint(0, 6)):
+            busy = rng.choice([None, "A", "B", "V"])
+            counters.append(counter(n + 1, tuple(rng.sample(svcs, rng.randint(1, 3))),
+                                    vip_first=rng.random() < 0.4,
+                                    state=rng.choice(["open", "open", "paused", "closed"]),
+                                    busy=busy, since=None if busy is None else now - rng.uniform(0, 3000)))
+        h = hall(waiting, counters, now=now, priority_at=rng.choice(["vip_first", "all"]),
+                 limits={"A": 1200.0} if k % 2 else {})
+        for t in waiting[:5]:
+            v = est.estimate_for(h, t.ticket_id)
+            assert math.isfinite(v) and v >= 0
+        for s in svcs:
+            v = est.estimate_service(h, s, priority=k % 2)
+            assert math.isfinite(v) and v >= 0
+        # the estimator learns from whatever the day throws at it without breaking
+        est.observe({"type": "ticket.finished", "service": rng.choice(svcs), "counter": 1,
+                     "service_s": rng.choice([0.0, 5.0, 900.0, float("nan"), None])}, now)
+        est.observe({"type": "ticket.noshow", "service": "A", "counter": 2}, now)
+        est.observe({"type": "counter.closed", "counter": rng.randint(1, 6)}, now)
+        est.observe({"type": "counter.opened", "counter": rng.randint(1, 6)}, now + 1)
+    assert est.estimate_for(hall(tickets(1), []), 999) == 0.0  # not waiting: 0
+
+
+def test_no_counter_serves_the_service():
+    est = WaitEstimator(SERVICES)
+    w = tickets(3, "B")
+    v = est.estimate_for(hall(w, [counter(1, ("A",))]), 3)
+    assert math.isfinite(v) and v > 0
+
+
+def test_an_estimate_is_cheap():
+    est = WaitEstimator(SERVICES)
+    w = tickets(30) + tickets(25, "B", start=100) + tickets(5, "V", start=200, priority=1)
+    cs = [counter(1, ("V", "B", "A"), vip_first=True, busy="V", since=800.0)] + busy_counters(6, first=2)
+    h = hall(w, cs)
+    t0 = time.process_time()
+    for t in w[::6]:
+        est.estimate_for(h, t.ticket_id)
+    per = (time.process_time() - t0) / len(w[::6])
+    assert per < 0.05  # typically ~1 ms
+
+
+@pytest.mark.parametrize(
+    "seconds, en, zh",
+    [
+        (0, "no wait", "无需等待"),
+        (20, "no wait", "无需等待"),
+        (45, "less than 1 min", "不到1分钟"),
+        (60, "about 1 min", "约1分钟"),
+        (150, "about 3 min", "约3分钟"),
+        (299, "about 5 min", "约5分钟"),
+        (420, "about 5 min", "约5分钟"),
+        (600, "about 10 min", "约10分钟"),
+        (1000, "about 15 min", "约15分钟"),
+        (3600, "about 1 h", "约1小时"),
+        (4200, "about 1 h 10 min", "约1小时10分钟"),
+        (-5, "no wait", "无需等待"),
+        (float("nan"), "no wait", "无需等待"),
+    ],
+)
+def test_humanize_wait(seconds, en, zh):
+    assert humanize_wait(seconds, "en") == en
+    assert humanize_wait(seconds, "zh") == zh
+    assert humanize_wait(seconds, "zh-CN") == zh
