@@ -318,7 +318,7 @@ def generate(scenario: str, seed: int, out: Path, baselines: bool = True) -> Pat
     if baselines:
         from bench.replay_lab import BASELINES, replay, write_predictions
 
-        res = replay(out)
+        res = replay(out, run_estimator=False)
         for b in BASELINES:
             write_predictions(out / f"baseline_{b}.csv", res["preds"][b])
     return out

@@ -89,7 +89,7 @@ class _Baselines:
 
 def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
            estimator: WaitEstimator | None = None, baselines: bool = True,
-           reopen_breaks: bool = True) -> dict:
+           reopen_breaks: bool = True, run_estimator: bool = True) -> dict:
     """Replay one day; returns predictions per predictor and the estimator's timing."""
     meta, rows = load_day(day)
     h0, m0 = (int(x) for x in meta.get("open_clock", "09:00").split(":")[:2])
@@ -137,11 +137,12 @@ def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
             t = WaitingTicket(ticket_id=tid, service=svc, priority=prio, queued_at=ts)
             waiting[tid] = t
             hv = hall(ts)
-            t0 = time.process_time()  # CPU time: robust to other jobs sharing the machine
-            p = est.estimate_for(hv, tid)
-            est_time += time.process_time() - t0
-            n_est += 1
-            preds["yours"][name] = p
+            if run_estimator:
+                t0 = time.process_time()  # CPU time: robust to other jobs sharing the machine
+                p = est.estimate_for(hv, tid)
+                est_time += time.process_time() - t0
+                n_est += 1
+                preds["yours"][name] = p
             if base:
                 for k, v in base.predict(t, hv).items():
                     preds[k][name] = v

@@ -92,6 +92,23 @@ def _phi(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+def _counter_id(x) -> int | None:
+    """Counter numbers as ints ("C3", "3" and 3 are counter 3)."""
+    if x is None or isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x
+    digits = "".join(ch for ch in str(x) if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def _prune(d: dict, limit: int = 5000) -> None:
+    """Keep per-ticket bookkeeping bounded (tickets that never get called)."""
+    if len(d) > limit:
+        for k in list(d)[: len(d) - limit // 2]:
+            del d[k]
+
+
 def _finite(x: float, default: float) -> float:
     return x if isinstance(x, (int, float)) and math.isfinite(x) else default
 
@@ -246,6 +263,7 @@ class WaitEstimator:
         break_spread: tuple[float, ...] = (0.75, 0.9, 1.0, 1.15, 1.35),
         seed: int = 0x5EED,
         future_priority: bool = True,
+        max_break_s: float = 4 * 3600.0,
     ) -> None:
         self._prior = {k: float(v) for k, v in expected_service_s.items() if _finite(v, -1) > 0}
         self.default_service_s = float(default_service_s)
@@ -273,6 +291,7 @@ class WaitEstimator:
         self.mc_max_depth = int(mc_max_depth)
         self.seed = int(seed)
         self.future_priority = bool(future_priority)
+        self.max_break_s = float(max_break_s)
         self.break_spread = tuple(float(f) for f in break_spread) or (1.0,)
 
         self._hour = 12
@@ -319,10 +338,11 @@ class WaitEstimator:
         kind = ev.get("type", "")
         tid = ev.get("ticket_id")
         svc = ev.get("service")
-        counter = ev.get("counter")
+        counter = _counter_id(ev.get("counter"))
         if kind == "ticket.issued":
             if tid is not None:
                 self._issued_at[tid] = now
+                _prune(self._issued_at)
             if int(ev.get("priority") or 0) > 0 and svc is not None:
                 self._priority_arrivals.setdefault(svc, deque(maxlen=500)).append(now)
         elif kind == "ticket.called":
@@ -372,18 +392,32 @@ class WaitEstimator:
                 self._free_since[counter] = now
             if ev.get("requeued") and tid is not None:
                 self._issued_at[tid] = now
-        elif kind in ("ticket.transferred", "ticket.cancelled"):
+        elif kind in ("ticket.transferred", "ticket.cancelled", "ticket.expired"):
             cur = self._at_counter.get(counter)
             if cur is not None and cur[0] == tid:
                 del self._at_counter[counter]
                 self._free_since[counter] = now
+            if kind != "ticket.transferred":
+                self._issued_at.pop(tid, None)
+                self._first_pred.pop(tid, None)
+        elif kind == "day.rollover":
+            # a new business day: per-day state goes, learned durations stay
+            self._issued_at.clear()
+            self._first_pred.clear()
+            self._at_counter.clear()
+            self._free_since.clear()
+            self._paused_since.clear()
+            self._closed_since.clear()
+            self._ever_open.clear()
+            self._priority_arrivals.clear()
+            self._t0 = now
         elif kind == "counter.opened":
             if counter is not None:
                 p = self._paused_since.pop(counter, None)
                 if p is not None:
                     self._pause.add(now - p)
                 c = self._closed_since.pop(counter, None)
-                if c is not None and counter in self._ever_open:
+                if c is not None and counter in self._ever_open and now - c < self.max_break_s:
                     self._break.add(now - c)
                     self._n_back += 1
                 self._ever_open.add(counter)
@@ -479,6 +513,7 @@ class WaitEstimator:
         raw = self._simulate(hall, target)
         if ticket_id not in self._first_pred:
             self._first_pred[ticket_id] = (hall.now, raw, target.service)
+            _prune(self._first_pred)
         return self._calibrated(hall, raw, target.service)
 
     def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float:
