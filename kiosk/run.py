@@ -1,9 +1,9 @@
 """`kiosk run`: the service loop of the kiosk, supervised by systemd on a Pi.
 
 Start-up order: check the database (restore a corrupt one from the newest backup and report
-the loss), open the core, attach the devices, alerts and MQTT, tell systemd we are ready, and
-ping its watchdog from the core thread (so a hung core is restarted, not just a dead
-process). Then show the Kivy screen, or wait headless for SIGTERM.
+the loss; the daily backup itself is `kiosk backup`, run by kiosk-backup.timer), open the
+core, attach the devices, alerts and MQTT, tell systemd we are ready, and ping its watchdog
+from the core thread (so a hung core is restarted, not just a dead process). Then show the Kivy screen, or wait headless for SIGTERM.
 """
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from .config import Settings, load_settings
 from .store import db_path
 
 log = logging.getLogger("kiosk.run")
-BACKUP_KEEP = 7
-BACKUP_EVERY_S = 24 * 3600
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", report.summary())
         app.call("record_event", "device.fault", **report.as_dict())
     attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
-    _schedule_backups(app, ddir)
     _schedule_watchdog(app)
     ready_s = time.monotonic() - t_start
     sdnotify.ready(f"serving branch {settings.branch.id}")
@@ -84,26 +81,6 @@ def attach_everything(app: KioskApp, settings: Settings, *, simulate: bool, mqtt
 def _restore_if_corrupt(ddir: Path):
     from .backup import restore_if_corrupt
     return restore_if_corrupt(db_path(ddir), ddir / "backups")
-
-
-def _schedule_backups(app: KioskApp, ddir: Path) -> None:
-    from .backup import backup_now, list_backups
-
-    def take() -> None:
-        def work() -> None:
-            try:
-                path = backup_now(db_path(ddir), ddir / "backups", keep=BACKUP_KEEP)
-                log.info("backup written: %s", path)
-            except Exception:  # noqa: BLE001 — a failed backup is logged and retried next time
-                log.exception("backup failed")
-        threading.Thread(target=work, name="kiosk-backup", daemon=True).start()
-
-    backups = list_backups(ddir / "backups")
-    newest = max((b.time for b in backups), default=None) if backups else None
-    from datetime import datetime, timezone
-    if newest is None or (datetime.now(timezone.utc) - newest).total_seconds() > BACKUP_EVERY_S:
-        take()
-    app.loop.every(BACKUP_EVERY_S, take)
 
 
 def _schedule_watchdog(app: KioskApp) -> None:

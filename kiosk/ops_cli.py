@@ -1,0 +1,67 @@
+"""Operations sub-commands: `kiosk backup`, `kiosk check-db`, `kiosk set-pin`."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import Any
+
+from .app import data_dir
+from .errors import ConfigError, KioskError
+from .store import db_path
+
+BACKUP_KEEP = 7
+
+
+def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("backup", parents=parents, help="online backup of the database (keeps the newest N)")
+    p.add_argument("--keep", type=int, default=BACKUP_KEEP)
+    p.set_defaults(handler=cmd_backup)
+    p = sub.add_parser("check-db", parents=parents,
+                       help="check the database; with --restore, restore a corrupt one from the newest good backup")
+    p.add_argument("--restore", action="store_true")
+    p.set_defaults(handler=cmd_check_db)
+    p = sub.add_parser("set-pin", parents=parents, help="print the hashed admin PIN line for [ui] admin_pin_hash")
+    p.add_argument("--stdin", action="store_true", help="read the PIN from standard input (no prompt)")
+    p.set_defaults(handler=cmd_set_pin)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from .backup import backup_now
+    if args.keep < 1:
+        raise ConfigError("--keep must be at least 1")
+    d = data_dir(args.data)
+    if not db_path(d).exists():
+        raise KioskError(f"no database at {db_path(d)}: nothing to back up")
+    path = backup_now(db_path(d), d / "backups", keep=args.keep)
+    _say(args, f"backup written: {path}", {"backup": str(path)})
+
+
+def cmd_check_db(args: argparse.Namespace) -> int:
+    from .backup import check_integrity, restore_if_corrupt
+    d = data_dir(args.data)
+    if args.restore:
+        report = restore_if_corrupt(db_path(d), d / "backups", full=True)
+        if report is None:
+            _say(args, f"{db_path(d)}: ok", {"ok": True})
+            return 0
+        _say(args, report.summary(), report.as_dict())
+        return 1
+    problems = check_integrity(db_path(d), full=True)
+    _say(args, f"{db_path(d)}: " + ("ok" if not problems else "; ".join(problems)),
+         {"ok": not problems, "problems": problems})
+    return 1 if problems else 0
+
+
+def cmd_set_pin(args: argparse.Namespace) -> None:
+    from .pin import hash_pin
+    pin = sys.stdin.readline().strip() if args.stdin else getpass.getpass("new admin PIN: ")
+    if not args.stdin and getpass.getpass("again: ") != pin:
+        raise ConfigError("the two PINs differ")
+    line = f'admin_pin_hash = "{hash_pin(pin)}"'
+    _say(args, f"put this line in the [ui] section of the configuration:\n{line}", {"admin_pin_hash": hash_pin(pin)})
+
+
+def _say(args: argparse.Namespace, human: str, data: dict) -> None:
+    print(json.dumps(data, ensure_ascii=False) if args.json else human)
