@@ -336,8 +336,10 @@ class Telemetry:
         """Connect and wait for the CONNACK. (None, True) on success, else (error, reached)
         where `reached` says the TCP (and TLS) connection was made."""
         proto = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
+        # max_inflight=0: paho does not limit (we cap in-flight events ourselves, and paho's own limit
+        # costs a scan of every unacknowledged message on each PUBACK)
         client = make_client(self.client_id, proto, self.broker, tls=self.cfg.tls, username=self.cfg.username,
-                             password=self.password, max_inflight=self.cfg.max_inflight)
+                             password=self.password, max_inflight=0)
         client.will_set(f"{self.base}/status", self._status_payload("offline", self._started), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
