@@ -399,6 +399,10 @@ def _by_hour(facts: list[Fact], open_days: list[str], settings: Any | None,
                               "counters_active": round(active, 2),
                               "expected_service_level": round(erlang_c_service_level(need, rate, mean_s, target_s), 4)
                               if need else None})
+    while staffing_rows and staffing_rows[-1]["arrivals_per_hour"] == 0:  # calls after closing time
+        staffing_rows.pop()
+    while staffing_rows and staffing_rows[0]["arrivals_per_hour"] == 0:
+        staffing_rows.pop(0)
     staffing = {"method": "erlang_c", "target_share": target_share, "target_wait_s": round(target_s, 1),
                 "mean_service_s": round(overall_s, 1), "by_hour": staffing_rows}
     return rows, staffing

@@ -104,8 +104,9 @@ def default_plan(weekday: int) -> DayPlan:
         return DayPlan(WEEKEND_RATES, counters=(1, 2))
     # counter 4 works 10:00–16:00 only; on Mondays counter 3 takes a long lunch
     hours = {4: (10, 16)}
-    if weekday == 0:
+    if weekday == 0:  # Monday: the busiest day, and counter 3 leaves at noon
         hours[3] = (9, 12)
+        return DayPlan({h: r * 1.2 for h, r in WEEKDAY_RATES.items()}, hours=hours)
     return DayPlan(WEEKDAY_RATES, hours=hours)
 
 
