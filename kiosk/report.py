@@ -188,8 +188,7 @@ def chart_staffing(data: dict[str, Any], L: _Labels) -> str:
                 label=L("实际叫号窗口（平均）", "counters working (mean)"))
         for h, r in zip(hours, rows):
             if r["counters_needed"]:
-                ax.text(h, r["counters_needed"] - 0.12, str(r["counters_needed"]), ha="center", va="top",
-                        fontsize=10, color="white")
+                ax.text(h, 0.12, str(r["counters_needed"]), ha="center", va="bottom", fontsize=10, color="white")
         ax.set_xticks(hours, [f"{h:02d}" for h in hours])
         ax.set_xlabel(L("时段", "hour of day"))
         ax.set_ylabel(L("窗口", "counters"))
