@@ -26,8 +26,13 @@ def headless_env(kivy_home: str | None = None) -> None:
 
 
 def configure(size: tuple[int, int] = (800, 480)) -> None:
+    from kivy.config import Config
+
     from .app import configure_kivy
+    Config.set("graphics", "maxfps", "0")       # frames as fast as they render: no sleeping in pump()
     configure_kivy(None, fullscreen=False, size=size)
+    from kivy.clock import Clock
+    Clock._max_fps = 0
 
 
 def pump(frames: int = 3) -> None:
@@ -63,24 +68,25 @@ def stop_ui(ui: Any) -> None:
     from kivy.app import App
     from kivy.core.window import Window
     ui.dispatch("on_stop")
+    pump(2)                                   # pending screen changes complete while the app still runs
     if ui.root is not None and ui.root.parent is not None:
         Window.remove_widget(ui.root)
     App._running_app = None
-    pump(1)
 
 
 def tap(widget: Any, hold_s: float = 0.0) -> None:
     """A finger on the centre of `widget` (in window coordinates), released after `hold_s`."""
     from kivy.tests.common import UnitTestTouch
+    pump(1)                                   # let a screen that just appeared lay itself out
     x, y = widget.to_window(*widget.center)
     touch = UnitTestTouch(x, y)
     touch.touch_down()
-    pump(1)
     if hold_s:
+        pump(1)
         time.sleep(hold_s)
         pump(2)
     touch.touch_up()
-    pump(2)
+    pump(1)
 
 
 def screenshot(path: str | os.PathLike) -> Path:

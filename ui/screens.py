@@ -713,10 +713,13 @@ class NowServingScreen(Screen):
         waits.clear_widgets()
         for s in snap.get("services", []) if snap else []:
             name = (s.get("name") or {}).get(lang) or (s.get("name") or {}).get("en") or s["service"]
+            why = s.get("unavailable")
             waits.add_widget(WaitRow(
                 name=name,
                 waiting=app.ntr("{n} waiting", "{n} waiting", int(s.get("waiting", 0)), lang),
-                wait=app.wait_text(s.get("estimate_s", 0.0), lang)))
+                wait=(app.tr("closed now", lang) if why == "hours" else
+                      app.tr("No more tickets today", lang) if why else
+                      app.wait_text(s.get("estimate_s", 0.0), lang))))
 
     def _start_blink(self) -> None:
         self.stop_blink()
