@@ -257,13 +257,16 @@ class WaitEstimator:
         calibration_min_n: int = 20,
         calibration_shrink: float = 30.0,
         reopen_breaks: bool = True,
-        mc_runs: int = 15,
+        mc_runs: int = 25,
+        mc_runs_deep: int = 15,
+        mc_deep: int = 12,
         lognormal_mean: bool = False,
         mc_max_depth: int = 40,
         break_spread: tuple[float, ...] = (0.75, 0.9, 1.0, 1.15, 1.35),
         seed: int = 0x5EED,
         future_priority: bool = True,
         max_break_s: float = 4 * 3600.0,
+        break_prior_s: float = 1800.0,
     ) -> None:
         self._prior = {k: float(v) for k, v in expected_service_s.items() if _finite(v, -1) > 0}
         self.default_service_s = float(default_service_s)
@@ -287,11 +290,14 @@ class WaitEstimator:
         self.calibration_shrink = float(calibration_shrink)
         self.reopen_breaks = bool(reopen_breaks)
         self.mc_runs = int(mc_runs)
+        self.mc_runs_deep = int(mc_runs_deep)
+        self.mc_deep = int(mc_deep)
         self.lognormal_mean = bool(lognormal_mean)
         self.mc_max_depth = int(mc_max_depth)
         self.seed = int(seed)
         self.future_priority = bool(future_priority)
         self.max_break_s = float(max_break_s)
+        self.break_prior_s = float(break_prior_s)
         self.break_spread = tuple(float(f) for f in break_spread) or (1.0,)
 
         self._hour = 12
@@ -548,7 +554,9 @@ class WaitEstimator:
     def _simulate(self, hall: HallView, target: WaitingTicket, extra: bool = False) -> float:
         plan = self._prepare(hall, target, extra)
         det = self._run(plan, None)
-        runs = self.mc_runs
+        # short queues: the wait hangs on a few random durations, use more runs;
+        # long queues average themselves out, fewer runs keep the cost flat
+        runs = self.mc_runs if plan["depth"] <= self.mc_deep else self.mc_runs_deep
         if det is None:
             return self._unserved(hall, target, plan["model"])
         if runs <= 1 or plan["n_busy"] == 0 or plan["depth"] > self.mc_max_depth:
@@ -794,7 +802,9 @@ class WaitEstimator:
         P(back) starts from the share of earlier closures that ended in a reopening and
         falls as the closure outlasts the break lengths seen so far (Bayes)."""
         since = self._closed_since.get(c.number)
-        breaks = self._break.values
+        breaks = list(self._break.values)
+        if self.break_prior_s > 0:
+            breaks.append(self.break_prior_s)  # one pseudo-observation: a usual break
         if since is None or c.number not in self._ever_open or not breaks:
             return None
         elapsed = now - since
