@@ -125,13 +125,11 @@ def test_mock_display_slow_times_out_then_recovers(faults, waiter):
         d.close()
 
 
-def test_blink_then_steady_and_idle():
+def test_blink_then_steady_and_idle(waiter):
     d = MockDisplay("board", codec=EpsonCodec(), blink_s=0.05).start()
     try:
         d.show_call(CallInfo("A001", 1)).result(10)
-        from conftest import wait_for
-
-        wait_for(lambda: d.shown and d.shown[-1].blink_line is None and d.shown[-1].lines[0].startswith("A001"))
+        waiter(lambda: d.shown and d.shown[-1].blink_line is None and d.shown[-1].lines[0].startswith("A001"))
         assert any(c.blink_line == 0 for c in d.shown)
         assert b"\x1fE\x0a" in b"".join(d.frames) and d.frames[-1].endswith(b"\x1fE\x00")
         d.show_idle("Welcome").result(10)

@@ -1,0 +1,94 @@
+"""Building the hall's devices by name from plain options."""
+
+import pytest
+
+from drivers.base import DeviceConfigError
+from drivers.display_sim import MockDisplay, VirtualDisplay
+from drivers.factory import build_display, build_hardware, build_printer
+from drivers.jobs import CallInfo
+from drivers.printer_escpos import EscposPrinter
+from drivers.printer_sim import MockPrinter, VirtualPrinter
+
+
+def test_empty_config_is_virtual_everywhere(tmp_path, ticket_job):
+    hw = build_hardware({}, base_dir=str(tmp_path))
+    try:
+        assert isinstance(hw.printer, VirtualPrinter)
+        assert hw.displays == {} and hw.lamps is None
+        result = hw.printer.print_ticket(ticket_job).result(20)
+        assert result.ok and result.png_path.startswith(str(tmp_path / "tickets"))
+        events = []
+        hw.set_sink(events.append)
+        hw.inputs.press_key(1, "next")
+        assert events[0].action == "next"
+        assert hw.announcer.announce(CallInfo("A001", 1), ["zh"]).result(1)[0].text == "请A001号到1号窗口办理"
+        assert hw.faults() == {"printer": None, "audio": None}
+    finally:
+        hw.close()
+
+
+def test_mock_hall(mock_factory, faults, waiter):
+    events = []
+    cfg = {
+        "gpio": "mock",
+        "printer": {"driver": "mock", "paper_mm": 58},
+        "displays": [{"name": "hall", "driver": "mock", "protocol": "alpha", "address": 1},
+                     {"name": "c1", "driver": "mock", "counters": [1]}],
+        "audio": {"driver": "mock"},
+        "keypads": [{"counter": 1, "next": 5, "recall": 6}],
+        "take_ticket": [{"service": "A", "pin": 17}],
+        "rating_pads": [{"counter": 1, "satisfied": 22, "neutral": 23, "dissatisfied": 24}],
+        "lamps": [{"counter": 1, "pin": 20}],
+        "buzzer": {"pin": 26},
+        "stack_light": {"green": 10, "amber": 11, "red": 12},
+    }
+    hw = build_hardware(cfg, listener=faults, sink=events.append)
+    try:
+        assert isinstance(hw.printer, MockPrinter)
+        assert isinstance(hw.displays["hall"], MockDisplay)
+        assert [d.name for d in hw.displays_for(2)] == ["hall"]
+        for f in hw.show_call(CallInfo("A001", 1)):
+            f.result(10)
+        assert hw.displays["c1"].lines[0] == "A001 > Counter 1"
+        mock_factory.pin(5).drive_low()
+        mock_factory.pin(5).drive_high()
+        mock_factory.pin(17).drive_low()
+        assert [(e.source, e.action) for e in events] == [("keypad", "next"), ("take_ticket", "take")]
+        hw.lamps.set(1, True)
+        assert mock_factory.pin(20).state
+        hw.printer.set_faults(paper_out=True)
+        waiter(lambda: hw.faults()["printer"] == "paper_out")
+    finally:
+        hw.close()
+
+
+@pytest.mark.parametrize("options", [
+    {"driver": "laser"}, {"driver": "escpos-usb"}, {"driver": "mock", "paper_mm": 76},
+    {"driver": "mock", "profile": "default"},
+])
+def test_bad_printer_options(options):
+    with pytest.raises(DeviceConfigError):
+        build_printer(**options)
+
+
+def test_bad_display_options():
+    with pytest.raises(DeviceConfigError):
+        build_display(driver="hdmi")
+    with pytest.raises(DeviceConfigError):
+        build_display(driver="alpha-serial", framing="9X3")
+    with pytest.raises(DeviceConfigError):
+        build_hardware({"gpio": "wiringpi"})
+
+
+def test_serial_drivers_build_without_the_device(tmp_path, faults, waiter):
+    p = build_printer(faults, driver="escpos-serial", port=str(tmp_path / "nope"))
+    d = build_display(faults, name="hall", driver="alpha-serial", port=str(tmp_path / "nope2"))
+    try:
+        assert isinstance(p, EscposPrinter)
+        waiter(lambda: faults.has("unplugged", "printer") and faults.has("unplugged", "hall"))
+    finally:
+        p.close()
+        d.close()
+    d = build_display(driver="virtual", protocol="alpha")
+    assert isinstance(d, VirtualDisplay)
+    d.close()
