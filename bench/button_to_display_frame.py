@@ -1,0 +1,155 @@
+"""Button edge -> debounced press -> display frame written to a pty.
+
+A gpiozero MockPin edge (``drive_low``) goes through our debounce and repeat guard to a
+handler; the time is taken when the frame's bytes have been written to a real pty.
+
+* ``button_to_display_frame_ms``: the handler encodes the board (Epson 2x20) and writes the
+  frame itself (the minimum path);
+* ``button_to_display_frame_via_worker_ms``: the handler calls ``display.show_call`` and the
+  display's worker thread writes (the path the kiosk uses, minus the core's queue).
+
+Each press is a 20-edge bounce burst; the fake clock of the debounce advances 3 s between
+presses so the repeat guard never interferes. Target: p99 <= 10 ms.
+
+    python -m bench.button_to_display_frame [--n 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import sys
+import tempfile
+import threading
+import time
+import tty
+
+from gpiozero.pins.mock import MockFactory
+
+from drivers.display import CallBoard, CallDisplay, EpsonCodec
+from drivers.display_ports import SerialDisplayPort
+from drivers.gpio_inputs import CounterKeypad
+from drivers.jobs import CallInfo
+
+
+def pct(values, q):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+class Pty:
+    def __init__(self, link):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.symlink(os.ttyname(self.slave), link)
+        self.stop = False
+        self.th = threading.Thread(target=self.run, daemon=True)
+        self.th.start()
+
+    def run(self):
+        while not self.stop:
+            r, _, _ = select.select([self.master], [], [], 0.05)
+            if r:
+                os.read(self.master, 1 << 16)
+
+    def close(self):
+        self.stop = True
+        self.th.join(1)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def press(pin, clock, edges=20):
+    for i in range(edges):
+        pin.drive_low() if i % 2 == 0 else pin.drive_high()
+    pin.drive_low()
+
+
+def release(pin, clock):
+    pin.drive_high()
+    clock.t += 3.0
+
+
+def run(n: int, via_worker: bool, tmp: str) -> list[float]:
+    factory = MockFactory()
+    clock = Clock()
+    link = os.path.join(tmp, f"vfd-{via_worker}")
+    far = Pty(link)
+    port = SerialDisplayPort(link, 9600)
+    port.ensure_open()
+    codec = EpsonCodec()
+    board = CallBoard(2, 20)
+    written: list[float] = []
+    done = threading.Event()
+    display = None
+    counter = {"n": 0}
+
+    if via_worker:
+        display = CallDisplay("vfd", port, codec, blink_s=0).start()
+        display.wait_idle()
+        orig = port.write
+
+        def write(data, _orig=orig):
+            _orig(data)
+            written.append(time.perf_counter())
+            done.set()
+
+        port.write = write
+
+        def handler(event):
+            counter["n"] += 1
+            display.show_call(CallInfo(f"A{counter['n'] % 1000:03d}", event.counter))
+    else:
+        def handler(event):
+            counter["n"] += 1
+            frame = codec.frame(board.push(CallInfo(f"A{counter['n'] % 1000:03d}", event.counter)))
+            port.write(frame)
+            written.append(time.perf_counter())
+            done.set()
+
+    pad = CounterKeypad(3, {"next": 5}, handler, pin_factory=factory, clock=clock)
+    pin = factory.pin(5)
+    lat = []
+    for _ in range(n):
+        done.clear()
+        t0 = time.perf_counter()
+        press(pin, clock)
+        done.wait(5)
+        lat.append((written[-1] - t0) * 1000)
+        release(pin, clock)
+    pad.close()
+    if display:
+        display.close()
+    port.close()
+    far.close()
+    factory.reset()
+    return lat
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    args = ap.parse_args(argv)
+    tmp = tempfile.mkdtemp(prefix="bench-button-")
+    for via_worker, metric in ((False, "button_to_display_frame_ms"),
+                               (True, "button_to_display_frame_via_worker_ms")):
+        lat = run(args.n, via_worker, tmp)
+        p99 = pct(lat, 99)
+        print(json.dumps({"metric": metric, "p50": round(pct(lat, 50), 4), "p99": round(p99, 4),
+                          "n": len(lat), "unit": "ms", "edges_per_press": 21, "target_p99_ms": 10,
+                          "ok": p99 <= 10}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
