@@ -298,7 +298,10 @@ def _wrap(text: str, font, width: int) -> list[str]:
 
 def render_text_image(line: TextLine, opts: LayoutOptions):
     """One text line as a 1-bit image the width of the paper (image text mode)."""
-    return _text_block(line.text, LINE_PX * line.size, opts, line.align, line.bold).convert("1")
+    from PIL import Image
+
+    img = _text_block(line.text, LINE_PX * line.size, opts, line.align, line.bold)
+    return img.convert("1", dither=Image.Dither.NONE)  # a clean threshold, no dither noise
 
 
 def render_image(elements: Sequence[Element], opts: LayoutOptions):
