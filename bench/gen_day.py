@@ -13,7 +13,8 @@ first, otherwise the longest-waiting ticket among the counter's services (option
 anti-starvation limit, written to ``meta.json`` as ``starvation_limit_s``).  Arrivals are
 a non-homogeneous Poisson process with a time-of-day profile; service times are
 lognormal per service (mean and spread drawn per day, slower in some hours); called
-customers walk up (10-60 s) or never come (no-show, logged after a 45-90 s grace);
+customers walk up (10-60 s) or never come (no-show, logged after a 45-90 s grace;
+more likely the longer they waited);
 staff take a few seconds between customers; counters open in shifts, take breaks
 (closing when their current customer is done), and keep serving after closing time
 until the queue is empty.
@@ -148,6 +149,8 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
     counters = _hall(rng)
     plan = _schedule(rng, counters, scenario)
     noshow_p = float(rng.uniform(*p["noshow"]))
+    # customers who wait long are more likely gone when called (abandonment)
+    leave_w, leave_max = float(rng.uniform(1800, 3600)), float(rng.uniform(0.2, 0.5))
     svc_mean = {"A": float(rng.uniform(180, 330)), "B": float(rng.uniform(380, 650)), "V": float(rng.uniform(280, 520))}
     vip = float(rng.uniform(*p["vip"]))
     share_a = float(rng.uniform(0.45, 0.6))
@@ -224,7 +227,8 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
         s["busy"] = k
         log(t, "call", k, svc, prio, c)
         truth[k].update(call_ts=round(t, 1), wait_s=round(t, 1) - round(arr, 1), counter=c)
-        if rng.random() < noshow_p:
+        p_gone = noshow_p + (max(leave_max, noshow_p) - noshow_p) * min(1.0, ((t - arr) / leave_w) ** 2)
+        if rng.random() < p_gone:
             truth[k]["noshow"] = 1
             push(t + float(rng.uniform(45, 90)), "noshow", c, k)
         else:
@@ -247,6 +251,8 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
                     push(t + float(rng.uniform(1, 12)), "ready", c, st[c]["gen"])
         elif kind == "open":
             c = data[0]
+            if st[c]["pending_close"]:
+                st[c]["pending_close"] = False  # the break is over before it began: skip it
             if st[c]["state"] == "closed" and not (day_over and plan[c]["end"] is not None):
                 st[c].update(state="open", pending_close=False)
                 st[c]["gen"] += 1

@@ -180,6 +180,7 @@ class _ServiceModel:
     sigma: float  # lognormal shape
     noshow_p: float
     occupancy_s: float  # expected counter time of one ticket incl. no-shows + turnaround
+    noshow_by_wait: tuple[float, ...] = ()  # P(no-show) per wait bin (see noshow_wait_edges_s)
 
     mu: float = 0.0  # log-scale location, set from mean_s and sigma
 
@@ -244,6 +245,8 @@ class WaitEstimator:
         sigma_prior_weight: float = 5.0,
         noshow_prior: float = 0.05,
         noshow_prior_weight: float = 20.0,
+        noshow_wait_edges_s: tuple[float, ...] = (300.0, 600.0, 1200.0, 1800.0, 2700.0),
+        noshow_bin_weight: float = 15.0,
         noshow_grace_s: float = 60.0,
         walk_prior_s: float = 30.0,
         turnaround_prior_s: float = 10.0,
@@ -277,6 +280,8 @@ class WaitEstimator:
         self.sigma_prior_weight = float(sigma_prior_weight)
         self.noshow_prior = float(noshow_prior)
         self.noshow_prior_weight = float(noshow_prior_weight)
+        self.noshow_wait_edges_s = tuple(sorted(float(e) for e in noshow_wait_edges_s))
+        self.noshow_bin_weight = float(noshow_bin_weight)
         self.noshow_grace_s = float(noshow_grace_s)
         self.walk_prior_s = float(walk_prior_s)
         self.turnaround_prior_s = float(turnaround_prior_s)
@@ -306,6 +311,8 @@ class WaitEstimator:
         self._service: dict[str, _Samples] = {}
         self._hour_profile: dict[tuple[str, int], list[float]] = {}  # (svc, hour) -> [n, mean]
         self._outcomes: dict[str, deque[int]] = {}  # per service: 1 no-show, 0 served
+        self._ns_hist: deque[tuple[float, int]] = deque(maxlen=400)  # (wait at call, no-show?)
+        self._ns_table: tuple[float, float, tuple[float, ...]] | None = None  # cached
         self._noshow_dur = _Samples(60)
         self._walk = _Samples(100)
         self._turnaround = _Samples(100)
@@ -363,7 +370,7 @@ class WaitEstimator:
                         self._turnaround.add(now - free)
                     else:
                         self._pickup.add(now - issued)
-                self._at_counter[counter] = [tid, now, False]
+                self._at_counter[counter] = [tid, now, False, now - issued if issued is not None else None]
             first = self._first_pred.pop(tid, None)
             if first is not None and issued is not None:
                 t_est, raw, service = first
@@ -386,6 +393,7 @@ class WaitEstimator:
                 prof[0] = min(prof[0] + 1.0, 200.0)
                 prof[1] += (min(float(dur), 4 * max(prof[1], 60.0)) - prof[1]) / prof[0]
                 self._outcomes.setdefault(svc, deque(maxlen=100)).append(0)
+            self._record_outcome(cur, 0)
             if counter is not None:
                 self._free_since[counter] = now
         elif kind == "ticket.noshow":
@@ -394,6 +402,7 @@ class WaitEstimator:
                 self._noshow_dur.add(now - cur[1])
             if svc is not None:
                 self._outcomes.setdefault(svc, deque(maxlen=100)).append(1)
+            self._record_outcome(cur, 1)
             if counter is not None:
                 self._free_since[counter] = now
             if ev.get("requeued") and tid is not None:
@@ -438,6 +447,28 @@ class WaitEstimator:
                 self._closed_since[counter] = now
                 self._free_since.pop(counter, None)
 
+    def _record_outcome(self, cur: list | None, noshow: int) -> None:
+        if cur is not None and len(cur) > 3 and cur[3] is not None:
+            self._ns_hist.append((max(float(cur[3]), 0.0), noshow))
+            self._ns_table = None
+
+    def _noshow_wait_table(self) -> tuple[float, tuple[float, ...]]:
+        """(overall no-show rate, rate per wait bin): customers who waited long leave more."""
+        if self._ns_table is None:
+            edges = self.noshow_wait_edges_s
+            n = [0] * (len(edges) + 1)
+            k = [0] * (len(edges) + 1)
+            for w, o in self._ns_hist:
+                b = bisect.bisect_right(edges, w)
+                n[b] += 1
+                k[b] += o
+            w0 = self.noshow_prior_weight
+            p_all = (self.noshow_prior * w0 + sum(k)) / (w0 + sum(n))
+            wb = self.noshow_bin_weight
+            table = tuple((p_all * wb + k[b]) / (wb + n[b]) for b in range(len(n)))
+            self._ns_table = (p_all, p_all, table)
+        return self._ns_table[1], self._ns_table[2]
+
     def _samples(self, svc: str) -> _Samples:
         s = self._service.get(svc)
         if s is None:
@@ -471,9 +502,13 @@ class WaitEstimator:
         outs = self._outcomes.get(svc)
         k = len(outs) if outs else 0
         ns = sum(outs) if outs else 0
-        p = (self.noshow_prior * self.noshow_prior_weight + ns) / (self.noshow_prior_weight + k)
+        p_all, by_wait = self._noshow_wait_table()
+        w0 = self.noshow_prior_weight
+        p = (p_all * w0 + ns) / (w0 + k)  # this service's rate, shrunk to the hall's
+        factor = p / p_all if p_all > 0 else 1.0
+        table = tuple(min(x * factor, 0.95) for x in by_wait)
         occ = (1 - p) * m + p * self._noshow_mean() + self._turnaround_mean()
-        return _ServiceModel(m, min(max(sigma, 0.05), 2.0), p, occ)
+        return _ServiceModel(m, min(max(sigma, 0.05), 2.0), p, occ, table)
 
     def _mean_or(self, s: _Samples, prior: float, weight: float = 3.0) -> float:
         n, mean = s.mean()
@@ -736,6 +771,7 @@ class WaitEstimator:
         heapq.heapify(heap)
         heappop, heappush = heapq.heappop, heapq.heappush
         ztab, nz = _ZTAB, len(_ZTAB)
+        edges, bisect_right = self.noshow_wait_edges_s, bisect.bisect_right
         exp = math.exp
         inf = math.inf
         n_pick = 0
@@ -762,16 +798,18 @@ class WaitEstimator:
                 if later < inf:
                     heappush(heap, (later, i))  # idle until the next priority arrival
                 continue  # nothing this counter can ever call: drop it
-            if best == tq and heads[best] == tpos:
+            h = heads[best]
+            if best == tq and h == tpos:
                 return max(t_free - now, 0.0)
-            heads[best] += 1
+            heads[best] = h + 1
             m = qmodel[best]
+            # no-show chance of this customer, given how long it will have waited
+            p = m.noshow_by_wait[bisect_right(edges, t_free - qtimes[best][h])]
             if rng is None:
-                occ = m.occupancy_s
+                occ = (1.0 - p) * m.mean_s + p * noshow_s + turnaround
             else:
                 u = ((j + (off_p[n_pick] if n_pick < n_off else int(rand() * runs))) % runs + rand()) / runs
                 n_pick += 1
-                p = m.noshow_p
                 if u < p:
                     occ = noshow_s + turnaround
                 else:
@@ -791,7 +829,10 @@ class WaitEstimator:
         if started or m.noshow_p <= 0:
             return show_left, (m, elapsed, 0.0, m.tail_cdf(elapsed))
         # not at the counter yet: it may be a no-show (the counter then waits the grace)
-        p, walk_tail = m.noshow_p, self._walk_tail(elapsed)
+        p = m.noshow_p
+        if cur is not None and len(cur) > 3 and cur[3] is not None and m.noshow_by_wait:
+            p = m.noshow_by_wait[bisect.bisect_right(self.noshow_wait_edges_s, cur[3])]
+        walk_tail = self._walk_tail(elapsed)
         p_ns = p / (p + (1 - p) * walk_tail)
         ns_left = max(self._noshow_mean() - elapsed, floor * 0.5)
         return p_ns * ns_left + (1 - p_ns) * show_left, (m, elapsed, p_ns, m.tail_cdf(elapsed))
