@@ -33,6 +33,7 @@ KV_FILE = Path(__file__).resolve().parent / "kiosk.kv"
 _kv_loaded = False
 
 KEY_ESCAPE, KEY_F1, KEY_ENTER, KEY_KP_ENTER, KEY_BACKSPACE = 27, 282, 13, 271, 8
+SNAPSHOT_TIMEOUT_S = 3.0      # the UI never waits longer than this for the core
 REFRESH_EVENTS = ("ticket.", "counter.", "alert.", "day.", "device.", "service.")
 
 
@@ -65,6 +66,7 @@ class KioskUi(App):
         self._events: list = []
         self._refresh_trigger = Clock.create_trigger(self.refresh, 0.05)
         self._idle_ev = None
+        self._stopped = False
         self.sm: ScreenManager | None = None
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -111,6 +113,7 @@ class KioskUi(App):
 
     def shutdown(self) -> None:
         """Unhook from the core and the window (also used by the tests between apps)."""
+        self._stopped = True
         if self._unsubscribe is not None:
             try:
                 self.kiosk.loop.call(self._unsubscribe, timeout=5) if hasattr(self.kiosk, "loop") else self._unsubscribe()
@@ -231,7 +234,7 @@ class KioskUi(App):
 
     def _on_event(self, event: dict[str, Any], dt: float = 0) -> None:
         etype = str(event.get("type", ""))
-        if self.sm is None:
+        if self.sm is None or self._stopped:
             return
         for screen in self.sm.screens:
             handler = getattr(screen, "on_core_event", None)
@@ -241,8 +244,10 @@ class KioskUi(App):
             self._refresh_trigger()
 
     def refresh(self, *args: Any) -> None:
+        if self._stopped:
+            return
         try:
-            snap = self.kiosk.snapshot()
+            snap = self.kiosk.snapshot(timeout=SNAPSHOT_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 — keep showing the last state
             log.warning("snapshot failed: %s", exc)
             return
@@ -262,7 +267,9 @@ class KioskUi(App):
     def when_done(self, fut: Any, on_done: Any) -> None:
         if on_done is None:
             return
-        fut.add_done_callback(lambda f: Clock.schedule_once(lambda dt: on_done(f), 0))
+        def done(f: Any) -> None:           # on the core thread: hop to Kivy's
+            Clock.schedule_once(lambda dt: None if self._stopped else on_done(f), 0)
+        fut.add_done_callback(done)
 
     def printer_problem(self) -> str | None:
         """None when a printer is attached and ready, else why not: a key of PRINTER_TEXT."""
