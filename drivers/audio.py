@@ -208,7 +208,21 @@ class UtteranceBuilder:
                     frames.append(data)
         out = out or self._tmp("utterance")
         write_wav(out, fmt, b"".join(frames))
+        self._cleanup()
         return out, missing_by_lang
+
+    def _cleanup(self) -> None:
+        """Remove espeak/sox intermediates (the SD card must not fill up)."""
+        try:
+            names = os.listdir(self.workdir)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(("espeak-", "conv-")):
+                try:
+                    os.unlink(os.path.join(self.workdir, name))
+                except OSError:
+                    pass
 
 
 class Announcer:

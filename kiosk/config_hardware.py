@@ -199,7 +199,10 @@ class HardwareConfig(_Strict):
         options = self.model_dump()
         for i, d in enumerate(options["displays"]):
             d["name"] = d["name"] or f"display{i + 1}"
-            if d["width"] == 20 and self.displays[i].driver == "alpha-serial" and "width" not in self.displays[i].model_fields_set:
-                d["width"] = 16
+            display = self.displays[i]
+            is_alpha = display.driver == "alpha-serial" or (
+                display.driver in ("virtual", "mock") and display.protocol == "alpha")
+            if is_alpha and "width" not in display.model_fields_set:
+                d["width"] = 16  # Alpha boards are narrower than a 2x20 customer display
         return build_hardware(options, listener=listener, sink=sink, repeat_guard_s=repeat_guard_s,
                               base_dir=base_dir, pin_factory=pin_factory)

@@ -1,6 +1,7 @@
 """Announcements: sentences, tokens, voice pack joining, espeak fallback, queueing, mock."""
 
 import os
+import shutil
 import sys
 import wave
 
@@ -47,6 +48,8 @@ def make_pack(root, fmt=AudioFormat(1, 2, 16000)):
     return fmt
 
 
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
+                    reason="needs espeak-ng and sox (Debian packages)")
 def test_voice_pack_joined_with_espeak_fallback(tmp_path):
     fmt = make_pack(tmp_path / "pack")
     builder = UtteranceBuilder(VoicePack(str(tmp_path / "pack")), espeak=True,

@@ -92,3 +92,27 @@ def test_serial_drivers_build_without_the_device(tmp_path, faults, waiter):
     d = build_display(driver="virtual", protocol="alpha")
     assert isinstance(d, VirtualDisplay)
     d.close()
+
+
+def test_a_stuck_printer_does_not_hold_up_calls(mock_factory, faults):
+    """The queue keeps serving: displays and audio answer while the printer hangs."""
+    hw = build_hardware({"gpio": "mock", "printer": {"driver": "mock", "print_timeout_s": 5},
+                         "displays": [{"driver": "mock", "blink_s": 0}], "audio": {"driver": "mock"}},
+                        listener=faults)
+    try:
+        hw.printer.set_faults(slow_s=30)
+        hw.printer.wait_idle(1)
+        import datetime as dt
+
+        from drivers.jobs import TicketPrintJob
+
+        stuck = hw.printer.print_ticket(TicketPrintJob("A001", {"en": "Payments"},
+                                                       issued_at=dt.datetime(2026, 1, 1)))
+        for f in hw.show_call(CallInfo("A001", 1)):
+            assert f.result(5) is True
+        assert hw.announcer.announce(CallInfo("A001", 1), ["en"]).result(5)
+        assert not stuck.done()
+        hw.printer.clear_faults()
+        assert stuck.result(10).ok
+    finally:
+        hw.close()

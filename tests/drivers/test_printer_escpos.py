@@ -173,3 +173,45 @@ def test_file_and_socket_transports(tmp_path):
     th.join(5)
     server.close()
     assert got == [b"\x10\x04\x01"]
+
+
+def test_network_printer_with_status(faults, ticket_job, waiter):
+    """escpos-network against a fake printer on a local TCP port (answers DLE EOT)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    got = bytearray()
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = server.accept()
+        conn.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                data = conn.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                break
+            got.extend(data)
+            conn.sendall(b"\x12" * data.count(b"\x10\x04"))
+        conn.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    layout = LayoutOptions(paper_mm=80, qr_url=QR)
+    p = EscposPrinter("netprinter", SocketTransport("127.0.0.1", server.getsockname()[1]), layout,
+                      listener=faults, status_poll_s=0.2).start()
+    try:
+        result = p.print_ticket(ticket_job).result(10)
+        assert result.ok and result.verified
+        waiter(lambda: ticket_bytes(ticket_job, layout) in bytes(got))
+        assert not faults.calls
+    finally:
+        p.close()
+        stop.set()
+        th.join(5)
+        server.close()
