@@ -465,7 +465,13 @@ class WaitEstimator:
             w0 = self.noshow_prior_weight
             p_all = (self.noshow_prior * w0 + sum(k)) / (w0 + sum(n))
             wb = self.noshow_bin_weight
-            table = tuple((p_all * wb + k[b]) / (wb + n[b]) for b in range(len(n)))
+            # each wait bin is shrunk towards its shorter neighbour (a chain prior), so a bin
+            # with little data yet looks like the waits just below it, not like the average
+            table, prev = [], p_all
+            for b in range(len(n)):
+                prev = (prev * wb + k[b]) / (wb + n[b])
+                table.append(prev)
+            table = tuple(table)
             self._ns_table = (p_all, p_all, table)
         return self._ns_table[1], self._ns_table[2]
 
