@@ -89,6 +89,8 @@ class MonitorState:
         self.branches: dict[str, BranchState] = {}
         self.messages = 0
         self.bad = 0
+        self.events = 0
+        self.duplicates = 0
         self.lock = threading.Lock()
 
     def branch(self, name: str) -> BranchState:
@@ -149,8 +151,10 @@ class MonitorState:
             return
         if b.seen(event_id):
             b.duplicates += 1
+            self.duplicates += 1
             return
         b.events += 1
+        self.events += 1
         b._recent.append(now)
         seq = doc.get("seq")
         if isinstance(seq, int) and seq > b.last_seq:
@@ -167,10 +171,8 @@ class MonitorState:
             return [self.branches[k].as_dict(now) for k in sorted(self.branches)]
 
     def totals(self) -> dict[str, int]:
-        with self.lock:
-            return {"branches": len(self.branches), "events": sum(b.events for b in self.branches.values()),
-                    "duplicates": sum(b.duplicates for b in self.branches.values()), "messages": self.messages,
-                    "bad": self.bad}
+        return {"branches": len(self.branches), "events": self.events, "duplicates": self.duplicates,
+                "messages": self.messages, "bad": self.bad}
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -251,7 +253,7 @@ class Recorder:
         self.conn: sqlite3.Connection = self.db.conn
         self.batch_s = batch_ms / 1000.0
         self.batch_events = batch_events
-        self._pending: list[tuple] = []
+        self._pending: deque[tuple] = deque()  # append (MQTT thread) / popleft (writer): thread-safe
         self._cond = threading.Condition()
         self._stop = False
         self.received = 0
@@ -262,10 +264,11 @@ class Recorder:
         self._thread.start()
 
     def add(self, row: tuple) -> None:
-        with self._cond:
-            self._pending.append(row)
-            self.received += 1
-            if len(self._pending) >= self.batch_events:
+        """Queue one event row (id, branch, seq, type, ts, day, body). Called from one thread."""
+        self._pending.append(row)
+        self.received += 1
+        if len(self._pending) == self.batch_events:
+            with self._cond:
                 self._cond.notify()
 
     def _run(self) -> None:
@@ -275,8 +278,9 @@ class Recorder:
                     self._cond.wait(self.batch_s)
                 elif len(self._pending) < self.batch_events and not self._stop:
                     self._cond.wait(self.batch_s)
-                batch, self._pending = self._pending, []
                 stop = self._stop
+            pending = self._pending
+            batch = [pending.popleft() for _ in range(len(pending))]
             if batch:
                 self._write(batch)
             with self._cond:
@@ -374,14 +378,12 @@ def export_csv(db_path: str | Path, out: str | Path | TextIO, *, branch: str | N
 class HqMonitor:
     """Subscribes to every branch and feeds a `MonitorState` (paho's network thread)."""
 
-    def __init__(self, url: str, *, prefix: str = "kiosk", shared: str | None = None, protocol: str = "5",
+    def __init__(self, url: str, *, prefix: str = "kiosk", shared: str | None = None, protocol: str = "3.1.1",
                  recorder: Recorder | None = None, client_id: str = "", tls: Any = None,
                  username: str | None = None, password_file: str | None = None) -> None:
         from .telemetry import make_client, parse_url, protocol_of, read_password
         self.broker = parse_url(url)
         self.prefix = prefix.rstrip("/")
-        if shared and protocol == "3.1.1":
-            raise ValueError("--shared needs MQTT 5")
         if shared and any(c in shared for c in "/+#"):
             raise ValueError("a shared-subscription group name cannot contain '/', '+' or '#'")
         self.topic = f"$share/{shared}/{self.prefix}/+/#" if shared else f"{self.prefix}/+/#"
@@ -394,7 +396,7 @@ class HqMonitor:
         self.v5 = protocol != "3.1.1"
         self.persistent = bool(client_id)
         self.client = make_client(client_id, protocol_of(protocol), self.broker, tls=tls, username=username,
-                                  password=password, max_inflight=1000)
+                                  password=password, max_inflight=1000, clean_session=not self.persistent)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

@@ -28,9 +28,11 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser] | None =
     p.add_argument("--wait", type=float, default=2.0, metavar="S", help="with --once: seconds to collect (2)")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="redraw period (1 s)")
     p.add_argument("--duration", type=float, metavar="S", help="exit after S seconds")
-    p.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
-    p.add_argument("--client-id", default="", help="a fixed id keeps a persistent session (MQTT 5: the broker "
-                                                   "keeps events for a day while the monitor is down)")
+    p.add_argument("--protocol", choices=["5", "3.1.1"], default="3.1.1",
+                   help="3.1.1 (default) is the faster to decode; shared subscriptions work with both on "
+                        "mosquitto, EMQX and VerneMQ")
+    p.add_argument("--client-id", default="", help="a fixed id keeps a persistent session: the broker keeps "
+                                                   "QoS 1 events while the monitor is down (MQTT 5: for a day)")
     p.add_argument("--username")
     p.add_argument("--password-file", help="file holding the password (mode 600)")
     p.add_argument("--ca", help="CA file for TLS")
