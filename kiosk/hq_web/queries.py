@@ -25,13 +25,14 @@ def open_ro(path: str | Path) -> sqlite3.Connection:
 
 
 def ensure_indexes(path: str | Path) -> None:
-    """An index for per-day queries (the recorder's table has (branch, seq) and (type))."""
-    conn = sqlite3.connect(str(path), timeout=30)
+    """The recorder's table (kiosk.hq.open_record_db) plus an index for per-day queries (the
+    recorder's own indexes are (branch, seq) and (type))."""
+    from kiosk.hq import open_record_db
+    db = open_record_db(path)
     try:
-        conn.execute("CREATE INDEX IF NOT EXISTS hq_events_day_branch ON events (day, branch)")
-        conn.commit()
+        db.conn.execute("CREATE INDEX IF NOT EXISTS hq_events_day_branch ON events (day, branch)")
     finally:
-        conn.close()
+        db.conn.close()
 
 
 def _target_case(targets: dict[str, float]) -> tuple[str, list[Any]]:

@@ -1,0 +1,102 @@
+"""The dashboard in a real browser (Debian's Chromium, headless, driven by Playwright): log in,
+watch a branch go offline when its kiosk is SIGKILLed (Last Will), see an alert appear, send
+an HQ command as an operator and be refused as read-only. No timed assertions: every check
+waits for its condition (Playwright's auto-waiting selectors)."""
+from __future__ import annotations
+
+from conftest import login
+
+
+def test_login_required_then_branch_goes_offline_when_kiosk_killed(new_page, hq_server, kiosks):
+    page = new_page()
+    page.goto(hq_server.url + "/")
+    page.wait_for_url("**/login?next=%2F")
+    page.fill("input[name=name]", "view")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("p.error")
+    login(page, hq_server.url, "view")
+    k = kiosks()
+    row = f"tr[data-branch='{k.branch}']"
+    page.wait_for_selector(f"{row}[data-state=online]")
+    page.wait_for_selector("#live.on")
+    k.kill()  # SIGKILL: no goodbye, the broker publishes the kiosk's Last Will (status offline, retained)
+    page.wait_for_selector(f"{row}[data-state=offline]")
+    # the filter and the "offline" view
+    page.fill("#q", k.branch)
+    page.wait_for_function("document.querySelectorAll('#tbl tbody tr').length === 1")
+    page.click("#show button[data-v=offline]")
+    page.wait_for_selector(f"{row}[data-state=offline]")
+
+
+def test_alert_appears_on_list_and_branch_page(new_page, hq_server, kiosks):
+    k = kiosks()
+    page = new_page("view")
+    page.goto(f"{hq_server.url}/branch/{k.branch}")
+    page.wait_for_selector("#state-badge[data-state=online]")
+    assert page.locator("#alert").count() == 0
+    k.issue(6)  # six customers and no open counter: the kiosk raises a level-2 peak alert
+    page.wait_for_selector("#alert[data-level='2']")
+    page.wait_for_selector("#events tr[data-type='alert.raised']")
+    page.wait_for_selector("#svc tbody tr")
+    page.goto(hq_server.url + "/")
+    first = page.locator("#tbl tbody tr").first
+    first.wait_for()
+    page.wait_for_selector(f"tr[data-branch='{k.branch}'][data-alert='2']")
+    # alerts on top: the alerting branch sorts before the quiet ones
+    page.wait_for_function("(b) => document.querySelector('#tbl tbody tr').dataset.branch === b", arg=k.branch)
+
+
+def test_operator_sends_commands_and_sees_replies(new_page, hq_server, kiosks):
+    k = kiosks()
+    page = new_page("op")
+    page.goto(f"{hq_server.url}/branch/{k.branch}")
+    page.wait_for_selector("#state-badge[data-state=online]")
+    page.click("#cmd-ping")
+    page.wait_for_selector("#cmd-status[data-status=ok]")
+    assert "pong" in page.inner_text("#cmd-result")
+    page.select_option("form[data-cmd=counter] select[name=counter]", "2")
+    page.select_option("form[data-cmd=counter] select[name=state]", "open")
+    page.click("#cmd-counter")
+    page.wait_for_function("document.querySelector('#cmd-status') && "
+                           "document.querySelector('#cmd-status').textContent.startsWith('counter')")
+    assert page.get_attribute("#cmd-status", "data-status") == "ok"
+    # the kiosk's queue snapshot comes back with counter 2 open
+    page.wait_for_selector("#ctr tbody tr:nth-child(2) .badge.online")
+    # every command is logged with who sent it
+    page.wait_for_selector("#cmdlog tbody tr:has-text('counter'):has-text('op')")
+    with hq_server.client("op") as c:
+        log = c.get(f"/api/branch/{k.branch}/commands").json()["commands"]
+    assert [(x["command"], x["user"], x["status"]) for x in log[:2]] == [("counter", "op", "ok"), ("ping", "op", "ok")]
+    assert log[0]["payload"] == {"counter": 2, "state": "open"}
+
+
+def test_viewer_is_refused(new_page, hq_server, kiosks):
+    k = kiosks()
+    page = new_page("view")
+    page.goto(f"{hq_server.url}/branch/{k.branch}")
+    page.wait_for_selector("#state-badge[data-state=online]")
+    page.wait_for_selector("#readonly")
+    assert page.locator("#cmd-ping").count() == 0
+    status = page.evaluate("""(b) => fetch('/api/branch/' + b + '/cmd/ping', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)""", k.branch)
+    assert status == 403
+    page.reload()
+    page.wait_for_selector("#cmdlog tbody tr:has-text('view'):has-text('refused')")
+
+
+def test_phone_width_and_chinese(new_page, hq_server, kiosks):
+    k = kiosks()
+    page = new_page("op", width=390, height=844, lang="zh")
+    page.wait_for_selector(f"tr[data-branch='{k.branch}']")
+    assert "营业厅" in page.inner_text("header")
+    # the table turns into cards: nothing wider than the phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{hq_server.url}/branch/{k.branch}")
+    page.wait_for_selector("#state-badge[data-state=online]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{hq_server.url}/compare")
+    page.wait_for_selector("#tbl tbody tr")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{hq_server.url}/?lang=en")
+    page.wait_for_selector("header nav a:has-text('Branches')")
