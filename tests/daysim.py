@@ -200,3 +200,21 @@ def simulate_days(hall: Hall, days: int, seed: int = 1, plans=default_plan) -> N
         if i:
             hall.next_day()
         simulate_day(hall, plans(hall.wall().weekday()), rng)
+
+
+_WEEKS: dict[int, Path] = {}
+
+
+def simulated_week(tmp_path_factory, seed: int = 5) -> Path:
+    """The database of 7 simulated days from Monday 2026-11-23, built once per test session and
+    shared by the test modules: open it with `Hall(path)` and only read it."""
+    if seed not in _WEEKS or not _WEEKS[seed].exists():
+        path = tmp_path_factory.mktemp(f"week{seed}") / "kiosk.db"
+        hall = Hall(path)
+        try:
+            simulate_days(hall, 7, seed=seed)
+        finally:
+            hall.close()
+        _WEEKS[seed] = path
+    return _WEEKS[seed]
+

@@ -92,7 +92,7 @@ def run(steps, th=TH):
     return out
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=200, deadline=None)
 @given(st.lists(step, max_size=60))
 def test_every_change_obeys_the_rules(steps):
     for prev, new, meas, now in run(steps):
@@ -106,7 +106,7 @@ def test_every_change_obeys_the_rules(steps):
             assert new is prev
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=200, deadline=None)
 @given(st.integers(1, 6), st.lists(st.tuples(st.floats(0.1, 30), st.floats(0, 1)), min_size=1, max_size=80))
 def test_noise_around_a_threshold_does_not_flap(open_, noise):
     """Waiting jitters between the clearing point and just over the level-1 threshold: once
@@ -120,7 +120,7 @@ def test_noise_around_a_threshold_does_not_flap(open_, noise):
     assert all(n.level == 1 for _, n in changes)
 
 
-@hsettings(max_examples=200, deadline=None)
+@hsettings(max_examples=150, deadline=None)
 @given(st.lists(step, min_size=1, max_size=80))
 def test_clearings_are_rate_limited_by_the_hold(steps):
     result = run(steps)

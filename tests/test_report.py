@@ -12,7 +12,7 @@ import pytest
 from kiosk import report, stats, stats_cli
 from kiosk.errors import StoreError
 
-from daysim import Hall, simulate_days
+from daysim import Hall, simulated_week
 
 FROM, TO = date(2026, 11, 23), date(2026, 11, 29)
 GENERATED = datetime(2026, 11, 30, 8, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -20,10 +20,7 @@ GENERATED = datetime(2026, 11, 30, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 
 @pytest.fixture(scope="module")
 def week(tmp_path_factory):
-    d = tmp_path_factory.mktemp("data")
-    hall = Hall(d / "kiosk.db")
-    simulate_days(hall, 7, seed=5)
-    hall.close_counters()
+    hall = Hall(simulated_week(tmp_path_factory))
     yield hall
     hall.close()
 
@@ -109,7 +106,7 @@ def test_stats_command_prints_tables_and_json(week, capsys):
 
 def test_report_command(week, tmp_path, capsys):
     out_file = tmp_path / "r.html"
-    rc, out = run(["report", "--data", str(week.path.parent), "--from", "2026-11-23", "--to", "2026-11-24",
+    rc, out = run(["report", "--data", str(week.path.parent), "--from", "2026-11-23", "--to", "2026-11-23",
                    "--out", str(out_file)], capsys)
     assert rc == 0 and out.startswith(f"report written: {out_file}") and out_file.exists()
     rc, out = run(["report", "--data", str(week.path.parent), "--from", "2026-11-24", "--to", "2026-11-23",
@@ -126,3 +123,15 @@ def test_commands_refuse_bad_input(tmp_path, capsys):
         parse(["stats", "--target-share", "100%"])
     with pytest.raises(SystemExit):
         parse(["report", "--from", "2026-11-01"])  # --to and --out are required
+
+
+def test_the_kiosk_command_has_stats_and_report(week, tmp_path, capsys):
+    from kiosk.cli import main
+    data_dir = str(week.path.parent)
+    assert main(["--json", "--data", data_dir, "stats", "--by", "month", "--to", "2026-11-29"]) == 0
+    assert [p["period"] for p in json.loads(capsys.readouterr().out)["periods"]] == ["2026-11"]
+    assert main(["report", "--data", data_dir, "--from", "2026-11-23", "--to", "2026-11-23",
+                 "--out", str(tmp_path / "r.html"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["report"] == str(tmp_path / "r.html")
+    assert main(["stats", "--data", str(tmp_path / "nowhere")]) == 1
+    assert "no database" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 from kiosk import stats
 from kiosk.stats import counters_needed, erlang_c, erlang_c_service_level, percentile
 
-from daysim import Hall, simulate_days
+from daysim import Hall, simulated_week
 
 MON, TUE = "2026-11-23", "2026-11-24"
 
@@ -197,8 +197,7 @@ def test_staffing_per_hour_uses_erlang_c(scripted):
 
 @pytest.fixture(scope="module")
 def week(tmp_path_factory):
-    hall = Hall(tmp_path_factory.mktemp("week") / "kiosk.db")
-    simulate_days(hall, 7, seed=7)
+    hall = Hall(simulated_week(tmp_path_factory))
     yield hall
     hall.close()
 
