@@ -35,16 +35,20 @@ class CounterLamps:
         led = self.leds.get(counter)
         if led is None:
             return
-        led.blink(on_s, off_s, n=times, background=True)
-        if then_on:
-            generation = self._generation[counter] = self._generation.get(counter, 0) + 1
-            timer = threading.Timer(times * (on_s + off_s), self._settle, (counter, generation))
-            timer.daemon = True
-            timer.start()
+        generation = self._generation[counter] = self._generation.get(counter, 0) + 1
+        if not then_on:
+            led.blink(on_s, off_s, n=times, background=True)
+            return
 
-    def _settle(self, counter: int, generation: int) -> None:
-        if self._generation.get(counter) == generation and not self._closed:
-            self.leds[counter].on()
+        def run() -> None:
+            try:
+                led.blink(on_s, off_s, n=times, background=False)  # returns early if stopped
+                if self._generation.get(counter) == generation and not self._closed:
+                    led.on()
+            except Exception:  # closed under our feet
+                log.debug("lamp %s: blink ended", counter, exc_info=True)
+
+        threading.Thread(target=run, name=f"lamp-{counter}", daemon=True).start()
 
     def is_lit(self, counter: int) -> bool:
         led = self.leds.get(counter)
