@@ -13,6 +13,7 @@ runs the kiosk core and the UI in one process (what `kiosk run --screen …` doe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -53,6 +54,9 @@ def configure_kivy(ui: Any = None, *, data_dir: str | os.PathLike | None = None,
     os.environ.setdefault("KIVY_NO_ARGS", "1")          # `kiosk run --screen …` is not Kivy's
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")    # logs go to the journal, not to files
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # SDL2 renders text and loads images: Pillow (and through it numpy) stays out of the process
+    os.environ.setdefault("KIVY_TEXT", "sdl2")
+    os.environ.setdefault("KIVY_IMAGE", "sdl2")
     if data_dir is not None:
         home = Path(data_dir) / "kivy"
         home.mkdir(parents=True, exist_ok=True)
@@ -92,7 +96,36 @@ def run_ui(kiosk_app: Any, screen: str = "kiosk") -> None:
         raise ValueError(f"screen must be one of {', '.join(SCREENS)}, not {screen!r}")
     configure_kivy(kiosk_app.settings.ui, data_dir=kiosk_app.data_dir)
     from .main import KioskUi
-    KioskUi(kiosk_app, screen).run()
+    ui = KioskUi(kiosk_app, screen)
+    with _stop_on_signals(ui):
+        ui.run()
+
+
+@contextlib.contextmanager
+def _stop_on_signals(ui: Any):
+    """SIGTERM/SIGINT (systemd stopping the kiosk) close the window through Kivy's Clock; the
+    handlers installed before (e.g. by `kiosk run`) are called too and restored afterwards."""
+    import signal
+
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        from kivy.clock import Clock
+        Clock.schedule_once(lambda dt: ui.stop(), 0)
+        prev = previous.get(signum)
+        if callable(prev):
+            prev(signum, frame)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:          # not the main thread: leave the signals alone
+            pass
+    try:
+        yield
+    finally:
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         ui = KioskUi(app, args.screen)
         if args.exit_after_first_frame:
             ui.exit_after_first_frame = True
-        ui.run()
+        with _stop_on_signals(ui):
+            ui.run()
     finally:
         app.stop()
     return 0

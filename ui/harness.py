@@ -21,6 +21,8 @@ def headless_env(kivy_home: str | None = None) -> None:
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_TEXT", "sdl2")
+    os.environ.setdefault("KIVY_IMAGE", "sdl2")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 

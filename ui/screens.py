@@ -170,9 +170,9 @@ class CustomerScreen(Screen):
             return
         self.priority_mode = False
         self.member = None
-        result = app.sm.get_screen("result")
+        result = app.screen("result")
         result.show(ticket, app.printer_problem())
-        app.sm.current = "result"
+        app.show("result")
 
     def start_priority(self, member: str | None = None) -> None:
         self.member = member
@@ -190,8 +190,8 @@ class CustomerScreen(Screen):
 
     def open_code(self) -> None:
         app = _app()
-        app.sm.get_screen("vip").reset()
-        app.sm.current = "vip"
+        app.screen("vip").reset()
+        app.show("vip")
 
     def reset(self) -> None:
         self.priority_mode = False
@@ -224,7 +224,7 @@ class CustomerScreen(Screen):
         if not self.codes.valid(code):
             self.show_message(app.tr("This member code is not valid. Please ask a member of staff.", app.lang))
             return False
-        app.sm.current = "customer"
+        app.show("customer")
         self.start_priority(member=code)
         return True
 
@@ -384,7 +384,7 @@ class VipScreen(Screen):
 
     def submit(self) -> None:
         app = _app()
-        customer = app.sm.get_screen("customer")
+        customer = app.screen("customer")
         if not customer.codes.valid(self.code):
             self.message = app.tr("This member code is not valid. Please ask a member of staff.", app.lang)
             self.code = ""
@@ -447,7 +447,7 @@ class PinScreen(Screen):
         result = self.guard.check(pin)
         if result.ok:
             self._set_message("")
-            app.sm.current = "admin"
+            app.show("admin")
             return
         if result.no_pin:
             self._set_message("nopin")

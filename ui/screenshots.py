@@ -85,31 +85,31 @@ def main(argv: list[str] | None = None) -> int:
                 ui.refresh()
                 shot("customer")
                 printer.set_state("ready")
-                ui.sm.get_screen("customer").tap_service("A")
+                ui.screen("customer").tap_service("A")
                 h.pump_until(lambda: ui.sm.current == "result")
                 shot("ticket")
                 ui.go_home(reset_lang=False)
                 printer.set_state("fault", "paper_out")
-                ui.sm.get_screen("customer").tap_service("B")
+                ui.screen("customer").tap_service("B")
                 h.pump_until(lambda: ui.sm.current == "result")
                 shot("ticket-printer-fault")
                 printer.set_state("ready")
                 ui.go_home(reset_lang=False)
-                ui.sm.get_screen("customer").open_code()
+                ui.screen("customer").open_code()
                 for key in "1234":
-                    ui.sm.get_screen("vip").keypad(key)
+                    ui.screen("vip").keypad(key)
                 shot("vip")
                 ui.go_home(reset_lang=False)
                 ui.open_pin()
                 for key in "12":
-                    ui.sm.get_screen("pin").keypad(key)
+                    ui.screen("pin").keypad(key)
                 shot("pin")
-                ui.sm.get_screen("pin").reset()
-                ui.sm.current = "admin"
+                ui.screen("pin").reset()
+                ui.show("admin")
                 h.pump(4)
-                ui.sm.get_screen("admin").ids.scroll.scroll_y = 1
+                ui.screen("admin").ids.scroll.scroll_y = 1
                 shot("admin")
-                ui.sm.get_screen("admin").ids.scroll.scroll_y = 0
+                ui.screen("admin").ids.scroll.scroll_y = 0
                 shot("admin-status")
                 ui.go_home(reset_lang=False)
         finally:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             for lang in ("zh", "en"):
                 ui.lang = lang
                 ui.refresh()
-                ui.sm.get_screen("display").stop_blink()
+                ui.screen("display").stop_blink()
                 h.pump(6)
                 written.append(h.screenshot(args.out / f"ui-now-serving-{lang}-{tag}.png"))
         finally:

@@ -1,0 +1,148 @@
+"""Start-up of the kiosk with its touchscreen: time to the first frame and memory.
+
+    python -m bench.ui_startup [--runs 5] [--size 800x480]
+
+Metrics (one JSON object per line, design.md's benchmark contract):
+
+* ``startup_ready_s`` — from just before the process is started to the first frame on the
+  screen (Kivy's first ``on_flip`` after the customer screen is built). The child prints
+  ``time.monotonic()`` at that moment; CLOCK_MONOTONIC is system-wide on Linux.
+* ``rss_ui_mb`` — VmRSS of that process at the first frame (core + Kivy + Mesa).
+* ``rss_ui_gl_mb`` — the part of it that is the software GL stack of this machine
+  (libLLVM + the Mesa DRI driver mappings; a Pi's V3D driver has no LLVM).
+* ``rss_headless_mb`` — VmRSS of a process that starts `KioskApp` without Kivy.
+
+The entry is ``python -m kiosk run --screen kiosk`` with KIOSK_UI_EXIT_AFTER_FIRST_FRAME=1;
+if that command cannot start (a part of `kiosk run` missing), ``python -m ui.app`` (the same
+core + UI without devices) is measured instead and each line says which entry was used.
+Targets on this machine: first frame ≤ 3 s, RSS with UI ≤ 150 MB, headless ≤ 60 MB.
+Runs headless (SDL offscreen on Mesa) when there is no DISPLAY.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HEADLESS = r"""
+import sys, time
+from kiosk.app import KioskApp
+from kiosk.config import load_settings
+app = KioskApp(load_settings(sys.argv[1]), sys.argv[2]).start()
+app.snapshot()
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:"))
+print(rss / 1024.0, flush=True)
+app.stop()
+"""
+
+def _config(tmp: Path, size: tuple[int, int]) -> Path:
+    from kiosk.config import DEFAULT_CONFIG
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    if "\n[ui]" not in text:
+        text += f"\n[ui]\nfullscreen = false\nsize = [{size[0]}, {size[1]}]\n"
+    cfg = tmp / "kiosk.toml"
+    cfg.write_text(text, encoding="utf-8")
+    return cfg
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("KIVY_HOME", str(tmp / "kivy-home"))
+    env.setdefault("KIVY_NO_CONSOLELOG", "1")
+    env["KIOSK_UI_EXIT_AFTER_FIRST_FRAME"] = "1"
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env.setdefault("SDL_VIDEODRIVER", "offscreen")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _one_run(cmd: list[str], env: dict[str, str], timeout: float = 60.0) -> dict | None:
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, cwd=ROOT)
+    found = None
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.strip()
+            if line.startswith("{") and "first_frame_monotonic" in line:
+                found = json.loads(line)
+                found["startup_s"] = found["first_frame_monotonic"] - t0
+                break
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if found is None:
+        err = proc.stderr.read() if proc.stderr else ""
+        sys.stderr.write(f"{' '.join(cmd[:4])}…: no first frame (exit {proc.returncode})\n{err[-1500:]}\n")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.ui_startup", description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--size", default="800x480")
+    args = p.parse_args(argv)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-bench-ui-"))
+    cfg = _config(tmp, size)  # type: ignore[arg-type]
+    env = _env(tmp)
+    data = tmp / "data"
+    entries = [
+        ("kiosk run --screen kiosk",
+         [sys.executable, "-m", "kiosk", "run", "--screen", "kiosk", "--config", str(cfg), "--data", str(data)]),
+        ("python -m ui.app",
+         [sys.executable, "-m", "ui.app", "--screen", "kiosk", "--config", str(cfg), "--data", str(data)]),
+    ]
+    results: list[dict] = []
+    entry_name = None
+    for name, cmd in entries:
+        first = _one_run(cmd, env)
+        if first is None:
+            continue
+        entry_name = name
+        results = [first] + [r for r in (_one_run(cmd, env) for _ in range(args.runs - 1)) if r]
+        break
+    if not results:
+        print(json.dumps({"metric": "startup_ready_s", "error": "no entry reached a first frame"}))
+        return 1
+    starts = [r["startup_s"] for r in results]
+    rss = [r["rss_mb"] for r in results]
+    gl = [r["gl_mb"] for r in results if r.get("gl_mb") is not None]
+    common = {"n": len(results), "entry": entry_name, "window": args.size}
+    print(json.dumps({"metric": "startup_ready_s", "p50": round(statistics.median(starts), 3),
+                      "p99": round(max(starts), 3), "min": round(min(starts), 3), "unit": "s", "target": 3.0,
+                      **common}))
+    print(json.dumps({"metric": "rss_ui_mb", "p50": round(statistics.median(rss), 1), "p99": round(max(rss), 1),
+                      "unit": "MB", "target": 150, **common}))
+    if gl:
+        print(json.dumps({"metric": "rss_ui_gl_mb", "p50": round(statistics.median(gl), 1), "unit": "MB",
+                          "what": "libLLVM + Mesa DRI driver pages in rss_ui_mb", **common}))
+    headless = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", HEADLESS, str(cfg), str(tmp / "data-headless")],
+                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+        if out.returncode == 0 and out.stdout.strip():
+            headless.append(float(out.stdout.strip().splitlines()[-1]))
+        else:
+            sys.stderr.write(out.stderr[-1500:])
+    if headless:
+        print(json.dumps({"metric": "rss_headless_mb", "p50": round(statistics.median(headless), 1),
+                          "p99": round(max(headless), 1), "n": len(headless), "unit": "MB", "target": 60}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
