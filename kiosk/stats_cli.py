@@ -117,6 +117,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("kiosk report: the charts need matplotlib: pip install 'kiosk[report]'", file=sys.stderr)
+        return 1
     if args.date_to < args.date_from:
         print(f"kiosk report: --to {args.date_to} is before --from {args.date_from}", file=sys.stderr)
         return 2
