@@ -80,6 +80,7 @@ libmtdev1 libgl1 libegl1 libgles2 libgbm1 libdrm2 libgl1-mesa-dri libegl-mesa0 \
 fonts-wqy-zenhei espeak-ng alsa-utils sqlite3"
 APT_OPTIONAL="python3-lgpio python3-rpi-lgpio"   # Raspberry Pi OS repositories only
 
+WARN_HINT=""
 CHANGED=0          # files written, modes fixed, links made in this run
 COMMANDS=()        # commands recorded instead of run (--root / --dry-run)
 LOG=""
@@ -94,6 +95,15 @@ sys_run() {
     if [ "$STAGED" = 1 ] || [ "$DRY" = 1 ]; then record "$@"; return 0; fi
     say "run: $*"
     "$@"
+}
+
+# Like sys_run, but a failure is reported and the install goes on (udev not running in a
+# container, a kiosk that does not start because its config needs editing...).
+sys_try() {
+    if [ "$STAGED" = 1 ] || [ "$DRY" = 1 ]; then record "$@"; return 0; fi
+    say "run: $*"
+    "$@" || say "WARNING: '$*' failed (exit $?)${WARN_HINT:+; $WARN_HINT}"
+    return 0
 }
 
 systemd_running() { [ "$STAGED" = 0 ] && [ -d /run/systemd/system ]; }
@@ -307,7 +317,7 @@ if [ "$UNINSTALL" = 1 ]; then
     fi
     if systemd_running; then
         sys_run systemctl daemon-reload
-        sys_run udevadm control --reload
+        sys_try udevadm control --reload
     fi
     finish_log
     exit 0
@@ -400,24 +410,26 @@ for u in $ENABLE; do enable_unit "$u"; done
 
 # ----------------------------------------------------------------------------- activate
 if systemd_running; then
-    sys_run systemctl daemon-reload
-    sys_run udevadm control --reload
-    sys_run udevadm trigger --subsystem-match=tty --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=gpio
     if [ "$CHANGED" -gt 0 ]; then
-        sys_run systemctl try-restart systemd-journald.service
+        sys_run systemctl daemon-reload
+        sys_try udevadm control --reload
+        sys_try udevadm trigger --subsystem-match=tty --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=gpio
+        sys_try systemctl try-restart systemd-journald.service
     fi
     # Bluetooth leaves the PL011 UART (dtoverlay=disable-bt): its UART helper must not run.
     if systemctl list-unit-files hciuart.service >/dev/null 2>&1 \
             && systemctl is-enabled --quiet hciuart.service 2>/dev/null; then
-        sys_run systemctl disable hciuart.service
+        sys_try systemctl disable hciuart.service
     fi
-    sys_run systemctl start kiosk-backup.timer
+    sys_try systemctl start kiosk-backup.timer
     if [ "$START" = 1 ]; then
+        WARN_HINT="see: journalctl -u kiosk -b; edit /etc/kiosk/kiosk.toml, then systemctl restart kiosk"
         if ! systemctl is-active --quiet kiosk.service; then
-            sys_run systemctl start kiosk.service
+            sys_try systemctl start kiosk.service
         elif [ "$CHANGED" -gt 0 ]; then
-            sys_run systemctl restart kiosk.service
+            sys_try systemctl restart kiosk.service
         fi
+        WARN_HINT=""
     fi
 else
     if [ "$STAGED" = 1 ] || [ "$DRY" = 1 ]; then
