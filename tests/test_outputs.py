@@ -1,0 +1,133 @@
+"""Devices wired to the core: a ticket reaches the printer, a call reaches the displays and the
+voice, keys become commands, and a printer fault is recorded while the queue keeps serving."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+from kiosk.app import KioskApp
+from kiosk.config_hardware import HardwareConfig
+from kiosk.outputs import attach_outputs, simulated
+from tests.conftest import settings_with
+
+
+def wait_for(cond, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def pins():
+    Device.pin_factory = MockFactory()
+    try:
+        yield Device.pin_factory
+    finally:
+        Device.pin_factory.reset()
+
+
+@pytest.fixture
+def hall(tmp_path, settings, clock, pins):
+    hw = HardwareConfig.model_validate({
+        "gpio": "mock",
+        "printer": {"driver": "mock", "status_poll_s": 0.05},
+        "displays": [{"name": "board", "driver": "mock", "protocol": "alpha"},
+                     {"name": "vfd3", "driver": "mock", "protocol": "epson", "counters": [3]}],
+        "keypads": [{"counter": 3, "next": 5, "recall": 6, "noshow": 13, "transfer": 19, "pause": 26}],
+        "rating_pads": [{"counter": 3, "satisfied": 16, "neutral": 20, "dissatisfied": 21}],
+        "lamps": [{"counter": 3, "pin": 12}],
+        "stack_light": {"green": 17, "amber": 27, "red": 22},
+        "audio": {"driver": "mock"},
+    })
+    app = KioskApp(settings_with(settings, hardware=hw.model_dump()), tmp_path, clock=clock).start()
+    outputs = attach_outputs(app, pin_factory=pins)
+    for c in (1, 2, 3, 4):
+        app.call("set_counter", c, "open")
+    try:
+        yield app, outputs
+    finally:
+        app.stop()
+
+
+def events(app, type_):
+    return [e.as_message() for e in app.loop.call(lambda: app.store.events_after(0, 10000)) if e.type == type_]
+
+
+def press(pins, pin):
+    p = pins.pin(pin)
+    p.drive_low()
+    time.sleep(0.06)          # held past the debounce window, as a finger does
+    p.drive_high()
+
+
+def test_ticket_printed_and_recorded(hall):
+    app, outputs = hall
+    t = app.call("issue", "A")
+    printer = outputs.hw.printer
+    wait_for(lambda: printer.numbers == ["A001"])
+    job = printer.printed[0].job
+    assert job.ahead == 0 and job.service_names["zh"] == "缴费" and job.ticket_id == t.ticket_id
+    wait_for(lambda: events(app, "ticket.printed"))
+    assert app.call("ticket", "A001")["printed"] == "ok"
+
+
+def test_call_reaches_displays_voice_and_lamp(hall):
+    app, outputs = hall
+    app.call("issue", "A")
+    app.call("call_next", 3)
+    board, vfd = outputs.hw.displays["board"], outputs.hw.displays["vfd3"]
+    wait_for(lambda: any("A001" in line for line in board.lines))
+    wait_for(lambda: any("A001" in line for line in vfd.lines))
+    wait_for(lambda: outputs.hw.announcer.texts)
+    said = " ".join(outputs.hw.announcer.texts)
+    assert "A001" in said.replace(" ", "") or "A 0 0 1" in said
+    app.call("issue", "B")
+    app.call("call_next", 1)
+    wait_for(lambda: any("B001" in line for line in board.lines))
+    time.sleep(0.2)
+    assert not any("B001" in line for line in vfd.lines)     # vfd3 shows counter 3 only
+
+
+def test_keypad_and_rating_pad_become_commands(hall, pins):
+    app, outputs = hall
+    app.call("issue", "A"); app.call("issue", "B")
+    press(pins, 5)                                            # next at counter 3
+    wait_for(lambda: events(app, "ticket.called"))
+    assert events(app, "ticket.called")[0]["ticket"] == "A001"
+    press(pins, 19)                                           # transfer → counter 3's next service (B)
+    wait_for(lambda: events(app, "ticket.transferred"))
+    assert events(app, "ticket.transferred")[0]["to_service"] == "B"
+    press(pins, 26)                                           # pause
+    wait_for(lambda: events(app, "counter.paused"))
+
+
+def test_printer_fault_keeps_the_queue_serving(hall):
+    app, outputs = hall
+    printer = outputs.hw.printer
+    printer.set_faults(paper_out=True)
+    wait_for(lambda: events(app, "device.fault"))
+    t = app.call("issue", "A")                                # the ticket is still issued
+    assert t.ticket == "A001"
+    wait_for(lambda: events(app, "ticket.print_failed"))
+    assert app.call("ticket", "A001")["printed"] == "failed"
+    assert app.device_status()["printer"]["state"] == "fault"
+    assert app.call("call_next", 3).ticket == "A001"          # and the queue keeps serving
+    printer.clear_faults()
+    wait_for(lambda: events(app, "device.recovered"))
+    assert app.reprint_last().result(10) == "A001"
+    wait_for(lambda: printer.numbers == ["A001"])
+    fault = events(app, "device.fault")[0]
+    assert fault["device"] == "printer" and fault["kind"] == "paper_out"
+
+
+def test_simulated_hall_uses_virtual_devices(settings):
+    hw = simulated(settings.hardware)
+    assert hw.printer.driver == "virtual" and hw.gpio == "virtual"
+    assert [d.driver for d in hw.displays] == ["virtual", "virtual"]
