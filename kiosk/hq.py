@@ -375,6 +375,45 @@ def export_csv(db_path: str | Path, out: str | Path | TextIO, *, branch: str | N
 
 
 # -- the MQTT side ------------------------------------------------------------------------------------
+class _BufferedSocket:
+    """A socket whose `recv` is served from a 256 KiB read buffer: paho reads a packet in
+    three or four small `recv` calls, which at thousands of messages a second costs more than
+    the messages. `pending()` tells paho's loop that buffered bytes are ready."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    def recv(self, n: int) -> bytes:
+        if self._pos >= len(self._buf):
+            data = self._sock.recv(262144)
+            if not data:
+                return data
+            self._buf, self._pos = data, 0
+        out = self._buf[self._pos:self._pos + n]
+        self._pos += len(out)
+        return out
+
+    def pending(self) -> int:
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._buf) - self._pos + inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _fast_client_class() -> type:
+    import paho.mqtt.client as mqtt
+
+    class FastClient(mqtt.Client):
+        def _create_socket(self):  # noqa: ANN202 — paho 2.x hook; plain TCP/TLS only
+            sock = super()._create_socket()
+            return sock if self._transport == "websockets" else _BufferedSocket(sock)
+
+    return FastClient if hasattr(mqtt.Client, "_create_socket") else mqtt.Client
+
+
 class HqMonitor:
     """Subscribes to every branch and feeds a `MonitorState` (paho's network thread)."""
 
@@ -396,7 +435,8 @@ class HqMonitor:
         self.v5 = protocol != "3.1.1"
         self.persistent = bool(client_id)
         self.client = make_client(client_id, protocol_of(protocol), self.broker, tls=tls, username=username,
-                                  password=password, max_inflight=1000, clean_session=not self.persistent)
+                                  password=password, max_inflight=1000, clean_session=not self.persistent,
+                                  client_class=_fast_client_class())
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -429,12 +469,23 @@ class HqMonitor:
                 props.SessionExpiryInterval = 86400
                 kwargs["properties"] = props
         self.client.connect_async(self.broker.host, self.broker.port, 30, **kwargs)
-        self.client.loop_start()
+        # our own thread running loop_forever (not loop_start): paho then writes each PUBACK
+        # straight to the socket instead of waking its loop through a socket pair
+        self._thread = threading.Thread(target=self._loop, name="hq-mqtt", daemon=True)
+        self._thread.start()
         return self
+
+    def _loop(self) -> None:
+        try:
+            self.client.loop_forever(retry_first_connection=True)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("HQ monitor MQTT loop failed")
+            self.last_error = str(exc)
 
     def stop(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        if getattr(self, "_thread", None) is not None:
+            self._thread.join(10)
 
     def run(self, *, once: bool = False, wait_s: float = 2.0, interval_s: float = 1.0,
             duration_s: float | None = None, out: TextIO | None = None, as_json: bool = False) -> int:

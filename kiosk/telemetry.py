@@ -128,13 +128,14 @@ def protocol_of(name: str) -> MQTTProtocolVersion:
 
 def make_client(client_id: str, protocol: MQTTProtocolVersion, broker: BrokerUrl, *,
                 tls: MqttTls | None = None, username: str | None = None, password: str | None = None,
-                max_inflight: int = 20, clean_session: bool = True) -> mqtt.Client:
+                max_inflight: int = 20, clean_session: bool = True,
+                client_class: type[mqtt.Client] = mqtt.Client) -> mqtt.Client:
     """A paho client (callback API 2) with TLS and credentials set, not yet connected."""
     kwargs: dict[str, Any] = {"callback_api_version": CallbackAPIVersion.VERSION2, "client_id": client_id,
                               "protocol": protocol}
     if protocol != mqtt.MQTTv5:
         kwargs["clean_session"] = clean_session
-    client = mqtt.Client(**kwargs)
+    client = client_class(**kwargs)
     client.max_inflight_messages_set(max_inflight)
     client.max_queued_messages_set(0)
     if broker.tls or tls is not None:

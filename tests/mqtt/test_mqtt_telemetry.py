@@ -130,6 +130,17 @@ def test_tls_with_test_ca(tmp_path, collectors, make_kiosk, test_ca):
         assert app.telemetry.wait_for("connected"), app.telemetry.state
         issue(app, 2)
         wait_until(lambda: len(col.on("/events")) >= 2, what="events over TLS")
+        # the HQ monitor over TLS (its socket goes through the monitor's read buffer)
+        from kiosk.config_mqtt import MqttTls
+        from kiosk.hq import HqMonitor
+        mon = HqMonitor(f"mqtts://127.0.0.1:{b.tls_port}", tls=MqttTls(ca_file=test_ca["ca"],
+                        cert_file=test_ca["client_cert"], key_file=test_ca["client_key"])).start()
+        try:
+            wait_until(lambda: mon.state.snapshot() and mon.state.snapshot()[0]["online"], what="TLS monitor")
+            issue(app, 3)
+            wait_until(lambda: mon.state.totals()["events"] == 3, what="events at the TLS monitor")
+        finally:
+            mon.stop()
         # without the client certificate the broker refuses us
         app2 = make_kiosk(mqtt_settings(f"mqtts://127.0.0.1:{b.tls_port}", tls={"ca_file": test_ca["ca"]}))
         wait_until(lambda: app2.telemetry.state["error"], what="a TLS error")
