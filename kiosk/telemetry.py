@@ -328,7 +328,6 @@ class Telemetry:
             self._set_state("connecting", protocol="3.1.1")
             err2, _ = self._try_connect(False)
             if err2 is None:
-                self._use_v5 = False
                 return
             err = f"{err}; MQTT 3.1.1: {err2}"
         self._fail(err)
@@ -379,6 +378,7 @@ class Telemetry:
             return f"broker refused the connection: {self._connack}", True
         self._client = client
         self._connected = True
+        self._use_v5 = v5  # auto: once 3.1.1 worked, stay with it
         self._on_connected()
         return None, True
 

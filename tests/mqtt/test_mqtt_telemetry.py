@@ -193,3 +193,95 @@ def test_stats_hourly_when_the_hour_closes(broker, collectors, make_kiosk, tmp_p
         assert s["v"] == 1 and s["branch"] == BRANCH and s["hour"] == 9 and s["day"] == "2026-11-23"
     finally:
         app.stop()
+
+
+class Only311Broker:
+    """A tiny MQTT 3.1.1-only server: refuses an MQTT 5 CONNECT the way a 3.1.1 broker does
+    (CONNACK return code 1) and acknowledges CONNECT/SUBSCRIBE/PUBLISH at level 4."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.levels: list[int] = []
+        self.published: list[str] = []
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = conn.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError
+            buf += chunk
+        return buf
+
+    def _packet(self, conn) -> tuple[int, bytes]:
+        head = self._read(conn, 1)[0]
+        mult, length = 1, 0
+        while True:
+            byte = self._read(conn, 1)[0]
+            length += (byte & 0x7F) * mult
+            mult *= 128
+            if not byte & 0x80:
+                break
+        return head, self._read(conn, length)
+
+    def _serve(self, conn) -> None:
+        try:
+            with conn:
+                head, body = self._packet(conn)
+                level = body[6]
+                self.levels.append(level)
+                if level != 4:
+                    conn.sendall(b"\x20\x02\x00\x01")
+                    return
+                conn.sendall(b"\x20\x02\x00\x00")
+                while True:
+                    head, body = self._packet(conn)
+                    kind = head & 0xF0
+                    if kind == 0x30:
+                        tlen = int.from_bytes(body[:2], "big")
+                        self.published.append(body[2:2 + tlen].decode())
+                        if head & 0x06:
+                            conn.sendall(b"\x40\x02" + body[2 + tlen:4 + tlen])
+                    elif kind == 0x80:
+                        conn.sendall(b"\x90\x03" + body[:2] + b"\x01")
+                    elif kind == 0xC0:
+                        conn.sendall(b"\xd0\x00")
+                    elif kind == 0xE0:
+                        return
+        except (ConnectionError, OSError, IndexError):
+            return
+
+    def close(self) -> None:
+        self.stopping = True
+        self.sock.close()
+
+
+def test_auto_protocol_falls_back_to_311(make_kiosk):
+    fake = Only311Broker()
+    try:
+        app = make_kiosk(mqtt_settings(f"mqtt://127.0.0.1:{fake.port}"))
+        assert app.telemetry.wait_for("connected"), app.telemetry.state
+        assert app.telemetry.state["protocol"] == "3.1.1"
+        assert fake.levels[:2] == [5, 4]
+        issue(app, 2)
+        wait_until(lambda: app.loop.call(lambda: app.store.undelivered_count()) == 0, what="delivery over 3.1.1")
+        assert f"{T}/status" in fake.published and fake.published.count(f"{T}/events") == 2
+    finally:
+        fake.close()
