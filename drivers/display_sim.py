@@ -61,3 +61,4 @@ class VirtualDisplay(_SimulatedDisplay):
         c = self.current
         blink = " (blinking)" if c.blink_line is not None else ""
         log.info("display %s: %s%s", self.name, " | ".join(c.lines), blink)
+        log.debug("display %s frame: %s", self.name, frame.hex(" "))

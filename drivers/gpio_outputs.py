@@ -26,6 +26,7 @@ class CounterLamps:
     def set(self, counter: int, on: bool) -> None:
         led = self.leds.get(counter)
         if led is not None:
+            log.debug("lamp %s %s", counter, "on" if on else "off")
             self._generation[counter] = self._generation.get(counter, 0) + 1
             led.on() if on else led.off()
 
@@ -95,6 +96,7 @@ class StackLight:
         level = max(0, min(2, int(level)))
         if level == self.level:
             return
+        log.info("stack light: level %d", level)
         self.level = level
         wanted = {0: "green", 1: "amber", 2: "red"}[level]
         for name, led in self.lights.items():

@@ -232,11 +232,14 @@ class FileTransport(Transport):
 class UsbTransport(Transport):
     """A USB printer through ``escpos.printer.Usb`` (requires the optional ``pyusb``)."""
 
-    def __init__(self, vendor_id: int, product_id: int, *, interface: int = 0,
+    def __init__(self, vendor_id: int, product_id: int, *,
                  in_ep: Optional[int] = None, out_ep: Optional[int] = None, timeout_ms: int = 5000):
+        from escpos.printer import Usb
+
+        if not Usb.is_usable():  # fail at start-up, not at the first ticket
+            raise DeviceConfigError("escpos-usb needs the pyusb package (pip install pyusb)")
         self.name = f"usb:{vendor_id:04x}:{product_id:04x}"
-        self.kwargs = dict(idVendor=vendor_id, idProduct=product_id, interface=interface,
-                           timeout=timeout_ms)
+        self.kwargs = dict(idVendor=vendor_id, idProduct=product_id, timeout=timeout_ms)
         if in_ep is not None:
             self.kwargs["in_ep"] = in_ep
         if out_ep is not None:
@@ -250,8 +253,6 @@ class UsbTransport(Transport):
     def open(self) -> None:
         from escpos.printer import Usb
 
-        if not Usb.is_usable():
-            raise DeviceConfigError("escpos-usb needs the pyusb package (pip install pyusb)")
         if self._usb is not None:
             return
         try:

@@ -116,3 +116,12 @@ def test_a_stuck_printer_does_not_hold_up_calls(mock_factory, faults):
         assert stuck.result(10).ok
     finally:
         hw.close()
+
+
+def test_usb_printer_without_pyusb_is_a_config_error():
+    from escpos.printer import Usb
+
+    if Usb.is_usable():
+        pytest.skip("pyusb is installed here")
+    with pytest.raises(DeviceConfigError, match="pyusb"):
+        build_printer(driver="escpos-usb", usb_vendor=0x04B8, usb_product=0x0E15)
