@@ -47,6 +47,7 @@ import bisect
 import heapq
 import math
 import random
+import zlib
 from collections import deque
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -588,7 +589,8 @@ class WaitEstimator:
             return self._unserved(hall, target, plan["model"])
         if runs <= 1 or plan["n_busy"] == 0 or plan["depth"] > self.mc_max_depth:
             return det
-        seed = (hash((target.ticket_id, round(hall.now, 1))) & 0xFFFFFFFF) ^ self.seed
+        # a stable seed (not hash(): str hashing is randomised per process)
+        seed = zlib.crc32(f"{target.ticket_id}:{hall.now:.1f}".encode()) ^ self.seed
         rng = random.Random(seed)
         horizon = plan["now"] + 2.0 * det + 1200.0
         off_b = [rng.randrange(runs) for _ in plan["counters"]]
