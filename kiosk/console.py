@@ -13,7 +13,8 @@ from typing import IO, Any
 from .errors import KioskError
 
 HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
-        "transfer N SERVICE | rate TICKET SCORE | open N | pause N | close N | status | reprint | help | quit")
+        "transfer N SERVICE | rate TICKET SCORE | open N | pause N | close N | status | reprint | "
+        "key N next|recall|noshow|transfer|pause | take SERVICE | pad N satisfied|neutral|dissatisfied | help | quit")
 
 
 def parse(line: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -92,6 +93,9 @@ class Console:
                 for c in snap["counters"]:
                     self._say(f"  counter {c['counter']}: {c['state']} {c['ticket'] or ''}")
                 return
+            if word in ("key", "take", "pad"):
+                self._say(f"> {self._virtual_key(line.split())}")
+                return
             if word == "reprint":
                 self._say(f"reprinted {self.app.reprint_last().result(30)}")
                 return
@@ -101,7 +105,33 @@ class Console:
             self._say(f"! {exc}")
 
 
+    def _virtual_key(self, words: list[str]) -> str:
+        """Stand-ins for the GPIO keys: they go through the same debounce and repeat guard."""
+        outputs = self.app.outputs
+        if outputs is None:
+            raise ValueError("no keypads attached")
+        inputs = outputs.hw.inputs
+        try:
+            if words[0] == "take":
+                ok = inputs.take_ticket(words[1].upper())
+            elif words[0] == "key":
+                ok = inputs.press_key(int(words[1]), words[2].lower())
+            else:
+                ok = inputs.rate(int(words[1]), words[2].lower())
+        except (IndexError, ValueError):
+            raise ValueError(f"usage: {HELP}") from None
+        return "pressed" if ok else "ignored (repeat guard)"
+
+
 def _show(result: Any) -> str:
+    from .domain import CallResult, IssuedTicket
     if result is None:
         return "nobody waits"
+    if isinstance(result, IssuedTicket):
+        return (f"ticket {result.ticket}: {result.ahead} ahead, estimated wait {result.estimate_s:.0f} s"
+                + (" (priority)" if result.priority else ""))
+    if isinstance(result, CallResult):
+        return f"{result.ticket} → counter {result.counter} (waited {result.wait_s:.0f} s)"
+    if isinstance(result, tuple):
+        return " ".join(map(str, result))
     return str(result)
