@@ -83,3 +83,42 @@ def _read_boot_id() -> str:
         return _BOOT_ID.read_text().strip()
     except OSError:
         return f"pid-{time.time_ns()}"
+
+
+class ScaledClock:
+    """Accelerated time for simulated days and soaks (`KIOSK_SIM_CLOCK=speed,real_epoch,sim_iso`).
+
+    Every process given the same spec agrees on the time: monotonic time is the machine's
+    monotonic clock × `speed`, wall time runs from `sim_origin` at `speed` × real time since
+    `real_origin`. `jump(s)` moves this process's wall clock alone (an NTP correction).
+    """
+
+    def __init__(self, speed: float, real_origin: float, sim_origin: datetime) -> None:
+        if speed <= 0:
+            raise ValueError("the speed of a scaled clock must be positive")
+        self.speed, self.real_origin, self.sim_origin = speed, real_origin, sim_origin
+        self.jumped_s = 0.0
+        self._boot = _read_boot_id()
+
+    @classmethod
+    def from_spec(cls, spec: str) -> ScaledClock:
+        try:
+            speed, real, sim = spec.split(",", 2)
+            return cls(float(speed), float(real), datetime.fromisoformat(sim))
+        except ValueError as exc:
+            raise ValueError(f"KIOSK_SIM_CLOCK must be 'speed,real_epoch,sim_iso_time', not {spec!r}") from exc
+
+    def spec(self) -> str:
+        return f"{self.speed},{self.real_origin},{self.sim_origin.isoformat()}"
+
+    def monotonic(self) -> float:
+        return time.monotonic() * self.speed
+
+    def wall(self) -> datetime:
+        return self.sim_origin + timedelta(seconds=(time.time() - self.real_origin) * self.speed + self.jumped_s)
+
+    def boot_id(self) -> str:
+        return self._boot
+
+    def jump(self, seconds: float) -> None:
+        self.jumped_s += seconds

@@ -14,7 +14,8 @@ from .errors import KioskError
 
 HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
         "transfer N SERVICE | rate TICKET SCORE | open N | pause N | close N | status | reprint | "
-        "key N next|recall|noshow|transfer|pause | take SERVICE | pad N satisfied|neutral|dissatisfied | help | quit")
+        "key N next|recall|noshow|transfer|pause | take SERVICE | pad N satisfied|neutral|dissatisfied | "
+        "clock [jump SECONDS] | help | quit")
 
 
 def parse(line: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -93,6 +94,9 @@ class Console:
                 for c in snap["counters"]:
                     self._say(f"  counter {c['counter']}: {c['state']} {c['ticket'] or ''}")
                 return
+            if word == "clock":
+                self._say(f"> {self._clock(line.split())}")
+                return
             if word in ("key", "take", "pad"):
                 self._say(f"> {self._virtual_key(line.split())}")
                 return
@@ -104,6 +108,18 @@ class Console:
         except (ValueError, KioskError) as exc:
             self._say(f"! {exc}")
 
+
+    def _clock(self, words: list[str]) -> str:
+        """`clock` shows the time; `clock jump SECONDS` moves a simulated wall clock (NTP-style)."""
+        clock = self.app.clock
+        if len(words) >= 3 and words[1] == "jump":
+            if not hasattr(clock, "jump"):
+                raise ValueError("clock jump needs simulated time (KIOSK_SIM_CLOCK)")
+            try:
+                clock.jump(float(words[2]))
+            except ValueError:
+                raise ValueError("clock jump: SECONDS is a number, e.g. 'clock jump -3600'") from None
+        return clock.wall().isoformat(timespec="seconds")
 
     def _virtual_key(self, words: list[str]) -> str:
         """Stand-ins for the GPIO keys: they go through the same debounce and repeat guard."""

@@ -3,7 +3,8 @@
 Start-up order: check the database (restore a corrupt one from the newest backup and report
 the loss; the daily backup itself is `kiosk backup`, run by kiosk-backup.timer), open the
 core, attach the devices, alerts and MQTT, tell systemd we are ready, and ping its watchdog
-from the core thread (so a hung core is restarted, not just a dead process). Then show the Kivy screen, or wait headless for SIGTERM.
+from the core thread (so a hung core is restarted, not just a dead process). Then show the
+Kivy screen, or wait headless for SIGTERM.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     ddir = data_dir(args.data)
     ddir.mkdir(parents=True, exist_ok=True)
     report = _restore_if_corrupt(ddir)
-    app = KioskApp(settings, ddir).start()
+    app = KioskApp(settings, ddir, clock=_clock_from_env()).start()
     if report is not None:
         log.error("%s", report.summary())
         app.call("record_event", "device.fault", **report.as_dict())
@@ -76,6 +77,18 @@ def attach_everything(app: KioskApp, settings: Settings, *, simulate: bool, mqtt
     if settings.mqtt.enabled or mqtt_url:
         from .telemetry import attach_telemetry
         attach_telemetry(app, url_override=mqtt_url)
+
+
+def _clock_from_env():
+    """Accelerated simulated time when KIOSK_SIM_CLOCK is set (simulate-day, soak); else the system's."""
+    import os
+    spec = os.environ.get("KIOSK_SIM_CLOCK")
+    if not spec:
+        return None
+    from .clock import ScaledClock
+    clock = ScaledClock.from_spec(spec)
+    log.warning("simulated time: %s× from %s", clock.speed, clock.sim_origin.isoformat())
+    return clock
 
 
 def _restore_if_corrupt(ddir: Path):
