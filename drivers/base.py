@@ -8,6 +8,10 @@ Every output device reports trouble the same way: a *fault listener* is called a
 * when the device works again, ``kind`` is ``"recovered"`` and ``reason`` names the fault
   kind that cleared (e.g. ``"paper_out"``).
 
+A device has at most one active fault: when it changes from one kind to another (paper near
+end, then cover open), the old one is closed with ``"recovered"`` before the new one is
+reported, so every fault event is eventually paired with a recovery.
+
 A listener must be quick and must not raise (exceptions are logged and swallowed): the core
 passes a function that enqueues ``device.fault`` / ``device.recovered`` events.
 """
@@ -105,10 +109,13 @@ class FaultTracker:
     def fault(self, kind: FaultKind, reason: str) -> None:
         kind = FaultKind(kind)
         with self._lock:
-            if self._kind is kind:
+            previous = self._kind
+            if previous is kind:
                 self._reason = reason
                 return
             self._kind, self._reason = kind, reason
+        if previous is not None:  # one active fault per device: close the old one first
+            self._emit(RECOVERED, previous.value)
         log.warning("device %s fault %s: %s", self.name, kind.value, reason)
         self._emit(kind.value, reason)
 
