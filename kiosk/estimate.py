@@ -55,7 +55,8 @@ from typing import Mapping
 
 _NORMAL = NormalDist()
 # standard normal quantiles at the midpoints of 2048 equal-probability bins (fast draws)
-_ZTAB = tuple(_NORMAL.inv_cdf((i + 0.5) / 2048) for i in range(2048))
+_NZ = 2048
+_ZTAB = tuple(_NORMAL.inv_cdf((i + 0.5) / _NZ) for i in range(_NZ))
 
 __all__ = [
     "WaitingTicket",
@@ -209,11 +210,6 @@ class _ServiceModel:
             return max(floor, elapsed * s * s / max(le - mu, 1e-6))
         partial = m * _phi((mu + s * s - le) / s)
         return max(partial / tail - elapsed, floor)
-
-    def residual_quantile(self, elapsed: float, u: float) -> float:
-        """S - e at the quantile u of S (u above P(S <= e))."""
-        u = min(max(u, 1e-12), 1.0 - 1e-12)
-        return max(math.exp(self.mu + self.sigma * _NORMAL.inv_cdf(u)) - max(elapsed, 0.0), 1.0)
 
     def tail_cdf(self, elapsed: float) -> float:
         """P(S <= e)."""
@@ -759,12 +755,13 @@ class WaitEstimator:
                     left = max(noshow_s - elapsed, 5.0)
                 else:
                     u = (u - p_ns) / (1.0 - p_ns)
-                    left = m.residual_quantile(elapsed, lo + (1.0 - lo) * u)
+                    z = _ZTAB[min(int((lo + (1.0 - lo) * u) * _NZ), _NZ - 1)]
+                    left = max(math.exp(m.mu + m.sigma * z) - elapsed, 1.0)
                 expected = max(start, now + left + turnaround)
             heap.append((expected, i))
         heapq.heapify(heap)
         heappop, heappush = heapq.heappop, heapq.heappush
-        ztab, nz = _ZTAB, len(_ZTAB)
+        ztab, nz = _ZTAB, _NZ
         edges, bisect_right = self.noshow_wait_edges_s, bisect.bisect_right
         exp = math.exp
         inf = math.inf
