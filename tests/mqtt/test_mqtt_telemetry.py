@@ -285,3 +285,48 @@ def test_auto_protocol_falls_back_to_311(make_kiosk):
         assert f"{T}/status" in fake.published and fake.published.count(f"{T}/events") == 2
     finally:
         fake.close()
+
+
+def test_username_and_password_file_against_the_broker(tmp_path, make_kiosk):
+    import subprocess
+    pwfile = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pwfile), "demo-001", "s3cret"], check=True,
+                   capture_output=True)
+    b = Broker(tmp_path / "authbroker", extra=f"password_file {pwfile}")
+    b.conf.write_text(b.conf.read_text().replace("allow_anonymous true", "allow_anonymous false"))
+    good, bad = tmp_path / "good.pass", tmp_path / "bad.pass"
+    good.write_text("s3cret\n")
+    bad.write_text("wrong\n")
+    for f in (good, bad):
+        os.chmod(f, 0o600)
+    try:
+        b.start()
+        app = make_kiosk(mqtt_settings(b.url, username="demo-001", password_file=str(good)))
+        assert app.telemetry.wait_for("connected"), app.telemetry.state
+        app2 = make_kiosk(mqtt_settings(b.url, username="demo-001", password_file=str(bad)))
+        wait_until(lambda: app2.telemetry.state["error"], what="a refusal")
+        assert "refused" in app2.telemetry.state["error"] and app2.telemetry.state["state"] != "connected"
+    finally:
+        b.stop()
+
+
+def test_delivered_events_are_pruned_after_retention(broker, make_kiosk, tmp_path):
+    import time
+
+    from kiosk.config import Settings
+    from kiosk.telemetry import PRUNE_EVERY_S
+    data = mqtt_settings(broker.url).model_dump(mode="json")
+    data["store"]["event_retention_days"] = 0.5 / 86400  # half a second
+    app = make_kiosk(Settings.model_validate(data))
+    tele = app.telemetry
+    assert tele.wait_for("connected")
+    issue(app, 4)
+    wait_until(lambda: app.loop.call(lambda: app.store.undelivered_count()) == 0, what="delivery")
+    broker.stop()
+    wait_until(lambda: tele.state["state"] != "connected", what="the outage")
+    issue(app, 2)  # undelivered: never pruned
+    time.sleep(1.0)
+    tele._maybe_prune(time.monotonic() + 2 * PRUNE_EVERY_S)
+    count = lambda: app.loop.call(lambda: app.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])  # noqa: E731
+    wait_until(lambda: count() == 2, what="the delivered events to be pruned")
+    assert app.loop.call(lambda: app.store.undelivered_count()) == 2
