@@ -11,6 +11,8 @@ Metrics (one JSON object per line, design.md's benchmark contract):
 * ``rss_ui_gl_mb`` — the part of it that is the software GL stack of this machine
   (libLLVM + the Mesa DRI driver mappings; a Pi's V3D driver has no LLVM).
 * ``rss_headless_mb`` — VmRSS of a process that starts `KioskApp` without Kivy.
+* ``rss_ui_without_numpy_mb`` — ``rss_ui_mb`` when numpy cannot be imported (sqlite_utils
+  and Pillow import it whenever it is installed; the kiosk itself never uses it).
 
 The entry is ``python -m kiosk run --screen kiosk`` with KIOSK_UI_EXIT_AFTER_FIRST_FRAME=1;
 if that command cannot start (a part of `kiosk run` missing), ``python -m ui.app`` (the same
@@ -130,6 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     if gl:
         print(json.dumps({"metric": "rss_ui_gl_mb", "p50": round(statistics.median(gl), 1), "unit": "MB",
                           "what": "libLLVM + Mesa DRI driver pages in rss_ui_mb", **common}))
+    # what numpy costs: sqlite_utils and Pillow import it whenever it is installed
+    no_np = [sys.executable, "-c", "import runpy, sys; sys.modules['numpy'] = None; sys.argv[0] = 'ui.app'; "
+             "runpy.run_module('ui.app', run_name='__main__')",
+             "--screen", "kiosk", "--config", str(cfg), "--data", str(data)]
+    lean = [r for r in (_one_run(no_np, env) for _ in range(3)) if r]
+    if lean:
+        print(json.dumps({"metric": "rss_ui_without_numpy_mb", "p50": round(statistics.median(r["rss_mb"] for r in lean), 1),
+                          "n": len(lean), "unit": "MB", "entry": "python -m ui.app with numpy blocked",
+                          "window": args.size}))
     headless = []
     for _ in range(3):
         out = subprocess.run([sys.executable, "-c", HEADLESS, str(cfg), str(tmp / "data-headless")],

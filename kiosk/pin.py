@@ -179,3 +179,31 @@ def set_pin_command(config_path: str | os.PathLike | None, pin: str, *, write: b
     os.replace(tmp, path)
     print(f"admin PIN set in {path}")
     return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kiosk.pin [--config FILE] [--write] [PIN]` (asks for the PIN when not given)."""
+    import argparse
+    import getpass
+    p = argparse.ArgumentParser(prog="python -m kiosk.pin", description="hash the admin PIN for [ui] admin_pin_hash")
+    p.add_argument("pin", nargs="?")
+    p.add_argument("--config", default=None)
+    p.add_argument("--write", action="store_true", help="write the hash into the config's [ui] section")
+    args = p.parse_args(argv)
+    pin = args.pin or getpass.getpass("admin PIN (4-12 digits): ")
+    if args.pin is None and getpass.getpass("again: ") != pin:
+        print("the PINs differ", flush=True)
+        return 2
+    if args.write and not args.config:
+        from .config import config_path
+        args.config = str(config_path(None))
+    try:
+        set_pin_command(args.config, pin, write=args.write)
+    except ValueError as exc:
+        print(exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -514,6 +514,9 @@ class InfoRow(BoxLayout):
     warn = BooleanProperty(False)
 
 
+ALERT_TEXT = {"queue_level1": N_("many people waiting"), "queue_level2": N_("very many people waiting"),
+              "no_counters": N_("people waiting and no counter open"),
+              "wait_over_target": N_("waits longer than the target")}
 STATE_TEXT = {"open": N_("open"), "paused": N_("paused"), "closed": N_("closed")}
 MQTT_TEXT = {"disabled": N_("disabled"), "connecting": N_("connecting"), "connected": N_("connected"),
              "disconnected": N_("disconnected")}
@@ -586,9 +589,11 @@ class AdminScreen(Screen):
             mstate not in ("connected", "disabled"))
         alert = snap.get("alert") or {}
         level = int(alert.get("level") or 0)
+        reason = str(alert.get("reason") or "")
+        reason_text = app.tr(ALERT_TEXT[reason], lang) if reason in ALERT_TEXT else reason
         add(app.tr("Alert", lang),
             app.tr("none", lang) if level == 0 else
-            app.tr("level {level}", lang, level=level) + (f": {alert.get('reason')}" if alert.get("reason") else ""),
+            app.tr("level {level}", lang, level=level) + (f": {reason_text}" if reason_text else ""),
             level > 0)
         add(app.tr("Business day", lang), str(snap.get("day") or ""))
         add(app.tr("Waiting now", lang), str(snap.get("waiting", 0)))
@@ -598,7 +603,7 @@ class AdminScreen(Screen):
             add(f"{s['service']} {name}",
                 app.tr("served {served} · waiting {waiting} · longest {longest}", lang,
                        served=s.get("served_today", 0), waiting=s.get("waiting", 0),
-                       longest=app.wait_text(s.get("longest_wait_s", 0.0), lang)),
+                       longest=app.wait_text(s["longest_wait_s"], lang) if s.get("longest_wait_s") else "—"),
                 bool(s.get("unavailable")))
 
     # actions

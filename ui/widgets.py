@@ -1,6 +1,8 @@
 """Small widgets shared by the screens (their look is in kiosk.kv)."""
 from __future__ import annotations
 
+import math
+
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
@@ -32,13 +34,16 @@ class FitLabel(Label):
             return
         self.text_size = (w, None)
         fs = max(self.min_font, self.max_font)
-        while True:
+        for _ in range(12):
             self.font_size = fs
             self.texture_update()
             tw, th = self.texture_size
             if (th <= h + 1 and tw <= w + 1) or fs <= self.min_font:
                 break
-            fs = max(self.min_font, fs * 0.9)
+            # jump close to the fitting size (wrapped text grows with the square of the font
+            # size), then creep down: few renders per label
+            guess = fs * min(w / max(tw, 1), math.sqrt(h / max(th, 1))) * 0.98
+            fs = max(self.min_font, min(fs * 0.92, guess))
 
 
 class Panel(BoxLayout):
