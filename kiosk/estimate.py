@@ -308,6 +308,12 @@ class WaitEstimator:
         self._priority_arrivals: dict[str, deque[float]] = {}
         # live state reconstructed from events
         self._issued_at: dict[int, float] = {}
+        self._waiting_meta: dict[int, tuple[float, str, int]] = {}  # tid -> (issued, svc, prio)
+        self._hall_counters: dict[int, CounterView] = {}  # from the last HallView seen
+        self._hall_limits: Mapping[str, float] = {}
+        self._hall_vip_all = False
+        self._starve_kept = 0  # calls that honoured the starvation limit
+        self._starve_broken = 0  # priority calls that passed over a starving normal ticket
         self._at_counter: dict[int, list] = {}  # counter -> [ticket_id, called_at, started]
         self._free_since: dict[int, float] = {}  # counter -> time it became free
         self._paused_since: dict[int, float] = {}
@@ -342,9 +348,14 @@ class WaitEstimator:
             if tid is not None:
                 self._issued_at[tid] = now
                 _prune(self._issued_at)
+                if svc is not None:
+                    self._waiting_meta[tid] = (now, svc, int(ev.get("priority") or 0))
+                    _prune(self._waiting_meta)
             if int(ev.get("priority") or 0) > 0 and svc is not None:
                 self._priority_arrivals.setdefault(svc, deque(maxlen=500)).append(now)
         elif kind == "ticket.called":
+            self._check_starvation_rule(tid, counter, now)
+            self._waiting_meta.pop(tid, None)
             issued = self._issued_at.pop(tid, None)
             wait = ev.get("wait_s")
             if issued is None and isinstance(wait, (int, float)):
@@ -401,9 +412,11 @@ class WaitEstimator:
             if kind != "ticket.transferred":
                 self._issued_at.pop(tid, None)
                 self._first_pred.pop(tid, None)
+            self._waiting_meta.pop(tid, None)
         elif kind == "day.rollover":
             # a new business day: per-day state goes, learned durations stay
             self._issued_at.clear()
+            self._waiting_meta.clear()
             self._first_pred.clear()
             self._at_counter.clear()
             self._free_since.clear()
@@ -432,6 +445,35 @@ class WaitEstimator:
                 self._paused_since.pop(counter, None)
                 self._closed_since[counter] = now
                 self._free_since.pop(counter, None)
+
+    def _check_starvation_rule(self, tid, counter: int | None, now: float) -> None:
+        """Does this hall really apply the starvation limits it is configured with?
+
+        A priority call at a priority-first counter while an older normal ticket it serves
+        has waited past its limit breaks the rule; a normal ticket called past its limit
+        ahead of waiting priority tickets keeps it.  (A replayed day from another hall may
+        not apply the limits the engine is configured with.)"""
+        c = self._hall_counters.get(counter) if counter is not None else None
+        me = self._waiting_meta.get(tid)
+        if c is None or me is None or not (c.vip_first or self._hall_vip_all):
+            return
+        limits = self._hall_limits
+        grace = 5.0
+        if me[2] > 0:
+            for issued, svc, prio in self._waiting_meta.values():
+                lim = limits.get(svc)
+                if (prio == 0 and svc in c.services and isinstance(lim, (int, float))
+                        and now - issued > lim + grace and issued < me[0]):
+                    self._starve_broken += 1
+                    return
+        else:
+            lim = limits.get(me[1])
+            if isinstance(lim, (int, float)) and now - me[0] >= lim - grace:
+                if any(p > 0 and s in c.services for _, s, p in self._waiting_meta.values()):
+                    self._starve_kept += 1
+
+    def _starvation_in_force(self) -> bool:
+        return self._starve_broken < 2 or self._starve_kept >= self._starve_broken
 
     def _record_outcome(self, cur: list | None, noshow: int) -> None:
         if cur is not None and len(cur) > 3 and cur[3] is not None:
@@ -615,6 +657,9 @@ class WaitEstimator:
             return m
 
         vip_all = hall.priority_at == "all"
+        self._hall_counters = {c.number: c for c in hall.counters}
+        self._hall_limits = hall.starvation_limit_s or {}
+        self._hall_vip_all = vip_all
         turnaround = self._turnaround_mean()
         pickup = self._pickup_mean()
         floor = self.residual_floor_s
@@ -686,7 +731,7 @@ class WaitEstimator:
         # flat arrays for the inner loop
         keys = list(queues)
         index = {k: i for i, k in enumerate(keys)}
-        limits = hall.starvation_limit_s or {}
+        limits = (hall.starvation_limit_s or {}) if self._starvation_in_force() else {}
         qtimes = [[t.queued_at for t in queues[k]] for k in keys]
         qurgent = [k[1] == 1 for k in keys]
         qlimit = []

@@ -99,6 +99,29 @@ def test_starving_normal_ticket_is_not_passed_over_by_priority_tickets():
     assert est.estimate_for(h_limit, 1) < est.estimate_for(h_no_limit, 1) / 3
 
 
+def test_starvation_limits_the_hall_does_not_apply_are_unlearned():
+    old = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)
+    vips = [WaitingTicket(ticket_id=10 + i, service="V", priority=1, queued_at=1500.0 + i) for i in range(4)]
+    cs = [counter(1, ("V", "A"), vip_first=True, busy="V", since=1900.0)]
+    limits = {"A": 1200.0, "V": 900.0}
+    h = hall([old] + vips, cs, now=2000.0, limits=limits)
+    est = WaitEstimator(SERVICES)
+    honoured = est.estimate_for(h, 1)
+    # the recorded hall twice calls a priority ticket past a normal one beyond its limit
+    for k in range(2):
+        base = 10_000.0 * (k + 1)
+        est.observe({"type": "ticket.issued", "ticket_id": 100 + k, "service": "A", "priority": 0}, base)
+        est.observe({"type": "ticket.issued", "ticket_id": 200 + k, "service": "V", "priority": 1}, base + 10)
+        est.observe({"type": "ticket.called", "ticket_id": 200 + k, "service": "V", "priority": 1,
+                     "counter": 1, "wait_s": 1990.0}, base + 2000)
+        est.observe({"type": "ticket.called", "ticket_id": 100 + k, "service": "A", "priority": 0,
+                     "counter": 1, "wait_s": 2500.0}, base + 2500)
+    unlearned = est.estimate_for(h, 1)
+    plain = WaitEstimator(SERVICES).estimate_for(hall([old] + vips, cs, now=2000.0), 1)
+    assert honoured < plain / 3
+    assert unlearned == pytest.approx(plain, rel=0.05)
+
+
 def test_elapsed_time_at_a_busy_counter_reduces_the_estimate():
     est = WaitEstimator(SERVICES)
     w = tickets(1, "B", t0=1000.0)
