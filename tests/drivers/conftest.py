@@ -267,3 +267,82 @@ def ticket_job():
         branch_id="demo-001",
         footer={"zh": "谢谢光临", "en": "Thank you for your visit"},
     )
+
+
+class FakeVfd(PtyDevice):
+    """A 2x20 Epson-command customer display: keeps a screen buffer, the blink and brightness."""
+
+    def __init__(self, link_path, rows=2, cols=20):
+        self.rows, self.cols = rows, cols
+        self.screen = [[" "] * cols for _ in range(rows)]
+        self.cursor = [0, 0]
+        self.blink = 0
+        self.brightness = 4
+        self.resets = 0
+        self._pending = bytearray()
+        super().__init__(link_path)
+
+    def lines(self):
+        with self._lock:
+            return ["".join(r) for r in self.screen]
+
+    def replug(self):
+        """A new device: blank screen, nothing received yet."""
+        with self._lock:
+            self.screen = [["#"] * self.cols for _ in range(self.rows)]  # garbage until init
+            self._pending.clear()
+        super().replug()
+
+    def feed(self, data):
+        self.received += data
+        buf = self._pending
+        buf += data
+        i = 0
+        while i < len(buf):
+            b = buf[i]
+            need = {0x1B: 2, 0x1F: 2}.get(b, 1)
+            if len(buf) - i < need:
+                break
+            if b == 0x1B and buf[i + 1] == ord("@"):
+                self.screen = [[" "] * self.cols for _ in range(self.rows)]
+                self.cursor, self.blink, self.resets = [0, 0], 0, self.resets + 1
+                i += 2
+            elif b == 0x1B and buf[i + 1] == ord("="):
+                if len(buf) - i < 3:
+                    break
+                i += 3
+            elif b == 0x1F and buf[i + 1] == 0x01:
+                i += 2
+            elif b == 0x1F and buf[i + 1] in b"$EX":
+                n = 4 if buf[i + 1] == ord("$") else 3
+                if len(buf) - i < n:
+                    break
+                if buf[i + 1] == ord("$"):
+                    self.cursor = [buf[i + 3] - 1, buf[i + 2] - 1]
+                elif buf[i + 1] == ord("E"):
+                    self.blink = buf[i + 2]
+                else:
+                    self.brightness = buf[i + 2]
+                i += n
+            elif b == 0x0C:
+                self.screen = [[" "] * self.cols for _ in range(self.rows)]
+                self.cursor = [0, 0]
+                i += 1
+            elif 0x20 <= b < 0x7F:
+                row, col = self.cursor
+                if row < self.rows and col < self.cols:
+                    self.screen[row][col] = chr(b)
+                self.cursor[1] = col + 1
+                i += 1
+            else:
+                raise AssertionError(f"fake VFD: unexpected byte {b:#04x} in {bytes(buf[i:i + 8])!r}")
+        del buf[:i]
+
+
+@pytest.fixture
+def fake_vfd(tmp_path):
+    dev = FakeVfd(str(tmp_path / "vfd-tty"))
+    try:
+        yield dev
+    finally:
+        dev.close()

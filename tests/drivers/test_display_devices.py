@@ -148,3 +148,32 @@ def test_virtual_display_logs(caplog):
         assert "V001 > Counter 2" in caplog.text
     finally:
         d.close()
+
+
+def test_epson_display_screen_as_the_device_sees_it(fake_vfd, faults, waiter):
+    """A fake 2x20 display interprets the commands; unplug/replug restores its screen."""
+    port = SerialDisplayPort(fake_vfd.link, 9600)
+    d = CallDisplay("vfd", port, EpsonCodec(brightness=3), listener=faults, blink_s=0.1,
+                    idle_message="Welcome", backoff_s=(0.02, 0.2)).start()
+    try:
+        waiter(lambda: fake_vfd.lines()[0].strip() == "Welcome")
+        assert fake_vfd.brightness == 3 and fake_vfd.resets == 1
+        d.show_call(CallInfo("A023", 3))
+        d.show_call(CallInfo("B101", 1))
+        waiter(lambda: fake_vfd.lines() == ["B101 > Counter 1    ", "A023 > Counter 3    "])
+        waiter(lambda: fake_vfd.blink == 0)  # blinked, then steady
+        assert b"\x1fE\x0a" in fake_vfd.received
+        fake_vfd.unplug()
+        d.show_call(CallInfo("V001", 2))
+        waiter(lambda: faults.has("unplugged"))
+        resets = fake_vfd.resets
+        fake_vfd.replug()  # a new device with garbage on its screen
+        waiter(lambda: fake_vfd.lines()[0] == "V001 > Counter 2    ")
+        assert fake_vfd.resets == resets + 1  # initialised again before the screen was sent
+        assert fake_vfd.lines()[1] == "B101 > Counter 1    "
+        waiter(lambda: faults.has("recovered"))
+        d.show_idle("Closed")
+        waiter(lambda: fake_vfd.lines()[0].strip() == "Closed")
+    finally:
+        d.close()
+        port.close()
