@@ -333,6 +333,9 @@ class RestoreReport:
     corrupt_last_seq: int | None  # highest outbox seq still readable in the damaged file
     restored_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     rejected_backups: tuple[str, ...] = ()  # backups skipped because they are damaged too
+    # the restored outbox numbers new events after this seq (no reuse of numbers HQ may
+    # have seen); None when not needed or not possible (unknown loss, no AUTOINCREMENT)
+    seq_advanced_to: int | None = None
 
     @property
     def started_fresh(self) -> bool:
@@ -351,7 +354,7 @@ class RestoreReport:
         if self.backup_used is None:
             head = f"database {self.db_path} was corrupt ({what}); no good backup, started empty"
         else:
-            age = "unknown age" if self.backup_age_s is None else f"{self.backup_age_s / 3600:.1f} h old"
+            age = "unknown age" if self.backup_age_s is None else _age_text(self.backup_age_s)
             head = (
                 f"database {self.db_path} was corrupt ({what}); restored backup "
                 f"{self.backup_used.name} ({age})"
@@ -362,6 +365,8 @@ class RestoreReport:
                 f"; events after seq {self.backup_last_seq or 0} lost "
                 f"(damaged file readable up to seq {self.corrupt_last_seq}, ~{lost} events)"
             )
+        if self.seq_advanced_to is not None:
+            head += f"; new events numbered after seq {self.seq_advanced_to}"
         if self.corrupt_path is not None:
             head += f"; damaged file kept as {self.corrupt_path.name}"
         return head
@@ -381,8 +386,15 @@ class RestoreReport:
             "corrupt_last_seq": self.corrupt_last_seq,
             "lost_events_estimate": self.lost_events_estimate,
             "started_fresh": self.started_fresh,
+            "seq_advanced_to": self.seq_advanced_to,
             "restored_at": self.restored_at.isoformat(),
         }
+
+
+def _age_text(seconds: float) -> str:
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min old"
+    return f"{seconds / 3600:.1f} h old"
 
 
 def _move_aside(db_path: Path, stamp: str) -> Path:
@@ -402,12 +414,43 @@ def _move_aside(db_path: Path, stamp: str) -> Path:
     return aside
 
 
-def _install_copy(backup: Path, db_path: Path) -> None:
+def _advance_outbox_sequence(path: Path, at_least: int) -> bool:
+    """Make the next outbox ``seq`` greater than ``at_least`` (AUTOINCREMENT tables only).
+
+    Events after the backup were already numbered (and maybe delivered to HQ) in the
+    damaged file; new events must not reuse those numbers. True when the sequence moved.
+    """
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        row = con.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='outbox'").fetchone()
+        if not row or "AUTOINCREMENT" not in (row[0] or "").upper():
+            return False
+        cur = con.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        if cur is not None and cur[0] is not None and int(cur[0]) >= at_least:
+            return False
+        con.execute("BEGIN IMMEDIATE")
+        if cur is None:
+            con.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', ?)", (at_least,))
+        else:
+            con.execute("UPDATE sqlite_sequence SET seq = ? WHERE name='outbox'", (at_least,))
+        con.execute("COMMIT")
+        return True
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+
+
+def _install_copy(backup: Path, db_path: Path, seq_floor: int | None = None) -> bool:
+    """Copy ``backup`` into place atomically; returns True if the outbox sequence moved."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.restore-", dir=db_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    advanced = False
     try:
         shutil.copyfile(backup, tmp)
+        if seq_floor is not None:
+            advanced = _advance_outbox_sequence(tmp, seq_floor)
         _fsync_file(tmp)
         os.replace(tmp, db_path)
         _fsync_dir(db_path.parent)
@@ -415,6 +458,7 @@ def _install_copy(backup: Path, db_path: Path) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    return advanced
 
 
 def restore_if_corrupt(
@@ -467,7 +511,9 @@ def restore_if_corrupt(
             rejected_backups=tuple(rejected),
         )
     chosen = best[2]
-    _install_copy(chosen.path, db_path)
+    backup_seq = best[0] if best[0] >= 0 else None
+    floor = corrupt_seq if corrupt_seq is not None and corrupt_seq > (backup_seq or 0) else None
+    advanced = _install_copy(chosen.path, db_path, seq_floor=floor)
     age = (now - chosen.time).total_seconds()
     return RestoreReport(
         db_path=db_path,
@@ -476,10 +522,11 @@ def restore_if_corrupt(
         backup_used=chosen.path,
         backup_time=chosen.time,
         backup_age_s=age if age >= 0 else None,
-        backup_last_seq=best[0] if best[0] >= 0 else None,
+        backup_last_seq=backup_seq,
         corrupt_last_seq=corrupt_seq,
         restored_at=now,
         rejected_backups=tuple(rejected),
+        seq_advanced_to=floor if advanced else None,
     )
 
 

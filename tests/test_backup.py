@@ -39,15 +39,14 @@ class StepClock:
         self.now += timedelta(**kw)
 
 
-def make_db(path: Path, rows: int, *, checkpoint: bool = True) -> None:
+def make_db(path: Path, rows: int, *, checkpoint: bool = True, autoincrement: bool = False) -> None:
     """A WAL database shaped like the store's: outbox(seq INTEGER PRIMARY KEY, …)."""
     con = sqlite3.connect(path, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, type TEXT, body TEXT)"
-        )
+        pk = "INTEGER PRIMARY KEY AUTOINCREMENT" if autoincrement else "INTEGER PRIMARY KEY"
+        con.execute(f"CREATE TABLE IF NOT EXISTS outbox (seq {pk}, type TEXT, body TEXT)")
         con.execute("CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, number TEXT)")
         add_rows(con, rows)
         if checkpoint:
@@ -399,3 +398,32 @@ def test_no_good_backup_starts_fresh(data):
     assert report.corrupt_path.exists()
     assert "no good backup" in report.summary()
     assert report.as_dict()["kind"] == "database_reset"
+
+
+def test_restore_keeps_outbox_numbers_increasing(data):
+    """Events after the backup were numbered (maybe seen by HQ): new ones must not reuse them."""
+    db = data / "kiosk.db"
+    backups = data / "backups"
+    clock = StepClock()
+    make_db(db, 300, autoincrement=True)
+    backup_now(db, backups, clock=clock)
+    append(db, 200)  # seq 500 in the damaged file
+    ps = page_size(db)
+    pages = outbox_pages(db)
+    with open(db, "r+b") as f:
+        f.seek((pages[len(pages) // 3] - 1) * ps)
+        f.write(random.Random(5).randbytes(ps))
+    clock.advance(minutes=20)
+    report = restore_if_corrupt(db, backups, clock=clock)
+    assert report is not None
+    assert report.backup_last_seq == 300 and report.corrupt_last_seq == 500
+    assert report.seq_advanced_to == 500
+    assert "20 min old" in report.summary() and "after seq 500" in report.summary()
+    assert report.as_dict()["seq_advanced_to"] == 500
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        con.execute("INSERT INTO outbox(type, body) VALUES ('device.fault', '{}')")
+        assert con.execute("SELECT max(seq) FROM outbox").fetchone()[0] == 501
+    finally:
+        con.close()
+    assert check_integrity(db, full=True) == []
