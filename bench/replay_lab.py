@@ -88,8 +88,12 @@ class _Baselines:
 
 def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
            estimator: WaitEstimator | None = None, baselines: bool = True,
-           reopen_breaks: bool = True, run_estimator: bool = True) -> dict:
-    """Replay one day; returns predictions per predictor and the estimator's timing."""
+           reopen_breaks: bool = True, run_estimator: bool = True,
+           phantom_requeue: bool = False) -> dict:
+    """Replay one day; returns predictions per predictor and the estimator's timing.
+
+    ``phantom_requeue`` stress-tests an engine that puts no-shows back in the line (at
+    their original place) although the recorded hall never calls them again."""
     meta, rows = load_day(day)
     h0, m0 = (int(x) for x in meta.get("open_clock", "09:00").split(":")[:2])
     services = list(meta.get("services", {}))
@@ -104,6 +108,7 @@ def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
     state = {cid: "closed" for cid in counters_meta}
     busy: dict[str, tuple[str, float, int]] = {}  # counter -> (service, called_at, tid)
     called_at: dict[int, float] = {}
+    queued_at: dict[int, float] = {}
     preds: dict[str, dict[str, float]] = {"yours": {}}
     for b in BASELINES:
         preds[b] = {}
@@ -136,6 +141,7 @@ def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
             tid = ids.setdefault(name, len(ids) + 1)
             t = WaitingTicket(ticket_id=tid, service=svc, priority=prio, queued_at=ts)
             waiting[tid] = t
+            queued_at[tid] = ts
             hv = hall(ts)
             if run_estimator:
                 t0 = time.process_time()  # CPU time: robust to other jobs sharing the machine
@@ -175,8 +181,11 @@ def replay(day: Path, *, prior_s: float = 300.0, starvation_s: float = math.inf,
         elif ev == "noshow":
             tid = ids[name]
             busy.pop(cid, None)
+            if phantom_requeue:
+                waiting[tid] = WaitingTicket(ticket_id=tid, service=svc, priority=prio,
+                                             queued_at=queued_at[tid])
             est.observe({"type": "ticket.noshow", "ticket_id": tid, "ticket": name, "service": svc,
-                         "priority": prio, "counter": cnum, "requeued": False}, ts)
+                         "priority": prio, "counter": cnum, "requeued": phantom_requeue}, ts)
         elif ev == "counter_open":
             state[cid] = "open"
             est.observe({"type": "counter.opened", "counter": cnum}, ts)

@@ -257,6 +257,7 @@ class WaitEstimator:
         future_priority: bool = True,
         max_break_s: float = 4 * 3600.0,
         break_prior_s: float = 1800.0,
+        zombie_passes: int = 3,
     ) -> None:
         self._prior = {k: float(v) for k, v in expected_service_s.items() if _finite(v, -1) > 0}
         self.default_service_s = float(default_service_s)
@@ -289,6 +290,7 @@ class WaitEstimator:
         self.future_priority = bool(future_priority)
         self.max_break_s = float(max_break_s)
         self.break_prior_s = float(break_prior_s)
+        self.zombie_passes = int(zombie_passes)
         self.break_spread = tuple(float(f) for f in break_spread) or (1.0,)
 
         self._hour = 12
@@ -312,6 +314,8 @@ class WaitEstimator:
         self._hall_counters: dict[int, CounterView] = {}  # from the last HallView seen
         self._hall_limits: Mapping[str, float] = {}
         self._hall_vip_all = False
+        self._called_meta: dict[int, tuple[float, str, int]] = {}  # for requeued no-shows
+        self._passed: dict[int, int] = {}  # waiting ticket -> later tickets of its line called first
         self._starve_kept = 0  # calls that honoured the starvation limit
         self._starve_broken = 0  # priority calls that passed over a starving normal ticket
         self._at_counter: dict[int, list] = {}  # counter -> [ticket_id, called_at, started]
@@ -355,7 +359,10 @@ class WaitEstimator:
                 self._priority_arrivals.setdefault(svc, deque(maxlen=500)).append(now)
         elif kind == "ticket.called":
             self._check_starvation_rule(tid, counter, now)
-            self._waiting_meta.pop(tid, None)
+            meta = self._waiting_meta.pop(tid, None)
+            if meta is not None:
+                self._called_meta[tid] = meta
+                _prune(self._called_meta, 500)
             issued = self._issued_at.pop(tid, None)
             wait = ev.get("wait_s")
             if issued is None and isinstance(wait, (int, float)):
@@ -369,6 +376,12 @@ class WaitEstimator:
                         self._pickup.add(now - issued)
                 self._at_counter[counter] = [tid, now, False, now - issued if issued is not None else None]
             first = self._first_pred.pop(tid, None)
+            if issued is not None and svc is not None:
+                cls = int(ev.get("priority") or 0) > 0
+                for other, (t_o, s_o, p_o) in self._waiting_meta.items():
+                    if s_o == svc and (p_o > 0) == cls and t_o < issued:
+                        self._passed[other] = self._passed.get(other, 0) + 1
+            self._passed.pop(tid, None)
             if first is not None and issued is not None:
                 t_est, raw, service = first
                 self._realized.append((issued, raw, now - t_est, service))
@@ -404,6 +417,9 @@ class WaitEstimator:
                 self._free_since[counter] = now
             if ev.get("requeued") and tid is not None:
                 self._issued_at[tid] = now
+                meta = self._called_meta.get(tid)
+                if meta is not None:
+                    self._waiting_meta[tid] = meta  # back in its line (original place in time)
         elif kind in ("ticket.transferred", "ticket.cancelled", "ticket.expired"):
             cur = self._at_counter.get(counter)
             if cur is not None and cur[0] == tid:
@@ -412,11 +428,19 @@ class WaitEstimator:
             if kind != "ticket.transferred":
                 self._issued_at.pop(tid, None)
                 self._first_pred.pop(tid, None)
-            self._waiting_meta.pop(tid, None)
+            meta = self._waiting_meta.pop(tid, None) or self._called_meta.get(tid)
+            self._passed.pop(tid, None)
+            new_tid, to_service = ev.get("new_ticket_id"), ev.get("to_service")
+            if kind == "ticket.transferred" and new_tid is not None and to_service is not None:
+                # the customer keeps the original place in time, in the new service's line
+                t_q = meta[0] if meta is not None else now
+                self._waiting_meta[new_tid] = (t_q, to_service, meta[2] if meta is not None else 0)
+                self._issued_at.setdefault(new_tid, t_q)
         elif kind == "day.rollover":
             # a new business day: per-day state goes, learned durations stay
             self._issued_at.clear()
             self._waiting_meta.clear()
+            self._passed.clear()
             self._first_pred.clear()
             self._at_counter.clear()
             self._free_since.clear()
@@ -670,10 +694,15 @@ class WaitEstimator:
         if extra:
             waiting.append(target)
         tkey = (target.queued_at, target.ticket_id if not extra else math.inf)
+        passes = self.zombie_passes
         for t in waiting:
             k = (t.queued_at, t.ticket_id if (t is not target or not extra) else math.inf)
             # tickets behind the target in their own queue can never be called before it
             if t.service == target.service and (t.priority > 0) == (target.priority > 0) and k > tkey:
+                continue
+            if t is not target and passes > 0 and self._passed.get(t.ticket_id, 0) >= passes:
+                # a ticket the hall keeps passing over (later tickets of its own line are
+                # called first: held, or requeued but never called again) is not in the line
                 continue
             queues.setdefault((t.service, 1 if t.priority > 0 else 0), []).append(t)
         for q in queues.values():

@@ -150,13 +150,12 @@ def test_learning_moves_the_service_time():
         est.observe({"type": "ticket.finished", "ticket_id": 500 + i, "service": "A", "counter": 1,
                      "service_s": 600.0}, t)
     assert est.expected_service("A") > 500.0
-    after = est.estimate_for(hall(w, cs, now=t), 6)
+    w = tickets(6, t0=t - 60.0)  # the same line, queued after the learning period
+    after = est.estimate_for(hall(w, busy_counters(2, ("A",), since=t - 100.0), now=t), 6)
     assert after > 2 * before
 
 
 def test_noshows_are_learned_and_shorten_the_estimate():
-    w = tickets(10, "B")
-    cs = busy_counters(2, ("B",), service="B")
     plain, noshows = WaitEstimator(SERVICES), WaitEstimator(SERVICES)
     t = 0.0
     for i in range(60):
@@ -173,8 +172,25 @@ def test_noshows_are_learned_and_shorten_the_estimate():
             noshows.observe({"type": "ticket.finished", "ticket_id": tid, "service": "B", "counter": 1,
                              "service_s": 600.0}, t + 600.0)
         t += 600.0
-    h = hall(w, cs, now=t)
+    w = tickets(10, "B", t0=t - 100.0)
+    h = hall(w, busy_counters(2, ("B",), service="B", since=t - 100.0), now=t)
     assert noshows.estimate_for(h, 10) < 0.8 * plain.estimate_for(h, 10)
+
+
+def test_a_ticket_the_hall_keeps_passing_over_is_not_counted_ahead():
+    est = WaitEstimator(SERVICES)
+    stuck = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)  # e.g. requeued, never called
+    w = tickets(4, "A", start=10, t0=1000.0)
+    cs = busy_counters(1, ("A",), since=1900.0)
+    with_stuck = est.estimate_for(hall([stuck] + w, cs, now=2000.0), 13)
+    est.observe({"type": "ticket.issued", "ticket_id": 1, "service": "A", "priority": 0}, 0.0)
+    for i in range(3):  # three later A tickets are called before it
+        est.observe({"type": "ticket.issued", "ticket_id": 100 + i, "service": "A", "priority": 0}, 100.0 + i)
+        est.observe({"type": "ticket.called", "ticket_id": 100 + i, "service": "A", "priority": 0,
+                     "counter": 1, "wait_s": 50.0}, 150.0 + i)
+    without = est.estimate_for(hall([stuck] + w, cs, now=2000.0), 13)
+    assert without < with_stuck
+    assert without == pytest.approx(WaitEstimator(SERVICES).estimate_for(hall(w, cs, now=2000.0), 13), rel=0.05)
 
 
 def test_estimate_service_for_the_screen():
