@@ -274,11 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--starvation-min", type=float, default=math.inf)
     ap.add_argument("--no-reopen-breaks", dest="reopen_breaks", action="store_false",
                     help="treat closed counters as gone (no learned break return)")
+    ap.add_argument("--phantom-requeue", action="store_true",
+                    help="stress test: no-shows go back in the line and are never called")
     ap.add_argument("--generated", type=int, default=0, help="days per scenario to generate and score")
     ap.add_argument("--scenarios", default="calm,peak,surge,closing,noshow,vip")
     ap.add_argument("--seed", type=int, default=1000)
     a = ap.parse_args(argv)
-    kw = {"prior_s": a.prior_s, "starvation_s": a.starvation_min * 60, "reopen_breaks": a.reopen_breaks}
+    kw = {"prior_s": a.prior_s, "starvation_s": a.starvation_min * 60, "reopen_breaks": a.reopen_breaks,
+          "phantom_requeue": a.phantom_requeue}
     if a.generated:
         for line in run_generated(a.generated, a.scenarios.split(","), a.seed, **kw):
             print(json.dumps(line))

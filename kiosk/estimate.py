@@ -324,6 +324,7 @@ class WaitEstimator:
         self._closed_since: dict[int, float] = {}
         self._ever_open: set[int] = set()
         self._n_back = 0
+        self._finished_n = 0
         # calibration
         self._first_pred: dict[int, tuple[float, float, str]] = {}  # ticket -> (t_est, raw, svc)
         self._realized: deque[tuple[float, float, float, str]] = deque(maxlen=int(calibration_window))
@@ -397,6 +398,7 @@ class WaitEstimator:
             dur = ev.get("service_s")
             if not isinstance(dur, (int, float)) and cur is not None:
                 dur = now - cur[1]
+            self._finished_n += 1
             if svc is not None and isinstance(dur, (int, float)) and dur >= 0:
                 self._samples(svc).add(float(dur))
                 prof = self._hour_profile.setdefault((svc, self._hour), [0.0, 0.0])
@@ -897,8 +899,16 @@ class WaitEstimator:
         p = m.noshow_p
         if cur is not None and len(cur) > 3 and cur[3] is not None and m.noshow_by_wait:
             p = m.noshow_by_wait[bisect.bisect_right(self.noshow_wait_edges_s, cur[3])]
-        walk_tail = self._walk_tail(elapsed)
-        p_ns = p / (p + (1 - p) * walk_tail)
+        if len(self._walk) >= 5 or self._finished_n < 10:
+            # P(customer not at the counter yet | shows up) from the walk-up times
+            p_ns = p / (p + (1 - p) * self._walk_tail(elapsed))
+        else:
+            # this engine sends no ticket.started: compare how long no-shows and real
+            # customers keep a counter busy instead
+            ns_tail = self._noshow_dur.share_above(elapsed) if len(self._noshow_dur) >= 3 else (
+                1.0 if elapsed < self.noshow_grace_s else 0.05)
+            show_tail = 1.0 - m.tail_cdf(elapsed)
+            p_ns = p * ns_tail / (p * ns_tail + (1 - p) * show_tail) if show_tail > 0 else 1.0
         ns_left = max(self._noshow_mean() - elapsed, floor * 0.5)
         return p_ns * ns_left + (1 - p_ns) * show_left, (m, elapsed, p_ns, m.tail_cdf(elapsed))
 
