@@ -673,6 +673,7 @@ class NowServingScreen(Screen):
         self._newest_key: tuple | None = None
         self._blink: Animation | None = None
         self._blink_stop = None
+        self._blinking_row = None
         self._first = True
         _app().bind(lang=lambda *_: self.update(_app().snap))
 
@@ -695,23 +696,23 @@ class NowServingScreen(Screen):
         except Exception:  # noqa: BLE001
             self.clock_text = ""
         box = self.ids.calls
-        box.clear_widgets()
         self.empty_text = "" if calls else app.tr("Please wait for your number to be called", lang)
-        newest_row = None
-        for i, c in enumerate(calls):
-            counter = app.settings.counter(int(c.get("counter") or 0))
-            cname = counter.display_name(lang) if counter else str(c.get("counter"))
-            row = CallRow(number=c["number"], counter_name=cname, newest=(i == 0))
-            box.add_widget(row)
-            if i == 0:
-                newest_row = row
+        shown = [(c["number"], c.get("counter"), c.get("called_wall"), c.get("recalls")) for c in calls]
+        if (shown, lang) != getattr(self, "_shown", None):      # rebuild only when the calls change
+            self._shown = (shown, lang)
+            box.clear_widgets()
+            for i, c in enumerate(calls):
+                counter = app.settings.counter(int(c.get("counter") or 0))
+                cname = counter.display_name(lang) if counter else str(c.get("counter"))
+                box.add_widget(CallRow(number=c["number"], counter_name=cname, newest=(i == 0)))
+        newest_row = box.children[-1] if box.children else None
         key = (calls[0]["number"], calls[0].get("called_wall"), calls[0].get("recalls")) if calls else None
         if key != self._newest_key:
             fresh = not self._first
             self._newest_key = key
             if fresh and newest_row is not None:
                 self._start_blink()
-        if self._blink is not None and newest_row is not None:
+        if self._blink is not None and newest_row is not None and newest_row is not self._blinking_row:
             self._blink_target(newest_row)
         self._first = False
         waits = self.ids.waits
@@ -739,6 +740,7 @@ class NowServingScreen(Screen):
         if self._blink is not None:
             Animation.cancel_all(row, "opacity")
             self._blink.start(row)
+            self._blinking_row = row
 
     @property
     def blinking(self) -> bool:
@@ -751,6 +753,7 @@ class NowServingScreen(Screen):
                 Animation.cancel_all(child, "opacity")
                 child.opacity = 1.0
         self._blink = None
+        self._blinking_row = None
         if self._blink_stop is not None:
             self._blink_stop.cancel()
             self._blink_stop = None

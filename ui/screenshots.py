@@ -18,6 +18,7 @@ from .harness import headless_env
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 DEFAULT_SIZES = ((800, 480), (1920, 1080))
 DEMO_PIN = "2468"
+SCREENS = ("customer", "ticket", "ticket-printer-fault", "vip", "pin", "admin", "admin-status", "now-serving")
 
 
 def demo_settings():
@@ -36,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ui.screenshots", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
+    p.add_argument("--screens", default=",".join(SCREENS), help="a subset of: " + ", ".join(SCREENS))
     args = p.parse_args(argv)
+    wanted = set(args.screens.split(","))
     sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s]
     if len(sizes) > 1:
         # the offscreen GL surface keeps the size it was created with: one process per size
         import subprocess
         for w, h in sizes:
-            rc = subprocess.call([sys.executable, "-m", "ui.screenshots", "--out", str(args.out), "--sizes", f"{w}x{h}"])
+            rc = subprocess.call([sys.executable, "-m", "ui.screenshots", "--out", str(args.out), "--sizes", f"{w}x{h}",
+                                  "--screens", args.screens])
             if rc:
                 return rc
         return 0
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             tag = f"{size[0]}x{size[1]}"
             for lang in ("zh", "en"):
                 def shot(name: str) -> None:
+                    if name not in wanted:
+                        return
                     h.pump(6)
                     written.append(h.screenshot(args.out / f"ui-{name}-{lang}-{tag}.png"))
 
@@ -114,17 +120,18 @@ def main(argv: list[str] | None = None) -> int:
                 ui.go_home(reset_lang=False)
         finally:
             h.stop_ui(ui)
-        ui = h.start_ui(kiosk, "display")
-        try:
-            tag = f"{size[0]}x{size[1]}"
-            for lang in ("zh", "en"):
-                ui.lang = lang
-                ui.refresh()
-                ui.screen("display").stop_blink()
-                h.pump(6)
-                written.append(h.screenshot(args.out / f"ui-now-serving-{lang}-{tag}.png"))
-        finally:
-            h.stop_ui(ui)
+        if "now-serving" in wanted:
+            ui = h.start_ui(kiosk, "display")
+            try:
+                tag = f"{size[0]}x{size[1]}"
+                for lang in ("zh", "en"):
+                    ui.lang = lang
+                    ui.refresh()
+                    ui.screen("display").stop_blink()
+                    h.pump(6)
+                    written.append(h.screenshot(args.out / f"ui-now-serving-{lang}-{tag}.png"))
+            finally:
+                h.stop_ui(ui)
     finally:
         kiosk.stop()
     for path in written:

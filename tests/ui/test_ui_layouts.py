@@ -35,11 +35,13 @@ def _env(tmp_path):
 
 
 def test_screenshot_script_in_portrait(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "ui.screenshots", "--sizes", "720x1280", "--out", str(tmp_path)],
+    out = subprocess.run([sys.executable, "-m", "ui.screenshots", "--sizes", "720x1280", "--out", str(tmp_path),
+                          "--screens", "customer,ticket-printer-fault"],
                          capture_output=True, text=True, cwd=ROOT, env=_env(tmp_path), timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     shots = sorted(p.name for p in tmp_path.glob("ui-*.png"))
-    assert len(shots) == 16 and "ui-customer-zh-720x1280.png" in shots
+    assert shots == ["ui-customer-en-720x1280.png", "ui-customer-zh-720x1280.png",
+                     "ui-ticket-printer-fault-en-720x1280.png", "ui-ticket-printer-fault-zh-720x1280.png"]
     from PIL import Image
     with Image.open(tmp_path / "ui-customer-zh-720x1280.png") as img:
         assert img.size == (720, 1280)
