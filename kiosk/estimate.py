@@ -651,7 +651,7 @@ class WaitEstimator:
         runs = self.mc_runs if plan["depth"] <= self.mc_deep else self.mc_runs_deep
         if det is None:
             return self._unserved(hall, target, plan["model"])
-        if runs <= 1 or plan["n_busy"] == 0 or plan["depth"] > self.mc_max_depth:
+        if runs <= 1 or plan["depth"] > self.mc_max_depth:
             return det
         # a stable seed (not hash(): str hashing is randomised per process)
         seed = zlib.crc32(f"{target.ticket_id}:{hall.now:.1f}".encode()) ^ self.seed
