@@ -1,0 +1,450 @@
+"""HQ dashboard: kiosk event → page update latency and ingest rate with 1,000 branches.
+
+    python -m bench.hq_dashboard [--branches 1000] [--rate 1000] [--seconds 20] [--burst 100000]
+                                 [--push-ms 250] [--no-browser]
+
+A local mosquitto, `python -m kiosk.hq_web.cli serve` (the real server: recorder + web) in
+its own process, and simulated branches (paho clients; every branch has a retained status
+and queue snapshot, then publishes events with increasing ``seq``).
+
+* ``hq_page_update_latency_ms`` — while the branches publish ``--rate`` events/s in total
+  (round-robin), a Python SSE client logged in to the dashboard reads ``/api/stream``; for
+  every published event, the latency is the time until the first pushed row of its branch
+  with ``last_seq`` ≥ its seq (coalesced pushes count for every event they cover).
+* ``mqtt_delivery_latency_ms`` — the baseline of the same run: a plain MQTT subscriber on
+  ``kiosk/+/events`` (broker delivery only); ``ratio_to_mqtt_p99`` is reported with the
+  page figure.
+* ``hq_browser_update_latency_ms`` — the same, measured in headless Chromium (Debian's,
+  Playwright) on the branch list page opened with ``?measure=1``: the page records when it
+  *rendered* each branch's row (``window.hqLog``); skipped without chromium/Playwright.
+* ``hq_ingest_events_per_s`` — ``--burst`` events published as fast as two publisher
+  processes can, from the first publish until the server's recorder has written them all
+  (``/api/stats``), with the publishers' own rate alongside.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+REPO = Path(__file__).resolve().parent.parent
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
+USER, PASSWORD = "bench", "bench-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, timeout: float, what: str, interval: float = 0.05) -> Any:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def pct(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, int(round(p / 100 * (len(s) - 1)))))]
+
+
+def figure(metric: str, xs: list[float], **extra: Any) -> dict[str, Any]:
+    return {"metric": metric, "p50": round(pct(xs, 50), 1) if xs else None,
+            "p99": round(pct(xs, 99), 1) if xs else None, "max": round(max(xs), 1) if xs else None,
+            "n": len(xs), "unit": "ms", **extra}
+
+
+# -- processes ------------------------------------------------------------------------------------
+class Broker:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        conf = workdir / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
+                 "max_queued_messages 0", "max_inflight_messages 0", f"log_dest file {workdir / 'mosquitto.log'}"]
+        if os.geteuid() == 0:
+            lines.insert(0, "user root")
+        conf.write_text("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.5):
+                    return True
+            except OSError:
+                return False
+        wait_until(up, 15, "mosquitto")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Server:
+    def __init__(self, broker_port: int, workdir: Path, push_ms: float) -> None:
+        from kiosk.hq_web.auth import Users
+        self.db = workdir / "hq.db"
+        users = Users(self.db)
+        users.add(USER, "operator", PASSWORD)
+        users.close()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "server.log", "w")  # noqa: SIM115
+        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.hq_web.cli", "serve", "--broker",
+                                      f"mqtt://127.0.0.1:{broker_port}", "--db", str(self.db), "--port",
+                                      str(self.port), "--push-ms", str(push_ms)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {(workdir / 'server.log').read_text()[-2000:]}")
+            try:
+                return self.http.get("/login").status_code == 200
+            except httpx.HTTPError:
+                return False
+        wait_until(up, 30, "the dashboard")
+        assert self.http.post("/login", data={"name": USER, "password": PASSWORD}).status_code == 303
+        wait_until(lambda: self.stats().get("connected"), 30, "the dashboard's MQTT clients")
+
+    def stats(self) -> dict[str, Any]:
+        return self.http.get("/api/stats").json()
+
+    def stop(self) -> None:
+        self.http.close()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.log.close()
+
+
+def client(port: int) -> mqtt.Client:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    c.max_inflight_messages_set(0)
+    c.max_queued_messages_set(0)
+    c.connect("127.0.0.1", port, 60)
+    c.loop_start()
+    return c
+
+
+def branch_name(i: int) -> str:
+    return f"sim-{i:04d}"
+
+
+def queue_snapshot(name: str, waiting: int) -> str:
+    services = [{"service": s, "name": {"zh": s, "en": s}, "waiting": waiting // 3, "priority_waiting": 0,
+                 "longest_wait_s": 60.0 * waiting, "estimate_s": 120.0 * waiting, "target_wait_s": 600.0,
+                 "served_today": 10, "unavailable": None} for s in "ABV"]
+    counters = [{"counter": n, "name": {"zh": f"{n}号窗口", "en": f"Counter {n}"}, "state": "open", "ticket": None,
+                 "service": None, "ticket_state": None, "busy_s": None, "services": ["A", "B"]} for n in (1, 2, 3, 4)]
+    return json.dumps({"v": 1, "ts": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"), "branch": name,
+                       "day": time.strftime("%Y-%m-%d"), "waiting": waiting, "open_counters": 4, "services": services,
+                       "counters": counters, "alert": {"level": 0, "reason": ""}, "last_seq": 0})
+
+
+def event(name: str, seq: int) -> str:
+    return json.dumps({"v": 1, "id": str(uuid.uuid4()), "seq": seq, "type": "ticket.called",
+                       "ts": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"), "branch": name, "day": time.strftime("%Y-%m-%d"),
+                       "ticket": f"A{seq % 1000:03d}", "ticket_id": seq, "service": "A", "priority": 0, "counter": 1,
+                       "wait_s": 312.4})
+
+
+# -- the SSE reader ---------------------------------------------------------------------------------
+class SseReader:
+    """Follows /api/stream; for every pushed row, closes the pending publishes it covers."""
+
+    def __init__(self, server: Server, pending: dict[str, deque], lock: threading.Lock) -> None:
+        self.http = httpx.Client(base_url=server.url, cookies=server.http.cookies, timeout=httpx.Timeout(30, read=None))
+        self.pending = pending
+        self.lock = lock
+        self.latencies: list[float] = []
+        self.branches: set[str] = set()
+        self.frames = 0
+        self.bytes = 0
+        self._resp = None
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        event_name = None
+        try:
+            with self.http.stream("GET", "/api/stream") as r:
+                self._resp = r
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        event_name = line[7:]
+                    elif line.startswith("data: ") and event_name in ("rows", "full"):
+                        now = time.monotonic()
+                        self.frames += 1
+                        self.bytes += len(line)
+                        doc = json.loads(line[6:])
+                        with self.lock:
+                            for row in doc["rows"]:
+                                self.branches.add(row["branch"])
+                                q = self.pending.get(row["branch"])
+                                while q and q[0][0] <= row["last_seq"]:
+                                    self.latencies.append((now - q.popleft()[1]) * 1000)
+        except (httpx.HTTPError, OSError):
+            if not self._stop:
+                raise
+
+    def close(self) -> None:
+        self._stop = True
+        if self._resp is not None:
+            sock = self._resp.extensions["network_stream"].get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self.thread.join(10)
+        self.http.close()
+
+
+class MqttBaseline:
+    """A plain subscriber on kiosk/+/events: broker delivery latency of the same events."""
+
+    def __init__(self, port: int, pending: dict[str, deque], lock: threading.Lock) -> None:
+        self.pending = pending
+        self.lock = lock
+        self.latencies: list[float] = []
+        self.sub = threading.Event()
+        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.c.max_inflight_messages_set(0)
+        self.c.on_connect = lambda c, *a: c.subscribe("kiosk/+/events", qos=1)
+        self.c.on_subscribe = lambda *a: self.sub.set()
+        self.c.on_message = self._msg
+        self.c.connect("127.0.0.1", port, 60)
+        self.c.loop_start()
+        wait_until(self.sub.is_set, 15, "the baseline subscription")
+
+    def _msg(self, c, u, msg) -> None:  # noqa: ANN001
+        now = time.monotonic()
+        branch = msg.topic.split("/")[1]
+        seq = json.loads(msg.payload)["seq"]
+        with self.lock:
+            q = self.pending.get(branch)
+            while q and q[0][0] <= seq:
+                self.latencies.append((now - q.popleft()[1]) * 1000)
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+# -- phases ---------------------------------------------------------------------------------------
+def publish_state(port: int, n: int) -> None:
+    c = client(port)
+    try:
+        infos = []
+        for i in range(n):
+            name = branch_name(i)
+            infos.append(c.publish(f"kiosk/{name}/status", json.dumps(
+                {"v": 1, "state": "online", "since": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"), "version": "0.1.0"}),
+                qos=1, retain=True))
+            infos.append(c.publish(f"kiosk/{name}/queue", queue_snapshot(name, i % 12), qos=1, retain=True))
+        for info in infos:
+            info.wait_for_publish(30)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+def steady(port: int, n_branches: int, rate: float, seconds: float, seq0: dict[str, int],
+           sinks: list[dict[str, deque]], lock: threading.Lock, wall_log: dict | None) -> int:
+    """Publish `rate` events/s round-robin for `seconds`; return how many."""
+    clients = [client(port) for _ in range(2)]
+    sent = 0
+    t0 = time.monotonic()
+    i = 0
+    try:
+        while True:
+            now = time.monotonic()
+            if now - t0 >= seconds:
+                break
+            due = int((now - t0) * rate) - sent
+            for _ in range(max(0, due)):
+                name = branch_name(i % n_branches)
+                i += 1
+                seq0[name] = seq = seq0.get(name, 0) + 1
+                payload = event(name, seq)
+                stamp = time.monotonic()
+                with lock:
+                    for sink in sinks:
+                        sink.setdefault(name, deque()).append((seq, stamp))
+                    if wall_log is not None:
+                        wall_log[(name, seq)] = time.time() * 1000
+                clients[sent % 2].publish(f"kiosk/{name}/events", payload, qos=1)
+                sent += 1
+            time.sleep(0.002)
+    finally:
+        for c in clients:
+            c.disconnect()
+            c.loop_stop()
+    return sent
+
+
+def _burst_proc(port: int, names: list[str], per_branch: int, start_seq: dict[str, int], q: mp.Queue) -> None:
+    c = client(port)
+    t0 = time.monotonic()
+    infos = []
+    for k in range(per_branch):
+        for name in names:
+            infos.append(c.publish(f"kiosk/{name}/events", event(name, start_seq.get(name, 0) + k + 1), qos=1))
+    for info in infos:
+        info.wait_for_publish(120)
+    q.put(time.monotonic() - t0)
+    c.disconnect()
+    c.loop_stop()
+
+
+def burst(server: Server, port: int, n_branches: int, total: int, seq0: dict[str, int]) -> dict[str, Any]:
+    names = [branch_name(i) for i in range(n_branches)]
+    per_branch = max(1, total // n_branches)
+    total = per_branch * n_branches
+    before = server.stats()["recorded"]
+    q: mp.Queue = mp.get_context("fork").Queue()
+    halves = [names[: n_branches // 2], names[n_branches // 2:]]
+    procs = [mp.get_context("fork").Process(target=_burst_proc, args=(port, h, per_branch, seq0, q)) for h in halves]
+    t0 = time.monotonic()
+    for p in procs:
+        p.start()
+    wait_until(lambda: server.stats()["recorded"] - before >= total, 300, "the burst to be recorded", 0.05)
+    elapsed = time.monotonic() - t0
+    pub_s = max(q.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(30)
+    for n in names:
+        seq0[n] = seq0.get(n, 0) + per_branch
+    return {"metric": "hq_ingest_events_per_s", "value": round(total / elapsed, 1), "n": total,
+            "unit": "events/s", "branches": n_branches, "publish_events_per_s": round(total / pub_s, 1),
+            "via": "kiosk hq serve (recorder + web)"}
+
+
+def browser_latency(server: Server, port: int, n_branches: int, rate: float, seconds: float,
+                    seq0: dict[str, int]) -> dict[str, Any] | None:
+    if not Path(CHROMIUM).exists():
+        return {"metric": "hq_browser_update_latency_ms", "skipped": f"no chromium at {CHROMIUM}"}
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"metric": "hq_browser_update_latency_ms", "skipped": "playwright not installed"}
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               "--no-first-run", "--disable-dev-shm-usage"])
+        try:
+            page = b.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server.url + "/login?lang=en&next=%2F%3Fmeasure%3D1")
+            page.fill("input[name=name]", USER)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_function(f"document.body.dataset.rows === '{n_branches}'", timeout=60_000)
+            page.evaluate("window.hqLog.length = 0")
+            wall: dict = {}
+            lock = threading.Lock()
+            steady(port, n_branches, rate, seconds, seq0, [], lock, wall)
+            time.sleep(1.5)
+            log = page.evaluate("window.hqLog")
+            renders = page.evaluate("window.hqRenders")
+            render_ms = page.evaluate("window.hqRenderMs")
+        finally:
+            b.close()
+    by_branch: dict[str, list[tuple[int, float]]] = {}
+    for (name, seq), t in wall.items():
+        by_branch.setdefault(name, []).append((seq, t))
+    for v in by_branch.values():
+        v.sort()
+    lat = []
+    for name, last_seq, t_render in log:
+        q = by_branch.get(name)
+        while q and q[0][0] <= last_seq:
+            lat.append(t_render - q.pop(0)[1])
+    missed = sum(len(v) for v in by_branch.values())
+    return figure("hq_browser_update_latency_ms", lat, branches=n_branches, events_per_s=rate, client="chromium",
+                  renders=renders, mean_render_ms=round(render_ms / max(renders, 1), 1), not_rendered=missed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.hq_dashboard", description=__doc__.split("\n")[0])
+    ap.add_argument("--branches", type=int, default=1000)
+    ap.add_argument("--rate", type=float, default=1000, help="events/s in total during the latency phase (1000)")
+    ap.add_argument("--seconds", type=float, default=20, help="length of the latency phase (20 s)")
+    ap.add_argument("--burst", type=int, default=100_000, help="events in the ingest burst (100,000)")
+    ap.add_argument("--push-ms", type=float, default=250)
+    ap.add_argument("--no-browser", action="store_true")
+    a = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="hq-dashboard-bench-"))
+    broker = Broker(work)
+    server = None
+    try:
+        server = Server(broker.port, work, a.push_ms)
+        lock = threading.Lock()
+        page_pending: dict[str, deque] = {}
+        mqtt_pending: dict[str, deque] = {}
+        reader = SseReader(server, page_pending, lock)
+        publish_state(broker.port, a.branches)
+        wait_until(lambda: len(reader.branches) >= a.branches, 60, "every branch on the page")
+        baseline = MqttBaseline(broker.port, mqtt_pending, lock)
+        seq0: dict[str, int] = {}
+        sent = steady(broker.port, a.branches, a.rate, a.seconds, seq0, [page_pending, mqtt_pending], lock, None)
+        wait_until(lambda: not any(page_pending.values()), 30, "the last events on the page")
+        baseline.close()
+        frames = reader.frames
+        base = figure("mqtt_delivery_latency_ms", baseline.latencies, branches=a.branches, events_per_s=a.rate,
+                      client="paho subscriber")
+        page = figure("hq_page_update_latency_ms", reader.latencies, branches=a.branches, events_per_s=a.rate,
+                      seconds=a.seconds, push_ms=a.push_ms, client="python-sse", sse_frames=frames,
+                      sse_mb=round(reader.bytes / 1e6, 2), published=sent)
+        if base["p99"]:
+            page["ratio_to_mqtt_p99"] = round(page["p99"] / base["p99"], 1)
+        print(json.dumps(base), flush=True)
+        print(json.dumps(page), flush=True)
+        reader.close()
+        if not a.no_browser:
+            out = browser_latency(server, broker.port, a.branches, a.rate, min(a.seconds, 10), seq0)
+            print(json.dumps(out), flush=True)
+        if a.burst:
+            print(json.dumps(burst(server, broker.port, a.branches, a.burst, seq0)), flush=True)
+        st = server.stats()
+        print(json.dumps({"metric": "hq_sse_tick_ms", "value": st["sse_last_tick_ms"], "unit": "ms",
+                          "ticks": st["sse_ticks"], "note": "server time to build one coalesced push"}), flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+        broker.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
