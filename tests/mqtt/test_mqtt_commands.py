@@ -51,48 +51,13 @@ WRONG = {
 }
 JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
                       st.text(max_size=8))
-JSON_ANY = st.recursive(JSON_LEAF, lambda c: st.one_of(st.lists(c, max_size=3),
-                                                       st.dictionaries(st.text(max_size=5), c, max_size=3)),
-                        max_leaves=8)
+JSON_ANY = st.one_of(JSON_LEAF, st.lists(JSON_LEAF, max_size=3),
+                     st.dictionaries(st.text(max_size=5), JSON_LEAF, max_size=3))
 NAMES = st.sampled_from(sorted(VALID))
 
 
 def enc(obj) -> bytes:
     return json.dumps(obj).encode()
-
-
-@st.composite
-def malformed(draw) -> tuple[str, bytes]:
-    kind = draw(st.integers(0, 9))
-    name = draw(NAMES)
-    base = dict(VALID[name])
-    if kind == 0:  # not JSON at all
-        raw = draw(st.binary(max_size=40).filter(lambda b: not _is_json(b)))
-        return name, raw
-    if kind == 1:  # JSON, but not an object
-        return name, enc(draw(JSON_ANY.filter(lambda v: not isinstance(v, dict))))
-    if kind == 2:  # an unknown command
-        bad = draw(st.text(min_size=0, max_size=20).filter(lambda s: s not in VALID and "/" not in s))
-        return bad, enc(base)
-    if kind == 3:  # an unknown field
-        key = draw(st.text(max_size=10).filter(lambda k: k not in FIELDS[name] + ("id", "v")))
-        base[key] = draw(JSON_ANY)
-        return name, enc(base)
-    if kind == 4 and name in REQUIRED:  # a required field missing
-        base.pop(draw(st.sampled_from(REQUIRED[name])))
-        return name, enc(base)
-    if kind in (4, 5, 6):  # one field with a wrong value
-        key = draw(st.sampled_from(FIELDS[name] + ("id", "v")))
-        base[key] = draw(WRONG[key])
-        return name, enc(base)
-    if kind == 7:  # too large
-        return name, b" " * (LIMITS.max_bytes + 1 - len(enc(base))) + enc(base)
-    if kind == 8:  # not JSON as Python's json would accept it: NaN, duplicates, bad UTF-8
-        raw = draw(st.sampled_from([b'{"v": NaN}', b'{"id": "a", "id": "b"}', b'{"x": Infinity}',
-                                    b'\xff\xfe{}', b'', b'   ', b'{"id": "\xed\xa0\x80"}']))
-        return name, raw
-    # kind 9: a valid payload with random extra garbage appended
-    return name, enc(base) + draw(st.binary(min_size=1, max_size=10).filter(lambda b: b.strip() != b""))
 
 
 def _is_json(b: bytes) -> bool:
@@ -101,6 +66,48 @@ def _is_json(b: bytes) -> bool:
         return True
     except ValueError:
         return False
+
+
+# strategies built once (building them inside the composite makes hypothesis validate each anew)
+KIND = st.integers(0, 9)
+NOT_JSON = st.binary(max_size=40).filter(lambda b: not _is_json(b))
+NOT_OBJECT = JSON_ANY.filter(lambda v: not isinstance(v, dict))
+BAD_NAME = st.text(max_size=20).filter(lambda s: s not in VALID and "/" not in s)
+UNKNOWN_KEY = {n: st.text(max_size=10).filter(lambda k, n=n: k not in FIELDS[n] + ("id", "v")) for n in VALID}
+REQUIRED_KEY = {n: st.sampled_from(REQUIRED[n]) for n in REQUIRED}
+ANY_KEY = {n: st.sampled_from(FIELDS[n] + ("id", "v")) for n in VALID}
+ODD_RAW = st.sampled_from([b'{"v": NaN}', b'{"id": "a", "id": "b"}', b'{"x": Infinity}', b'\xff\xfe{}', b'',
+                           b'   ', b'{"id": "\xed\xa0\x80"}'])
+GARBAGE = st.binary(min_size=1, max_size=10).filter(lambda b: b.strip() != b"")
+
+
+@st.composite
+def malformed(draw) -> tuple[str, bytes]:
+    kind = draw(KIND)
+    name = draw(NAMES)
+    base = dict(VALID[name])
+    if kind == 0:  # not JSON at all
+        return name, draw(NOT_JSON)
+    if kind == 1:  # JSON, but not an object
+        return name, enc(draw(NOT_OBJECT))
+    if kind == 2:  # an unknown command
+        return draw(BAD_NAME), enc(base)
+    if kind == 3:  # an unknown field
+        base[draw(UNKNOWN_KEY[name])] = draw(JSON_ANY)
+        return name, enc(base)
+    if kind == 4 and name in REQUIRED:  # a required field missing
+        base.pop(draw(REQUIRED_KEY[name]))
+        return name, enc(base)
+    if kind in (4, 5, 6):  # one field with a wrong value
+        key = draw(ANY_KEY[name])
+        base[key] = draw(WRONG[key])
+        return name, enc(base)
+    if kind == 7:  # too large
+        return name, b" " * (LIMITS.max_bytes + 1 - len(enc(base))) + enc(base)
+    if kind == 8:  # NaN, Infinity, duplicate keys, bad UTF-8, empty
+        return name, draw(ODD_RAW)
+    # kind 9: a valid payload with garbage appended
+    return name, enc(base) + draw(GARBAGE)
 
 
 @hsettings(max_examples=1_000, deadline=None, database=None,
