@@ -235,9 +235,10 @@ class Telemetry:
         self._wake.set()
         if self._unsubscribe is not None:
             try:
-                self._unsubscribe()
-            except Exception:  # noqa: BLE001
+                self.app.loop.call(self._unsubscribe, timeout=5)
+            except Exception:  # noqa: BLE001 — the core may be gone already
                 pass
+            self._unsubscribe = None
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -259,9 +260,12 @@ class Telemetry:
 
     @staticmethod
     def _alert_from_event(ev: dict[str, Any]) -> dict[str, Any]:
-        return {"level": int(ev.get("level") or 0),
-                "reason": ev.get("reason", ""), "waiting": ev.get("waiting"),
-                "open_counters": ev.get("open_counters"), "since": ev.get("ts")}
+        out = {"level": int(ev.get("level") or 0), "reason": ev.get("reason", ""), "waiting": ev.get("waiting"),
+               "open_counters": ev.get("open_counters"), "since": ev.get("ts")}
+        for extra in ("code", "text"):  # kiosk.alerts adds a reason code and a display text
+            if ev.get(extra) is not None:
+                out[extra] = ev[extra]
+        return out
 
     # -- telemetry thread ---------------------------------------------------------------------
     def _set_state(self, state: str, error: str | None = None, **extra: Any) -> None:

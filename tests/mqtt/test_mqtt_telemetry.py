@@ -330,3 +330,19 @@ def test_delivered_events_are_pruned_after_retention(broker, make_kiosk, tmp_pat
     count = lambda: app.loop.call(lambda: app.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])  # noqa: E731
     wait_until(lambda: count() == 2, what="the delivered events to be pruned")
     assert app.loop.call(lambda: app.store.undelivered_count()) == 2
+
+
+def test_alerts_follow_alert_events(broker, collectors, make_kiosk):
+    col = collectors(broker.port, [f"{T}/alerts"])
+    app = make_kiosk(mqtt_settings(broker.url))
+    assert app.telemetry.wait_for("connected")
+    wait_until(lambda: col.json_on("/alerts"), what="the first alerts message")
+    assert col.json_on("/alerts")[-1]["level"] == 0
+    app.call("record_event", "alert.raised", level=2, reason="12 waiting for 3 counters", code="per_counter",
+             waiting=12, open_counters=3)
+    wait_until(lambda: col.json_on("/alerts")[-1]["level"] == 2, what="alert level 2")
+    a = col.json_on("/alerts")[-1]
+    assert a["reason"] == "12 waiting for 3 counters" and a["waiting"] == 12 and a["open_counters"] == 3
+    assert a["code"] == "per_counter" and a["since"]
+    app.call("record_event", "alert.cleared", level=0, reason="", waiting=2, open_counters=3)
+    wait_until(lambda: col.json_on("/alerts")[-1]["level"] == 0, what="alert cleared")
