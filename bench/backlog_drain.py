@@ -7,7 +7,8 @@ For each N: N events are committed to a kiosk's outbox while its broker is down;
 disconnected; then mosquitto starts, and we time from the kiosk's connection until every
 event is acknowledged and marked delivered (a `mosquitto_sub` with a persistent QoS 1
 session, registered before the outage and run in its own process, checks that every seq
-arrives once and in order).
+arrives once and in order). ``events_per_cpu_s``: events per CPU second of the kiosk
+process, a figure that does not depend on what else the machine runs.
 Prints one JSON line per N:
 ``{"metric": "backlog_drain_events_per_s", "value": …, "n": …, "unit": "events/s", …}``.
 """
@@ -131,9 +132,11 @@ def run_once(n: int, workdir: Path) -> dict:
         if not tele.wait_for("connected", 60):
             raise RuntimeError(f"the kiosk did not connect: {tele.state}")
         t_conn = time.monotonic()
+        cpu0 = time.process_time()
         while app.loop.call(lambda: app.store.undelivered_count()) > 0:
             time.sleep(0.005)
         t_done = time.monotonic()
+        cpu = time.process_time() - cpu0
         sub.wait(120)
         seqs = [json.loads(line)["seq"] for line in out.read_text().splitlines() if line.strip()]
         ordered = all(a < b for a, b in zip(seqs, seqs[1:]))
@@ -142,7 +145,9 @@ def run_once(n: int, workdir: Path) -> dict:
                 "unit": "events/s", "drain_s": round(t_done - t_conn, 3),
                 "from_broker_start_s": round(t_done - t_up, 3), "received": len(seqs), "lost": lost,
                 "duplicated": len(seqs) - len(set(seqs)), "in_order": ordered,
-                "max_inflight": settings.mqtt.max_inflight, "synchronous": settings.store.synchronous}
+                "max_inflight": settings.mqtt.max_inflight, "synchronous": settings.store.synchronous,
+                "kiosk_cpu_per_s": round(cpu / (t_done - t_conn), 2),
+                "events_per_cpu_s": round(n / cpu, 1) if cpu > 0 else None}
     finally:
         if sub is not None and sub.poll() is None:
             sub.kill()

@@ -15,7 +15,9 @@ twice. Two figures:
   while the branches publish, then comes back; from its reconnection until every event is
   recorded — the monitor's own capacity, not the publishers'.
 
-Each line also carries ``lost`` (expected events missing from the recording),
+``monitor_cpu_per_s`` is the monitor process's CPU time per second of wall time (below 1:
+it waited for the CPU or the broker) and ``events_per_cpu_s`` its events per CPU second, a
+figure that does not depend on what else the machine runs. Each line also carries ``lost`` (expected events missing from the recording),
 ``duplicated`` (events counted or recorded more than once) and the duplicates absorbed.
 """
 from __future__ import annotations
@@ -149,7 +151,8 @@ def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, wor
                 "publish_s": round(t_pub - t0, 3) if mode == "live" else None, "messages_sent": sent,
                 "redeliveries_sent": dups, "lost": lost,
                 "duplicated": max(0, tot["events"] - len(expected)) + dup_rows,
-                "duplicates_absorbed": tot["duplicates"], "recorded": rec.inserted, "monitor_cpu_per_s": round(cpu / (t_end - t0), 2)}
+                "duplicates_absorbed": tot["duplicates"], "recorded": rec.inserted, "monitor_cpu_per_s": round(cpu / (t_end - t0), 2),
+                "events_per_cpu_s": round(len(expected) / cpu, 1) if cpu > 0 else None}
     finally:
         if mon is not None:
             mon.stop()
