@@ -73,8 +73,15 @@ class DeviceWorker:
         self._seq = itertools.count()
         self._closed = False
         self._busy = False
+        # one watchdog thread per worker (no thread per job): it sleeps until the running
+        # job's deadline and fails that job's future if it is still running then
+        self._watch = threading.Condition()
+        self._running: Optional[tuple[_Task, float]] = None
         self._thread = threading.Thread(target=self._run, name=f"dev-{name}", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(target=self._watchdog_run, name=f"dev-{name}-watch",
+                                          daemon=True)
+        self._watchdog.start()
 
     # -- public -----------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], *args: Any, timeout_s: Any = "default",
@@ -113,6 +120,8 @@ class DeviceWorker:
             pending = [t for _, _, t in self._heap]
             self._heap.clear()
             self._cond.notify_all()
+        with self._watch:
+            self._watch.notify_all()
         for task in pending:
             _fail(task.future, DeviceError(f"{self.name}: closed"))
         if threading.current_thread() is not self._thread:
@@ -164,11 +173,10 @@ class DeviceWorker:
                     self._cond.notify_all()
 
     def _execute(self, task: _Task) -> None:
-        timer = None
         if task.timeout_s is not None:
-            timer = threading.Timer(task.timeout_s, self._timed_out, (task,))
-            timer.daemon = True
-            timer.start()
+            with self._watch:
+                self._running = (task, time.monotonic() + task.timeout_s)
+                self._watch.notify()
         try:
             result = task.fn(*task.args, **task.kwargs)
         except BaseException as exc:  # noqa: BLE001 - reported through the future
@@ -181,8 +189,29 @@ class DeviceWorker:
             except Exception:  # already failed by the timeout
                 pass
         finally:
-            if timer is not None:
-                timer.cancel()
+            if task.timeout_s is not None:
+                with self._watch:
+                    if self._running is not None and self._running[0] is task:
+                        self._running = None
+
+    def _watchdog_run(self) -> None:
+        with self._watch:
+            while not self._closed:
+                running = self._running
+                if running is None:
+                    self._watch.wait()
+                    continue
+                task, deadline = running
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._watch.wait(left)
+                    continue
+                self._running = None  # fire once per job
+                self._watch.release()
+                try:
+                    self._timed_out(task)
+                finally:
+                    self._watch.acquire()
 
     def _timed_out(self, task: _Task) -> None:
         if task.future.done():
