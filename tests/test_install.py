@@ -262,3 +262,20 @@ def test_udev_rules_are_well_formed():
                 names.add(m.group(3))
     assert "kiosk-printer" in names
     assert {"kiosk-display-1", "kiosk-display-2"} <= names
+
+
+def test_with_broker_installs_the_bridge_sample_once(pi_root):
+    proc = subprocess.run(
+        ["bash", str(INSTALL), "--root", str(pi_root), "--with-broker"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    bridge = pi_root / "etc/mosquitto/conf.d/kiosk-bridge.conf"
+    assert bridge.read_bytes() == (ROOT / "firmware_config/mosquitto/bridge.conf").read_bytes()
+    assert stat.S_IMODE(bridge.stat().st_mode) == 0o640
+    assert re.search(r"apt-get install .* mosquitto", (pi_root / LOG).read_text())
+    bridge.write_text("# edited for this branch\n")
+    run(pi_root, "--with-broker")
+    assert bridge.read_text() == "# edited for this branch\n"  # a site's bridge is kept
+    run(pi_root, "--uninstall")
+    assert bridge.exists()  # edited: not ours to delete
