@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 15.0
 LOOP_TIMEOUT_S = 0.05
 POLL_OUTBOX_S = 1.0
+BACKLOG_REFRESH_S = 2.0
 PRUNE_EVERY_S = 6 * 3600.0
 STOP_FLUSH_S = 3.0
 MAX_PENDING_STATS = 48
@@ -206,6 +207,7 @@ class Telemetry:
         self._backoff = self.cfg.reconnect_min_s
         self._next_attempt = 0.0
         self._last_queue = -1e9
+        self._last_backlog = 0.0
         self._last_prune = time.monotonic() - PRUNE_EVERY_S + 60.0
         self._hour_key: tuple | None = None
         self._pending_stats: list[dict[str, Any]] = []
@@ -302,6 +304,9 @@ class Telemetry:
         now = time.monotonic()
         self._hourly_tick()
         self._maybe_prune(now)
+        if now - self._last_backlog >= BACKLOG_REFRESH_S:
+            self._last_backlog = now
+            self._state["backlog"] = self.store.undelivered_count()
         if self._client is None:
             if now >= self._next_attempt:
                 self._connect()

@@ -37,6 +37,7 @@ def test_events_in_order_across_a_broker_outage(broker, collectors, make_kiosk):
     issue(app, 40)
     last = app.loop.call(lambda: app.store.last_seq())
     assert tele.state["state"] != "connected"
+    wait_until(lambda: (tele.state["backlog"] or 0) >= 40, what="the backlog on the admin screen")
     broker.start()
     col2 = collectors(broker.port, [f"{T}/events"])  # the old subscriber's session died with the broker
     wait_until(lambda: seqs_of(col2) and seqs_of(col2)[-1] == last, what="the backlog to drain")
