@@ -338,9 +338,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args(argv)
     if a.list or a.scenario is None:
-        print("\n".join(SCENARIOS))
+        print(json.dumps({"scenarios": list(SCENARIOS)}))
         return 0
-    generate(a.scenario, a.seed or 0, a.out or Path(f"day_{a.scenario}_{a.seed}"))
+    out = generate(a.scenario, a.seed or 0, a.out or Path(f"day_{a.scenario}_{a.seed}"))
+    with open(out / "truth.csv", newline="") as f:
+        truth = list(csv.DictReader(f))
+    waits = [float(r["wait_s"]) for r in truth]
+    print(json.dumps({"metric": "generated_day", "scenario": a.scenario, "seed": a.seed or 0,
+                      "tickets": len(truth), "noshows": sum(int(r["noshow"]) for r in truth),
+                      "mean_wait_min": round(sum(waits) / max(len(waits), 1) / 60, 2),
+                      "max_wait_min": round(max(waits, default=0.0) / 60, 2), "out": str(out)}))
     return 0
 
 
