@@ -208,7 +208,7 @@ def encode_escpos(elements: Sequence[Element], opts: LayoutOptions) -> bytes:
                 p._raw(FS_CHINESE_ON + el.text.encode("gb18030", "replace") + FS_CHINESE_OFF + b"\n")
             else:
                 p.set(align="left")
-                p.image(render_text_image(el, opts), impl="bitImageRaster")
+                p._raw(_raster_line(el, opts.font_path, opts.width_px, opts.profile_name))
         elif isinstance(el, BigNumber):
             k = big_number_scale(el.text, opts)
             p.set(align="center", bold=True, custom_size=True, width=k, height=k)
@@ -294,6 +294,19 @@ def _wrap(text: str, font, width: int) -> list[str]:
         else:
             current += ch
     return lines + [current] if current or not lines else lines
+
+
+@functools.lru_cache(maxsize=256)
+def _raster_line(line: TextLine, font_path: str, width_px: int, profile: str) -> bytes:
+    """``GS v 0`` bytes of one text line; cached, as most lines repeat from ticket to ticket
+    (branch, service, captions, footer) and rasterising is the costly part of image mode."""
+    from escpos.printer import Dummy
+
+    opts = LayoutOptions(profile=profile, text_mode="image", font_path=font_path)
+    assert opts.width_px == width_px
+    p = Dummy(profile=profile)
+    p.image(render_text_image(line, opts), impl="bitImageRaster")
+    return p.output
 
 
 def render_text_image(line: TextLine, opts: LayoutOptions):
