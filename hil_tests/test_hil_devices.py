@@ -66,6 +66,41 @@ def test_printer_prints_a_test_ticket_and_reports_status(rig):
     expect_seen(rig, "Did test ticket T001 come out, readable (Chinese and English), and cut?")
 
 
+def _wait_status(printer, wanted, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    status = None
+    while time.monotonic() < deadline:
+        status = printer.refresh_status().result(timeout=30)
+        if status.state in wanted:
+            return status
+        time.sleep(0.2)
+    pytest.fail(f"printer status stayed {status.state.value if status else '?'}, wanted "
+                f"{'/'.join(w.value for w in wanted)}")
+
+
+def test_printer_status_follows_the_cover(rig):
+    """Read the real-time status while the tester opens and closes the cover."""
+    need(rig, "printer", rig.spec.printer)
+    printer = rig.hw.printer
+    if not printer.status_enabled:
+        pytest.skip("this printer connection has no real-time status")
+    peer = rig.peers.get("printer")
+    from drivers.printer_status import encode_status
+
+    if peer is not None:
+        peer.status = encode_status(PrinterState.COVER_OPEN)
+    else:
+        rig.tester.say(f"open the printer cover (within {rig.spec.key_timeout_s:.0f} s)")
+    _wait_status(printer, {PrinterState.COVER_OPEN, PrinterState.OFFLINE}, rig.spec.key_timeout_s)
+    result = printer.print_ticket(TEST_JOB).result(timeout=60)
+    assert not result.ok and result.kind in ("cover_open", "offline")  # refused, not lost
+    if peer is not None:
+        peer.status = encode_status(PrinterState.OK)
+    else:
+        rig.tester.say("close the printer cover")
+    _wait_status(printer, {PrinterState.OK, PrinterState.PAPER_NEAR_END}, rig.spec.key_timeout_s)
+
+
 @pytest.mark.parametrize("recall", [False, True], ids=["call", "recall"])
 def test_each_display_shows_frames(rig, recall):
     need(rig, "display", rig.spec.displays)
