@@ -219,7 +219,11 @@ class _ServiceModel:
 
 
 class WaitEstimator:
-    """Learns from domain events, answers wait estimates from a :class:`HallView`."""
+    """Learns from domain events, answers wait estimates from a :class:`HallView`.
+
+    Public: :meth:`observe`, :meth:`estimate_for`, :meth:`estimate_service`, and
+    :meth:`expected_service` (the learned service time, for statistics and the UI).
+    Every tunable is a keyword argument with a default; see docs/estimates.md."""
 
     def __init__(
         self,
@@ -300,7 +304,7 @@ class WaitEstimator:
         self._hour_profile: dict[tuple[str, int], list[float]] = {}  # (svc, hour) -> [n, mean]
         self._outcomes: dict[str, deque[int]] = {}  # per service: 1 no-show, 0 served
         self._ns_hist: deque[tuple[float, int]] = deque(maxlen=400)  # (wait at call, no-show?)
-        self._ns_table: tuple[float, float, tuple[float, ...]] | None = None  # cached
+        self._ns_table: tuple[float, tuple[float, ...]] | None = None  # cached
         self._noshow_dur = _Samples(60)
         self._walk = _Samples(100)
         self._turnaround = _Samples(100)
@@ -526,8 +530,8 @@ class WaitEstimator:
                 prev = (prev * wb + k[b]) / (wb + n[b])
                 table.append(prev)
             table = tuple(table)
-            self._ns_table = (p_all, p_all, table)
-        return self._ns_table[1], self._ns_table[2]
+            self._ns_table = (p_all, table)
+        return self._ns_table
 
     def _samples(self, svc: str) -> _Samples:
         s = self._service.get(svc)
