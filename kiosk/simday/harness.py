@@ -40,6 +40,7 @@ class DayOptions:
     first_arrival: str = "08:00"
     profile: list[int] | None = None
     counters: int = COUNTERS
+    hall: HallSpec | None = None
     log: Callable[[str], None] = print
 
 
@@ -108,7 +109,7 @@ class Day:
         self.displays = {"hall-board": self.board, "counter-vfd": self.vfd}
         self.hq = HqSubscriber(self.broker.port, "simday-001")
         self.config = self.out / "kiosk.toml"
-        self.config.write_text(config_text(HallSpec(counters=self.o.counters), self.dev, self.broker.url))
+        self.config.write_text(config_text(self.o.hall or HallSpec(counters=self.o.counters), self.dev, self.broker.url))
         self.origin_sim = hhmm(self.o.day, self.o.start)
         self.origin_real = time.time() + 0.5
         spec = f"{self.o.speed},{self.origin_real},{self.origin_sim.isoformat()}"
@@ -194,6 +195,7 @@ class Day:
 
     # actions ---------------------------------------------------------------------------------------
     def do_open(self, n: int) -> None:
+        self.closing = False
         self.send(f"open {n}")
         self.later(0.5, "counter", n)
 
