@@ -1,6 +1,7 @@
 """Ticket tap -> ESC/POS bytes written to the printer's port, text mode vs image mode.
 
-For each text mode and paper width: the pure rendering time (layout + python-escpos), and
+For each text mode and paper width: the pure rendering time (layout + python-escpos; in
+image mode also "cold", with the cache of rasterised lines emptied before each ticket), and
 the driver path ``printer.print_ticket(job)`` -> bytes written to a real pty (status
 queries off, so the figure is our software, not a round trip), compared with the time the
 same bytes need on the wire at 115200 baud (8N1: 10 bits per byte). Target: software time /
@@ -92,6 +93,18 @@ def main(argv=None) -> int:
                 data = ticket_bytes(job(i), opts)
                 render.append((time.perf_counter() - t0) * 1000)
                 sizes.append(len(data))
+            if mode == "image":  # worst case: no line cached (a fresh process, all lines new)
+                from drivers import ticket_layout
+
+                cold = []
+                for i in range(max(20, args.n // 5)):
+                    ticket_layout._raster_line.cache_clear()
+                    t0 = time.perf_counter()
+                    ticket_bytes(job(i), opts)
+                    cold.append((time.perf_counter() - t0) * 1000)
+                emit(metric="ticket_render_cold_ms", mode=mode, paper_mm=paper, p50=round(pct(cold, 50), 3),
+                     p99=round(pct(cold, 99), 3), n=len(cold), unit="ms",
+                     ratio_p99_to_wire=round(pct(cold, 99) / (len(data) * 10 / BAUD * 1000), 4))
             size = int(pct(sizes, 50))
             wire_ms = size * 10 / BAUD * 1000
             emit(metric="ticket_render_ms", mode=mode, paper_mm=paper, p50=round(pct(render, 50), 3),
