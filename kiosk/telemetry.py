@@ -199,6 +199,9 @@ class Telemetry:
         self._connected = False
         self._connack: Any = None
         self._lost = False
+        self._lost_reason: str | None = None
+        self._refusals = 0
+        self._acked_since_connect = False
         self._inflight: dict[int, int] = {}
         self._acked: list[int] = []
         self._other_acks: set[int] = set()
@@ -316,7 +319,8 @@ class Telemetry:
             return
         rc = self._client.loop(LOOP_TIMEOUT_S)
         if self._lost or rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS,):
-            self._drop_connection(self._describe_rc(rc) if rc != MQTTErrorCode.MQTT_ERR_SUCCESS else None)
+            self._drop_connection(self._lost_reason or
+                                  (self._describe_rc(rc) if rc != MQTTErrorCode.MQTT_ERR_SUCCESS else None))
             return
         self._flush_acks()
         self._send_replies()
@@ -356,6 +360,7 @@ class Telemetry:
         client.on_message = self._on_message
         self._connack = None
         self._lost = False
+        self._lost_reason = None
         self._connected = False
         try:
             kwargs: dict[str, Any] = {}
@@ -406,10 +411,12 @@ class Telemetry:
             return str(rc)
 
     def _on_connected(self) -> None:
-        self._backoff = self.cfg.reconnect_min_s
+        if not self._refusals:  # a broker that refuses our events (ACL) is retried with back-off
+            self._backoff = self.cfg.reconnect_min_s
         self._inflight.clear()
         self._acked.clear()
         self._other_acks.clear()
+        self._acked_since_connect = False
         self._sent_seq = 0
         self._cap = self.cfg.max_inflight
         props = getattr(self, "_connack_props", None)
@@ -437,6 +444,13 @@ class Telemetry:
         self._set_state("disconnected", error=err)
 
     def _drop_connection(self, err: str | None) -> None:
+        if self._inflight and not self._acked_since_connect:
+            # lost before the broker acknowledged anything we sent: mosquitto drops an MQTT 5
+            # client whose publish its ACL denies; do not hammer it, and say what to check
+            seq = min(self._inflight.values())
+            self._refusals += 1
+            err = (f"{err or 'connection lost'} while publishing event {seq}, before any acknowledgement "
+                   f"(does the broker's ACL allow {self.base}/events?)")
         client, self._client = self._client, None
         self._connected = False
         self._inflight.clear()
@@ -459,10 +473,13 @@ class Telemetry:
                 self._other_acks.add(mid)
             return
         if getattr(reason_code, "is_failure", False):
-            log.error("the broker refused event seq %d: %s", seq, reason_code)
-            self._state["error"] = f"broker refused event {seq}: {reason_code}"
+            log.error("the broker refused event seq %d: %s (check its ACL)", seq, reason_code)
+            self._lost_reason = f"the broker refused event {seq}: {reason_code} (check its ACL)"
+            self._refusals += 1
             self._lost = True  # reconnect and retry from the first undelivered seq
             return
+        self._refusals = 0
+        self._acked_since_connect = True
         self._acked.append(seq)
 
     def _on_message(self, client, userdata, msg) -> None:  # noqa: ANN001

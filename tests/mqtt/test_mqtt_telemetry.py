@@ -347,3 +347,19 @@ def test_alerts_follow_alert_events(broker, collectors, make_kiosk):
     assert a["code"] == "per_counter" and a["since"]
     app.call("record_event", "alert.cleared", level=0, reason="", waiting=2, open_counters=3)
     wait_until(lambda: col.json_on("/alerts")[-1]["level"] == 0, what="alert cleared")
+
+
+def test_events_denied_by_the_acl_stay_undelivered(tmp_path, make_kiosk):
+    acl = tmp_path / "acl"
+    acl.write_text("pattern write kiosk/+/status\npattern write kiosk/+/queue\npattern write kiosk/+/alerts\n"
+                   "pattern read kiosk/#\n")
+    b = Broker(tmp_path / "aclbroker", extra=f"acl_file {acl}")
+    try:
+        b.start()
+        app = make_kiosk(mqtt_settings(b.url))  # protocol auto: MQTT 5
+        assert app.telemetry.wait_for("connected")
+        issue(app, 1)
+        wait_until(lambda: "ACL" in (app.telemetry.state["error"] or ""), what="an ACL hint in the state")
+        assert app.loop.call(lambda: app.store.undelivered_count()) == 1
+    finally:
+        b.stop()
