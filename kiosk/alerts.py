@@ -218,7 +218,7 @@ class AlertMonitor:
     def _commit(self) -> AlertState:
         """Decide again inside the write transaction (the hall may have moved) and apply."""
         engine = self.engine
-        with engine._tx() as tx:
+        with engine.transaction() as tx:
             prev = read_state(tx.conn)
             m = measure(tx.conn, tx.now, self.settings)
             new = decide(prev, m, tx.now, self.thresholds)
@@ -228,7 +228,7 @@ class AlertMonitor:
                             "ON CONFLICT (id) DO UPDATE SET level = excluded.level, reason = excluded.reason, "
                             "since_t = excluded.since_t", (new.level, new.reason_line, new.since_t))
             kind = EventType.ALERT_CLEARED if new.level == 0 else EventType.ALERT_RAISED
-            engine._emit(tx, kind, level=new.level, previous_level=prev.level, reason=new.reason_line,
+            engine.emit(tx, kind, level=new.level, previous_level=prev.level, reason=new.reason_line,
                          code=new.reason, text=new.text, waiting=m.waiting, open_counters=m.open_counters,
                          over_target=list(over_target(m)),
                          longest_wait_s={s.service: round(s.longest_wait_s, 1) for s in m.services

@@ -32,7 +32,7 @@ class Estimator(Protocol):
 
 
 @dataclass
-class _Tx:
+class Tx:
     """What one command sees: the connection, hall time, wall time and the business day."""
 
     conn: sqlite3.Connection
@@ -79,12 +79,15 @@ class QueueEngine:
         return self.store.conn
 
     @contextmanager
-    def _tx(self) -> Iterator[_Tx]:
+    def transaction(self) -> Iterator[Tx]:
+        """One durable command: hall time, the business day, rollover check, events after commit.
+
+        Use `emit(tx, type, **fields)` inside it; listeners hear the events once committed."""
         with self.store.transaction() as conn:
             now = self.time.now()
             wall = self.clock.wall()
             self._catch_up(now)
-            tx = _Tx(conn, now, wall, self._current_day(conn))
+            tx = Tx(conn, now, wall, self._current_day(conn))
             self._maybe_rollover(tx)
             yield tx
             self.time.record(now)
@@ -94,7 +97,7 @@ class QueueEngine:
             for listener in list(self._listeners):
                 listener(tx.events)
 
-    def _emit(self, tx: _Tx, type_: EventType | str, **body: Any) -> OutboxEvent:
+    def emit(self, tx: Tx, type_: EventType | str, **body: Any) -> OutboxEvent:
         body = {"branch": self.settings.branch.id, "day": tx.day, **body}
         ev = self.store.append_event(str(type_), tx.wall.isoformat(timespec="seconds"), tx.now, body)
         ev.body["t"] = tx.now
@@ -142,7 +145,7 @@ class QueueEngine:
         conn.execute("INSERT INTO business_day (id, day, started_wall) VALUES (1, ?, ?)", (day, wall.isoformat()))
         return day
 
-    def _maybe_rollover(self, tx: _Tx, force: bool = False) -> None:
+    def _maybe_rollover(self, tx: Tx, force: bool = False) -> None:
         if not wall_is_sane(tx.wall) and not force:
             return
         today = business_day(tx.wall, self.settings)
@@ -158,17 +161,17 @@ class QueueEngine:
         tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = NULL")
         tx.conn.execute("UPDATE business_day SET day = ?, started_wall = ? WHERE id = 1", (today, tx.wall.isoformat()))
         from_day, tx.day = tx.day, today
-        self._emit(tx, EventType.DAY_ROLLOVER, from_day=from_day, to_day=today, expired=expired)
+        self.emit(tx, EventType.DAY_ROLLOVER, from_day=from_day, to_day=today, expired=expired)
 
     def rollover(self) -> str:
         """Start the next business day now (the admin's manual rollover). Returns the new day."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             self._maybe_rollover(tx, force=True)
             return tx.day
 
     def tick(self) -> None:
         """Run time-driven work (the day rollover) without any other change."""
-        with self._tx():
+        with self.transaction():
             pass
 
     # -- lookups ----------------------------------------------------------------------------
@@ -178,19 +181,19 @@ class QueueEngine:
             raise errors.UnknownService(f"unknown service {prefix!r} (known: {', '.join(self._services)})")
         return svc
 
-    def _counter_row(self, tx: _Tx, number: int) -> sqlite3.Row:
+    def _counter_row(self, tx: Tx, number: int) -> sqlite3.Row:
         if number not in self._counters:
             raise errors.UnknownCounter(
                 f"unknown counter {number!r} (known: {', '.join(map(str, self._counters))})")
         return tx.conn.execute("SELECT * FROM counters WHERE number = ?", (number,)).fetchone()
 
-    def _ticket_at(self, tx: _Tx, counter: int) -> sqlite3.Row:
+    def _ticket_at(self, tx: Tx, counter: int) -> sqlite3.Row:
         row = self._counter_row(tx, counter)
         if row["ticket_id"] is None:
             raise errors.NothingCalled(f"counter {counter} has no ticket called")
         return tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (row["ticket_id"],)).fetchone()
 
-    def _find_ticket(self, tx: _Tx, number: str, states: tuple[str, ...] | None = None) -> sqlite3.Row:
+    def _find_ticket(self, tx: Tx, number: str, states: tuple[str, ...] | None = None) -> sqlite3.Row:
         number = number.strip().upper()
         sql = "SELECT * FROM tickets WHERE day = ? AND number = ? AND state NOT IN ('transferred')"
         rows = tx.conn.execute(sql + " ORDER BY id DESC", (tx.day, number)).fetchall()
@@ -201,7 +204,7 @@ class QueueEngine:
             raise errors.UnknownTicket(f"no ticket {number}{what} today ({tx.day})")
         return rows[0]
 
-    def _open_counter(self, tx: _Tx, counter: int) -> sqlite3.Row:
+    def _open_counter(self, tx: Tx, counter: int) -> sqlite3.Row:
         row = self._counter_row(tx, counter)
         if row["state"] != CounterState.OPEN:
             raise errors.CounterNotOpen(f"counter {counter} is {row['state']}: open it first")
@@ -214,7 +217,7 @@ class QueueEngine:
     # -- issuing ----------------------------------------------------------------------------
     def issue(self, service: str, priority: bool = False, member: str | None = None) -> IssuedTicket:
         svc = self._service(service)
-        with self._tx() as tx:
+        with self.transaction() as tx:
             self._check_available(tx, svc)
             number, seq = self._next_number(tx, svc)
             prio = 1 if (priority or svc.priority == "vip") else 0
@@ -226,11 +229,11 @@ class QueueEngine:
             ahead = self._ahead(tx, svc.prefix, prio, tx.now, tid)
             estimate = self._estimate_for(tx, tid)
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
-            self._emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
+            self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
                        priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"))
             return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day)
 
-    def availability(self, tx: _Tx | None, svc: Service) -> str | None:
+    def availability(self, tx: Tx | None, svc: Service) -> str | None:
         """None when the service takes tickets now, else why not: 'hours' or 'daily_cap'."""
         conn = tx.conn if tx else self.conn
         wall = tx.wall if tx else self.clock.wall()
@@ -247,7 +250,7 @@ class QueueEngine:
                 return "daily_cap"
         return None
 
-    def _check_available(self, tx: _Tx, svc: Service) -> None:
+    def _check_available(self, tx: Tx, svc: Service) -> None:
         why = self.availability(tx, svc)
         if why == "hours":
             raise errors.ServiceClosed(f"service {svc.prefix} ({svc.name.en}) is closed now; hours: "
@@ -255,12 +258,12 @@ class QueueEngine:
         if why == "daily_cap":
             raise errors.DailyCapReached(f"service {svc.prefix} has issued its daily cap of {svc.daily_cap} tickets")
 
-    def service_hours(self, prefix: str, tx: _Tx | None = None) -> list[str]:
+    def service_hours(self, prefix: str, tx: Tx | None = None) -> list[str]:
         conn = tx.conn if tx else self.conn
         row = conn.execute("SELECT hours FROM service_override WHERE prefix = ?", (prefix,)).fetchone()
         return row[0].split(",") if row else list(self._service(prefix).hours)
 
-    def _next_number(self, tx: _Tx, svc: Service) -> tuple[str, int]:
+    def _next_number(self, tx: Tx, svc: Service) -> tuple[str, int]:
         row = tx.conn.execute("SELECT next_seq FROM service_day WHERE prefix = ? AND day = ?",
                               (svc.prefix, tx.day)).fetchone()
         seq = row[0] if row else 1
@@ -285,7 +288,7 @@ class QueueEngine:
                         (svc.prefix, tx.day, seq + 1))
         return number, seq
 
-    def _ahead(self, tx: _Tx, service: str, priority: int, queued_t: float, tid: int) -> int:
+    def _ahead(self, tx: Tx, service: str, priority: int, queued_t: float, tid: int) -> int:
         """People of the same service before this ticket (priority tickets only count priority)."""
         sql = ("SELECT count(*) FROM tickets WHERE state = 'waiting' AND service = ? AND id != ? "
                "AND (queued_t < ? OR (queued_t = ? AND id < ?))")
@@ -295,7 +298,7 @@ class QueueEngine:
         return tx.conn.execute(sql, args).fetchone()[0]
 
     # -- estimates --------------------------------------------------------------------------
-    def hall_view(self, tx: _Tx | None = None) -> Any:
+    def hall_view(self, tx: Tx | None = None) -> Any:
         from .estimate import CounterView, HallView, WaitingTicket
         conn = tx.conn if tx else self.conn
         now = tx.now if tx else self.time.now()
@@ -314,7 +317,7 @@ class QueueEngine:
                         counters=tuple(counters), priority_at=self.settings.policy.priority_at,
                         starvation_limit_s=self._starvation)
 
-    def _estimate_for(self, tx: _Tx, ticket_id: int) -> float:
+    def _estimate_for(self, tx: Tx, ticket_id: int) -> float:
         try:
             value = float(self.estimator.estimate_for(self.hall_view(tx), ticket_id))
         except Exception:  # noqa: BLE001 — an estimate is advice; never refuse a ticket over it
@@ -337,7 +340,7 @@ class QueueEngine:
     # -- calling ----------------------------------------------------------------------------
     def call_next(self, counter: int) -> CallResult | None:
         """Finish what the counter holds, then call the next ticket; None when nobody waits."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             row = self._open_counter(tx, counter)
             if row["ticket_id"] is not None:
                 self._finish(tx, counter)
@@ -353,7 +356,7 @@ class QueueEngine:
 
     def call_ticket(self, counter: int, number: str) -> CallResult:
         """Call a given waiting ticket (call by number)."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             row = self._open_counter(tx, counter)
             t = self._find_ticket(tx, number, ("waiting",))
             cfg = self._counters[counter]
@@ -364,54 +367,54 @@ class QueueEngine:
                 self._finish(tx, counter)
             return self._call(tx, counter, t["id"])
 
-    def _call(self, tx: _Tx, counter: int, ticket_id: int) -> CallResult:
+    def _call(self, tx: Tx, counter: int, ticket_id: int) -> CallResult:
         t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         wait = max(0.0, tx.now - t["queued_t"])
         tx.conn.execute("UPDATE tickets SET state = 'called', called_t = ?, called_wall = ?, counter = ? WHERE id = ?",
                         (tx.now, tx.wall.isoformat(timespec="seconds"), counter, ticket_id))
         tx.conn.execute("UPDATE counters SET ticket_id = ?, since_t = ? WHERE number = ?", (ticket_id, tx.now, counter))
-        self._emit(tx, EventType.TICKET_CALLED, **self._ticket_fields(t, counter=counter, wait_s=round(wait, 1)))
+        self.emit(tx, EventType.TICKET_CALLED, **self._ticket_fields(t, counter=counter, wait_s=round(wait, 1)))
         return CallResult(t["number"], ticket_id, t["service"], counter, wait)
 
     def recall(self, counter: int) -> CallResult:
-        with self._tx() as tx:
+        with self.transaction() as tx:
             t = self._ticket_at(tx, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is already being served at counter {counter}")
             tx.conn.execute("UPDATE tickets SET recalls = recalls + 1 WHERE id = ?", (t["id"],))
-            self._emit(tx, EventType.TICKET_RECALLED, **self._ticket_fields(t, counter=counter, recalls=t["recalls"] + 1))
+            self.emit(tx, EventType.TICKET_RECALLED, **self._ticket_fields(t, counter=counter, recalls=t["recalls"] + 1))
             return CallResult(t["number"], t["id"], t["service"], counter, max(0.0, t["called_t"] - t["queued_t"]))
 
     def start(self, counter: int) -> str:
         """The customer has reached the counter."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             t = self._ticket_at(tx, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is already being served at counter {counter}")
             tx.conn.execute("UPDATE tickets SET state = 'serving', started_t = ? WHERE id = ?", (tx.now, t["id"]))
-            self._emit(tx, EventType.TICKET_STARTED, **self._ticket_fields(
+            self.emit(tx, EventType.TICKET_STARTED, **self._ticket_fields(
                 t, counter=counter, walk_s=round(max(0.0, tx.now - t["called_t"]), 1)))
             return t["number"]
 
     def finish(self, counter: int) -> str:
-        with self._tx() as tx:
+        with self.transaction() as tx:
             return self._finish(tx, counter)
 
-    def _finish(self, tx: _Tx, counter: int) -> str:
+    def _finish(self, tx: Tx, counter: int) -> str:
         t = self._ticket_at(tx, counter)
         service_s = max(0.0, tx.now - t["called_t"])
         tx.conn.execute("UPDATE tickets SET state = 'done', finished_t = ?, finished_wall = ?, "
                         "started_t = coalesce(started_t, called_t) WHERE id = ?",
                         (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
         tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-        self._emit(tx, EventType.TICKET_FINISHED, **self._ticket_fields(
+        self.emit(tx, EventType.TICKET_FINISHED, **self._ticket_fields(
             t, counter=counter, service_s=round(service_s, 1),
             wait_s=round(max(0.0, t["called_t"] - t["queued_t"]), 1)))
         return t["number"]
 
     def noshow(self, counter: int) -> tuple[str, bool]:
         """The called customer did not come. Returns (ticket, requeued)."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             t = self._ticket_at(tx, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is being served: finish it instead")
@@ -423,14 +426,14 @@ class QueueEngine:
                 tx.conn.execute("UPDATE tickets SET state = 'noshow', noshows = noshows + 1, finished_t = ?, "
                                 "finished_wall = ? WHERE id = ?", (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
             tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-            self._emit(tx, EventType.TICKET_NOSHOW, **self._ticket_fields(
+            self.emit(tx, EventType.TICKET_NOSHOW, **self._ticket_fields(
                 t, counter=counter, requeued=requeue, service_s=round(max(0.0, tx.now - t["called_t"]), 1)))
             return t["number"], requeue
 
     def transfer(self, counter: int, service: str) -> str:
         """Send the counter's customer to another service, keeping their place in time."""
         svc = self._service(service)
-        with self._tx() as tx:
+        with self.transaction() as tx:
             t = self._ticket_at(tx, counter)
             if svc.prefix == t["service"]:
                 raise errors.IllegalState(f"ticket {t['number']} is already in service {svc.prefix}")
@@ -443,7 +446,7 @@ class QueueEngine:
                 (tx.day, t["number"], svc.prefix, t["priority"], t["origin_id"] or t["id"], t["issued_t"],
                  t["queued_t"], t["issued_wall"], t["member"], t["printed"]))
             tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-            self._emit(tx, EventType.TICKET_TRANSFERRED, **self._ticket_fields(
+            self.emit(tx, EventType.TICKET_TRANSFERRED, **self._ticket_fields(
                 t, counter=counter, to_service=svc.prefix, new_ticket_id=cur.lastrowid,
                 service_s=round(service_s, 1)))
             return t["number"]
@@ -452,7 +455,7 @@ class QueueEngine:
         """A customer's rating (1–5; the rating pad sends 5, 3 or 1) of a finished ticket."""
         if not isinstance(score, int) or not 1 <= score <= 5:
             raise errors.IllegalState(f"a rating is a whole number from 1 to 5, not {score!r}")
-        with self._tx() as tx:
+        with self.transaction() as tx:
             t = self._find_ticket(tx, number, ("done", "serving", "called"))
             return self._rate(tx, t, score)
 
@@ -460,7 +463,7 @@ class QueueEngine:
         """Rating pad: rates the ticket at the counter, else the one it finished last."""
         if not 1 <= score <= 5:
             raise errors.IllegalState(f"a rating is a whole number from 1 to 5, not {score!r}")
-        with self._tx() as tx:
+        with self.transaction() as tx:
             row = self._counter_row(tx, counter)
             t = None
             if row["ticket_id"] is not None:
@@ -472,11 +475,11 @@ class QueueEngine:
                 raise errors.NothingCalled(f"counter {counter} has served nobody to rate today")
             return self._rate(tx, t, score)
 
-    def _rate(self, tx: _Tx, t: sqlite3.Row, score: int) -> str:
+    def _rate(self, tx: Tx, t: sqlite3.Row, score: int) -> str:
         if t["rating"] is not None:
             raise errors.IllegalState(f"ticket {t['number']} has already been rated")
         tx.conn.execute("UPDATE tickets SET rating = ? WHERE id = ?", (score, t["id"]))
-        self._emit(tx, EventType.TICKET_RATED, **self._ticket_fields(t, counter=t["counter"], score=score))
+        self.emit(tx, EventType.TICKET_RATED, **self._ticket_fields(t, counter=t["counter"], score=score))
         return t["number"]
 
     # -- counters ---------------------------------------------------------------------------
@@ -485,7 +488,7 @@ class QueueEngine:
             target = CounterState(state)
         except ValueError:
             raise errors.IllegalState(f"a counter can be open, paused or closed, not {state!r}") from None
-        with self._tx() as tx:
+        with self.transaction() as tx:
             row = self._counter_row(tx, counter)
             if row["state"] == target:
                 return target.value
@@ -496,31 +499,31 @@ class QueueEngine:
             tx.conn.execute("UPDATE counters SET state = ? WHERE number = ?", (target.value, counter))
             kind = {CounterState.OPEN: EventType.COUNTER_OPENED, CounterState.PAUSED: EventType.COUNTER_PAUSED,
                     CounterState.CLOSED: EventType.COUNTER_CLOSED}[target]
-            self._emit(tx, kind, counter=counter)
+            self.emit(tx, kind, counter=counter)
             return target.value
 
     # -- devices, printing, HQ --------------------------------------------------------------
     def record_print(self, ticket_id: int, ok: bool, reason: str = "") -> None:
         """The printer's verdict on a ticket. A failed print is never counted as handed out."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             if t is None:
                 raise errors.UnknownTicket(f"no ticket with id {ticket_id}")
             state = PrintState.OK if ok else PrintState.FAILED
             tx.conn.execute("UPDATE tickets SET printed = ?, print_reason = ? WHERE id = ?",
                             (state.value, reason or None, ticket_id))
-            self._emit(tx, EventType.TICKET_PRINTED if ok else EventType.TICKET_PRINT_FAILED,
+            self.emit(tx, EventType.TICKET_PRINTED if ok else EventType.TICKET_PRINT_FAILED,
                        **self._ticket_fields(t, reason=reason))
 
     def record_device(self, device: str, fault: bool, kind: str, reason: str = "") -> None:
-        with self._tx() as tx:
-            self._emit(tx, EventType.DEVICE_FAULT if fault else EventType.DEVICE_RECOVERED,
+        with self.transaction() as tx:
+            self.emit(tx, EventType.DEVICE_FAULT if fault else EventType.DEVICE_RECOVERED,
                        device=device, kind=kind, reason=reason)
 
     def record_event(self, type_: EventType | str, **body: Any) -> None:
         """Record an event that changes no queue state (alerts, HQ messages, restores)."""
-        with self._tx() as tx:
-            self._emit(tx, type_, **body)
+        with self.transaction() as tx:
+            self.emit(tx, type_, **body)
 
     def set_service_hours(self, prefix: str, hours: list[str]) -> list[str]:
         from .config import parse_hours
@@ -532,15 +535,15 @@ class QueueEngine:
                 raise errors.IllegalState(str(exc)) from None
         if not hours:
             raise errors.IllegalState("opening hours need at least one range HH:MM-HH:MM")
-        with self._tx() as tx:
+        with self.transaction() as tx:
             tx.conn.execute("INSERT INTO service_override (prefix, hours) VALUES (?, ?) "
                             "ON CONFLICT (prefix) DO UPDATE SET hours = excluded.hours", (svc.prefix, ",".join(hours)))
-            self._emit(tx, EventType.SERVICE_HOURS, service=svc.prefix, hours=hours)
+            self.emit(tx, EventType.SERVICE_HOURS, service=svc.prefix, hours=hours)
         return hours
 
     def ticket(self, number: str) -> dict[str, Any]:
         """A ticket of today by number (the live one when numbers wrapped)."""
-        with self._tx() as tx:
+        with self.transaction() as tx:
             return dict(self._find_ticket(tx, number))
 
     def last_issued(self) -> dict[str, Any] | None:
@@ -548,7 +551,7 @@ class QueueEngine:
         return dict(row) if row else None
 
     def current_day(self) -> str:
-        with self._tx() as tx:
+        with self.transaction() as tx:
             return tx.day
 
 

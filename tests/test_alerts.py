@@ -214,7 +214,7 @@ def test_monitor_write_is_atomic(hall, monkeypatch):
     def broken(*a, **kw):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(eng, "_emit", broken)
+    monkeypatch.setattr(eng, "emit", broken)
     with pytest.raises(RuntimeError):
         mon.evaluate()
     assert eng.conn.execute("SELECT level, reason FROM alert_state").fetchone()[:] == (0, "")
