@@ -32,7 +32,7 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 EPM_WINDOW_S = 60.0
-DEDUP_WINDOW = 20_000  # event ids remembered per branch (the recorder's table catches older ones)
+DEDUP_WINDOW = 1024  # ids remembered per branch (> a kiosk's in-flight window; the recording has the rest)
 
 
 # -- per-branch state ---------------------------------------------------------------------------
