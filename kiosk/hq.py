@@ -155,7 +155,10 @@ class MonitorState:
             return
         b.events += 1
         self.events += 1
-        b._recent.append(now)
+        recent = b._recent
+        recent.append(now)
+        while recent[0] < now - EPM_WINDOW_S:
+            recent.popleft()
         seq = doc.get("seq")
         if isinstance(seq, int) and seq > b.last_seq:
             b.last_seq = seq
