@@ -162,10 +162,11 @@ class Dashboard:
         other = "en" if lang == "zh" else "zh"
         cfg = {"page": kind, "lang": lang, "text": t, "user": user, **(extra or {})}
         nav = ""
+        live_dot = '<span id="live" class="live off">●</span>' if kind != "compare" else ""
         if user:
             nav = (f'<nav><a href="/" class="{"on" if kind == "list" else ""}">{t["branches"]}</a>'
                    f'<a href="/compare" class="{"on" if kind == "compare" else ""}">{t["compare"]}</a></nav>'
-                   f'<div class="who"><span id="live" class="live off">●</span>'
+                   f'<div class="who">{live_dot}'
                    f'<span class="uname">{html.escape(user["name"])} · {t[user["role"]]}</span>'
                    f'<a class="lang" href="?lang={other}">{t["lang"]}</a>'
                    f'<form method="post" action="/logout"><button type="submit">{t["sign_out"]}</button></form>'

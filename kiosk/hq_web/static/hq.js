@@ -25,10 +25,17 @@
   function pct(x) { return x == null ? "–" : (Math.round(x * 1000) / 10) + "%"; }
   function num(x, d) { return x == null ? "–" : (d ? Number(x).toFixed(d) : String(x)); }
   function parseTs(iso) { var d = iso ? new Date(iso) : null; return d && !isNaN(d) ? d : null; }
-  var DTF = new Intl.DateTimeFormat(HQ.lang === "zh" ? "zh-CN" : "en-GB",
-    { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  function hhmm(iso) {  // one formatter for every row: toLocaleString builds a new one per call
-    var d = parseTs(iso); return d ? DTF.format(d) : "–";
+  // times are shown as the hall's own wall-clock time (the offset in the kiosk's ISO stamp),
+  // not converted to the viewer's time zone
+  var ISO = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/;
+  function hhmm(iso) {  // "11-23 08:31"
+    var m = ISO.exec(iso || ""); return m ? m[2] + "-" + m[3] + " " + m[4] + ":" + m[5] : "–";
+  }
+  function clockUtc(iso) {  // the command log is stamped by the server in UTC: shown in the viewer's time
+    var d = parseTs(iso); return d ? d.toTimeString().slice(0, 8) : "–";
+  }
+  function clock(iso) {  // "08:31:05"
+    var m = ISO.exec(iso || ""); return m ? m[4] + ":" + m[5] + ":" + m[6] : "–";
   }
   function ago(iso) {
     var d = parseTs(iso); if (!d) return "";
@@ -88,14 +95,16 @@
   // -- charts (inline SVG) ------------------------------------------------------------------------
   function barChart(items, opts) {
     // items: [{label, a, b}] — a drawn light (e.g. max), b dark (e.g. mean); values in opts.unit
-    var W = 560, H = 200, L = 40, B = 24, Tp = 10, R = 8;
+    var W = 440, H = 190, L = 40, B = 24, Tp = 10, R = 8;
     if (!items.length) return '<p class="dim">' + t("no_data") + "</p>";
     var max = Math.max.apply(null, items.map(function (i) { return Math.max(i.a || 0, i.b || 0); }).concat([opts.target || 0, 1e-9]));
     var nice = niceMax(max), iw = (W - L - R) / items.length, bw = Math.max(2, iw * 0.7);
+    var mant = Math.round(nice / Math.pow(10, Math.floor(Math.log10(nice))) * 10) / 10;
+    var steps = mant === 1.5 || mant === 3 ? 3 : 4;  // round numbers on the axis
     var y = function (v) { return Tp + (H - Tp - B) * (1 - v / nice); };
     var s = '<svg class="chart" viewBox="0 0 ' + W + " " + H + '" role="img" aria-label="' + esc(opts.title || "") + '">';
-    for (var g = 0; g <= 4; g++) {
-      var gv = nice * g / 4, gy = y(gv);
+    for (var g = 0; g <= steps; g++) {
+      var gv = nice * g / steps, gy = y(gv);
       s += '<line class="grid" x1="' + L + '" x2="' + (W - R) + '" y1="' + gy + '" y2="' + gy + '"/>';
       s += '<text x="' + (L - 4) + '" y="' + (gy + 4) + '" text-anchor="end">' + esc(opts.fmt(gv)) + "</text>";
     }
@@ -109,7 +118,7 @@
     return s + "</svg>";
   }
   function lineChart(items, opts) {
-    var W = 560, H = 200, L = 40, B = 24, Tp = 10, R = 8;
+    var W = 440, H = 190, L = 40, B = 24, Tp = 10, R = 8;
     var pts = items.filter(function (i) { return i.v != null; });
     if (!pts.length) return '<p class="dim">' + t("no_data") + "</p>";
     var iw = (W - L - R) / items.length;
@@ -132,10 +141,10 @@
     return s + '<path class="line" d="' + path + '"/></svg>';
   }
   function hbarChart(items, fmt, max) {
-    var W = 560, rowH = 18, L = 130, R = 60, H = items.length * rowH + 6;
+    var W = 720, rowH = 20, L = 140, R = 70, H = items.length * rowH + 6;
     if (!items.length) return '<p class="dim">' + t("no_data") + "</p>";
     max = max || Math.max.apply(null, items.map(function (i) { return i.v || 0; }).concat([1e-9]));
-    var s = '<svg class="chart" viewBox="0 0 ' + W + " " + H + '" role="img">';
+    var s = '<svg class="chart hbar" viewBox="0 0 ' + W + " " + H + '" role="img">';
     items.forEach(function (it, i) {
       var yy = 3 + i * rowH, w = (W - L - R) * (it.v || 0) / max;
       s += '<text x="' + (L - 6) + '" y="' + (yy + 13) + '" text-anchor="end">' + esc(it.label) + "</text>";
@@ -146,7 +155,7 @@
   }
   function niceMax(v) {
     var p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+    return (m <= 1 ? 1 : m <= 1.5 ? 1.5 : m <= 2 ? 2 : m <= 3 ? 3 : m <= 5 ? 5 : 10) * p;
   }
   function hourItems(hours, f) {
     if (!hours.length) return [];
@@ -313,7 +322,7 @@
       '<section class="card"><h2>' + esc(t("waits_by_hour")) + '</h2><div id="chart_wait"></div><div class="legend"><span><i style="background:#8bb8f8"></i>' + esc(t("max_wait")) + '</span><span><i style="background:#1f6feb"></i>' + esc(t("mean_wait")) + "</span></div></section>" +
       '<section class="card"><h2>' + esc(t("sl_by_hour")) + '</h2><div id="chart_sl"></div></section>' +
       '<section class="card wide"><h2>' + esc(t("satisfaction")) + '</h2><div class="tablewrap"><table id="sat"></table></div></section>' +
-      '<section class="card cmd" id="cmdcard"><h2>' + esc(t("commands")) + '</h2><div id="cmd"></div><h2 style="margin-top:12px">' + esc(t("command_log")) + '</h2><div class="tablewrap"><table id="cmdlog"></table></div></section>' +
+      '<section class="card cmd tall" id="cmdcard"><h2>' + esc(t("commands")) + '</h2><div id="cmd"></div><h2 style="margin-top:12px">' + esc(t("command_log")) + '</h2><div class="tablewrap"><table id="cmdlog"></table></div></section>' +
       '<section class="card wide"><h2>' + esc(t("event_log")) + '</h2><div class="events tablewrap"><table id="events"></table></div></section>' +
       "</div>";
     var dayInput = document.getElementById("day");
@@ -330,10 +339,10 @@
       var qd = detail.queue || {};
       if (!day) { day = qd.day || new Date().toISOString().slice(0, 10); dayInput.value = day; loadDay(true); }
       var svcs = qd.services || [];
-      document.getElementById("svc").innerHTML = "<thead><tr><th>" + esc(t("service")) + '</th><th class="num">' + esc(t("waiting")) + '</th><th class="num">' + esc(t("longest")) + '</th><th class="num">' + esc(t("estimate")) + '</th><th class="num">' + esc(t("target")) + '</th><th class="num">' + esc(t("served")) + "</th></tr></thead><tbody>" +
+      document.getElementById("svc").innerHTML = "<thead><tr><th>" + esc(t("service")) + '</th><th class="num">' + esc(t("waiting")) + '</th><th class="num">' + esc(t("longest")) + '</th><th class="num opt">' + esc(t("estimate")) + '</th><th class="num opt">' + esc(t("target")) + '</th><th class="num opt">' + esc(t("served")) + "</th></tr></thead><tbody>" +
         (svcs.length ? svcs.map(function (s) {
           var over = s.target_wait_s && s.longest_wait_s > s.target_wait_s;
-          return "<tr><td>" + esc(s.service) + " " + esc(name2(s.name)) + '</td><td class="num">' + s.waiting + '</td><td class="num' + (over ? " err" : "") + '">' + dur(s.longest_wait_s) + '</td><td class="num">' + dur(s.estimate_s) + '</td><td class="num">' + dur(s.target_wait_s) + '</td><td class="num">' + num(s.served_today) + "</td></tr>";
+          return "<tr><td>" + esc(s.service) + " " + esc(name2(s.name)) + '</td><td class="num">' + s.waiting + '</td><td class="num' + (over ? " err" : "") + '">' + dur(s.longest_wait_s) + '</td><td class="num opt">' + dur(s.estimate_s) + '</td><td class="num opt">' + dur(s.target_wait_s) + '</td><td class="num opt">' + num(s.served_today) + "</td></tr>";
         }).join("") : '<tr><td colspan="6" class="dim">' + t("no_data") + "</td></tr>") + "</tbody>";
       var ctrs = qd.counters || [];
       document.getElementById("ctr").innerHTML = "<thead><tr><th>" + esc(t("counter")) + "</th><th>" + esc(t("state")) + "</th><th>" + esc(t("ticket")) + '</th><th class="num">' + esc(t("time")) + "</th></tr></thead><tbody>" +
@@ -358,9 +367,9 @@
       document.getElementById("chart_sl").innerHTML = lineChart(hourItems(hours, function (h) { return { v: h.service_level }; }),
         { target: 0.85, title: t("sl_by_hour") });
       var cs = d.counters || [];
-      document.getElementById("sat").innerHTML = "<thead><tr><th>" + esc(t("counter")) + '</th><th class="num">' + esc(t("served")) + '</th><th class="num">' + esc(t("ratings")) + '</th><th class="num">' + esc(t("satisfaction")) + '</th><th class="num">' + esc(t("mean_score")) + '</th><th class="num">' + esc(t("service_time")) + "</th></tr></thead><tbody>" +
+      document.getElementById("sat").innerHTML = "<thead><tr><th>" + esc(t("counter")) + '</th><th class="num">' + esc(t("served")) + '</th><th class="num">' + esc(t("ratings")) + '</th><th class="num">' + esc(t("satisfaction")) + '</th><th class="num opt">' + esc(t("mean_score")) + '</th><th class="num opt">' + esc(t("service_time")) + "</th></tr></thead><tbody>" +
         (cs.length ? cs.map(function (c) {
-          return "<tr><td>" + esc(c.counter) + '</td><td class="num">' + c.served + '</td><td class="num">' + c.ratings + '</td><td class="num">' + pct(c.satisfaction) + '</td><td class="num">' + num(c.score_mean, 2) + '</td><td class="num">' + dur(c.service_mean_s) + "</td></tr>";
+          return "<tr><td>" + esc(c.counter) + '</td><td class="num">' + c.served + '</td><td class="num">' + c.ratings + '</td><td class="num">' + pct(c.satisfaction) + '</td><td class="num opt">' + num(c.score_mean, 2) + '</td><td class="num opt">' + dur(c.service_mean_s) + "</td></tr>";
         }).join("") : '<tr><td colspan="6" class="dim">' + t("no_data") + "</td></tr>") + "</tbody>";
       renderEvents();
     }
@@ -375,7 +384,7 @@
         (all.length ? all.map(function (e) {
           var det = ["ticket", "service", "counter", "wait_s", "service_s", "score", "level", "reason", "device", "text"].filter(function (k) { return e[k] != null && e[k] !== ""; })
             .map(function (k) { return k + "=" + (k.slice(-2) === "_s" ? dur(e[k]) : e[k]); }).join(" ");
-          return '<tr data-type="' + esc(e.type) + '"><td class="num">' + esc(e.seq) + "</td><td>" + esc(hhmm(e.ts)) + "</td><td>" + esc(e.type) + "</td><td>" + esc(det) + "</td></tr>";
+          return '<tr data-type="' + esc(e.type) + '"><td class="num">' + esc(e.seq) + "</td><td>" + esc(clock(e.ts)) + "</td><td>" + esc(e.type) + "</td><td>" + esc(det) + "</td></tr>";
         }).join("") : '<tr><td colspan="4" class="dim">' + t("no_data") + "</td></tr>") + "</tbody>";
     }
     function loadDay(now) {
@@ -431,7 +440,7 @@
           var ok = j.status === "ok", cls = ok ? "ok" : "err";
           var head = j.__status === 403 ? t("refused") : j.status === "timeout" ? t("timeout") : (j.status || j.error);
           out.innerHTML = '<p class="' + cls + '" id="cmd-status" data-status="' + esc(j.status || j.error) + '">' + esc(name) + ": " + esc(head) + (j.message ? " — " + esc(j.message) : "") +
-            "</p><pre>" + esc(JSON.stringify(j.reply || j, null, 2)) + "</pre>";
+            "</p><pre>" + esc(JSON.stringify(j.reply || j, function (k, v) { return k === "__status" ? undefined : v; }, 2)) + "</pre>";
           loadLog();
         });
     }
@@ -440,7 +449,7 @@
         var cs = j.commands || [];
         document.getElementById("cmdlog").innerHTML = "<thead><tr><th>" + esc(t("time")) + "</th><th>" + esc(t("sent_by")) + "</th><th>" + esc(t("commands")) + "</th><th>" + esc(t("status")) + "</th></tr></thead><tbody>" +
           (cs.length ? cs.map(function (c) {
-            return "<tr><td>" + esc(hhmm(c.ts)) + "</td><td>" + esc(c.user) + '</td><td title="' + esc(JSON.stringify(c.payload)) + '">' + esc(c.command) + '</td><td class="' + (c.status === "ok" ? "ok" : c.status === "sent" ? "" : "err") + '">' + esc(c.status) + "</td></tr>";
+            return '<tr><td title="' + esc(c.ts) + '">' + esc(clockUtc(c.ts)) + "</td><td>" + esc(c.user) + '</td><td title="' + esc(JSON.stringify(c.payload)) + '">' + esc(c.command) + '</td><td class="' + (c.status === "ok" ? "ok" : c.status === "sent" ? "" : "err") + '">' + esc(c.status) + "</td></tr>";
           }).join("") : '<tr><td colspan="4" class="dim">' + t("no_data") + "</td></tr>") + "</tbody>";
       });
     }
