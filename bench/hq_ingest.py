@@ -123,7 +123,7 @@ def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, wor
         if mode == "backlog":
             mon.stop()  # away; the broker keeps the session and queues every event
         time.sleep(1.0)  # publishers connected
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         go.set()
         results = [done_q.get(timeout=600) for _ in ps]
         t_pub = time.monotonic()
@@ -131,8 +131,7 @@ def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, wor
             mon = HqMonitor(url, recorder=rec, client_id="bench-hq").start()
             if not mon.connected.wait(30):
                 raise RuntimeError("the monitor did not reconnect")
-            t0 = time.monotonic()
-        cpu0 = time.process_time()
+            t0, cpu0 = time.monotonic(), time.process_time()
         deadline = time.monotonic() + 600
         while mon.state.totals()["events"] < len(expected) and time.monotonic() < deadline:
             time.sleep(0.005)
