@@ -26,6 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import datetime
 from typing import Any
 
 from kiosk import hq_commands
@@ -83,12 +84,12 @@ class Live:
         return self
 
     def stop(self) -> None:
-        for c in (self.client, self.monitor.client):
-            try:
-                c.disconnect()
-                c.loop_stop()
-            except Exception:  # noqa: BLE001
-                log.exception("stopping an MQTT client")
+        try:
+            self.client.disconnect()
+            self.client.loop_stop()
+        except Exception:  # noqa: BLE001
+            log.exception("stopping the state client")
+        self.monitor.stop()
 
     @property
     def connected(self) -> bool:
@@ -152,6 +153,9 @@ class Live:
         with self.lock:
             d = self._detail(name)
             key = "stats" if kind == "stats/hourly" else kind
+            if kind == "status" and not msg.retain and (d["status"] or {}).get("state") != doc.get("state"):
+                # seen live: when it changed (a Last Will carries the session's start, not the moment it died)
+                d["state_seen"] = datetime.now().astimezone().isoformat(timespec="seconds")
             d[key] = doc
             if kind == "queue":
                 for s in doc.get("services") or []:
@@ -163,7 +167,7 @@ class Live:
         d = self.detail.get(name)
         if d is None:
             d = self.detail[name] = {"recent": deque(maxlen=RECENT_EVENTS), "queue": None, "status": None,
-                                     "alerts": None, "stats": None}
+                                     "alerts": None, "stats": None, "state_seen": None}
         return d
 
     # -- what the web side reads ----------------------------------------------------------------
@@ -178,8 +182,11 @@ class Live:
         with st.lock:
             keys = st.branches.keys() if names is None else [n for n in names if n in st.branches]
             rows = [st.branches[k].as_dict(now) for k in keys]
-        for r in rows:
-            r["waiting_total"] = sum(r["waiting"].values())
+        with self.lock:
+            for r in rows:
+                r["waiting_total"] = sum(r["waiting"].values())
+                d = self.detail.get(r["branch"])
+                r["state_seen"] = d.get("state_seen") if d else None
         return rows
 
     def branch_detail(self, name: str) -> dict[str, Any] | None:

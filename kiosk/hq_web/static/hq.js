@@ -196,7 +196,7 @@
     var pending = false;
     function schedule() { if (!pending) { pending = true; requestAnimationFrame(render); } }
     function severity(r) { return r.online === false ? Math.max(r.alert_level || 0, 1.5) : (r.alert_level || 0); }
-    function key(r, k) { return k === "state" ? stateOf(r) : k === "since" ? (r.since || "") : r[k]; }
+    function key(r, k) { return k === "state" ? stateOf(r) : k === "since" ? (r.state_seen || r.since || "") : r[k]; }
     var trs = new Map(), headerKey = null;
     function cells(r) {
       var sc = stateOf(r), lvl = r.alert_level || 0;
@@ -204,7 +204,7 @@
       return [
         '<a href="/branch/' + encodeURIComponent(r.branch) + '">' + esc(r.branch) + "</a>",
         '<span class="badge ' + sc + '">' + esc(t(sc)) + "</span>",
-        esc(hhmm(r.since)) + ' <span class="dim">' + esc(ago(r.since)) + "</span>",
+        esc(hhmm(r.state_seen || r.since)) + ' <span class="dim">' + esc(ago(r.state_seen || r.since)) + "</span>",
         '<span title="' + esc(w) + '">' + r.waiting_total + "</span>",
         dur(r.longest_wait_s), num(r.open_counters),
         '<span class="badge l' + lvl + '" title="' + esc(r.alert_reason || "") + '">' + esc(t("level" + lvl)) + "</span>",
@@ -332,7 +332,7 @@
       if (!detail) return;
       var r = detail.row, sc = stateOf(r), lvl = r.alert_level || 0;
       document.getElementById("bstate").innerHTML = '<span class="badge ' + sc + '" id="state-badge" data-state="' + sc + '">' + esc(t(sc)) + "</span>";
-      document.getElementById("bsince").textContent = t("since") + " " + hhmm(r.since) + (r.version ? " · " + t("version") + " " + r.version : "");
+      document.getElementById("bsince").textContent = t("since") + " " + hhmm(r.state_seen || r.since) + (r.version ? " · " + t("version") + " " + r.version : "");
       document.getElementById("alertbar").innerHTML = lvl > 0 ?
         '<div class="alertbar l' + lvl + '" id="alert" data-level="' + lvl + '">' + esc(t("alert")) + " " + esc(t("level" + lvl)) + (r.alert_reason ? ": " + esc(r.alert_reason) : "") + "</div>" : "";
       document.body.dataset.state = sc; document.body.dataset.alert = String(lvl);
