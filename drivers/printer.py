@@ -20,7 +20,8 @@ import threading
 from concurrent.futures import Future
 from typing import Optional
 
-from .base import (DeviceError, DeviceFaultError, DeviceState, DeviceTimeout, DeviceUnavailable,
+from . import deadline as deadlines
+from .base import (DeviceError, DeviceFaultError, DeviceState, DeviceUnavailable,
                    FaultKind, FaultListener, FaultTracker)
 from .jobs import PrintResult, TicketPrintJob
 from .printer_status import UNKNOWN_STATUS, PrinterState, PrinterStatus, describe
@@ -86,6 +87,7 @@ class WorkerPrinter(TicketPrinter):
         self.worker = DeviceWorker(name, default_timeout_s=print_timeout_s,
                                    on_timeout=self._on_timeout)
         self._poll_handle = None
+        self._expired: Optional[threading.Event] = None
 
     def start(self) -> "WorkerPrinter":
         """Connect and start polling in the background (called by the factory)."""
@@ -95,21 +97,38 @@ class WorkerPrinter(TicketPrinter):
     # -- interface ------------------------------------------------------------------------
     def print_ticket(self, job: TicketPrintJob) -> "Future[PrintResult]":
         outer: Future = Future()
-        inner = self.worker.submit(self._do_print, job, name=f"print {job.number}")
+        expired = threading.Event()
+
+        def settle(result: PrintResult) -> bool:
+            with self._lock:
+                if outer.done():
+                    return False
+                outer.set_result(result)
+            if not result.ok:
+                log.warning("%s: ticket %s NOT printed: %s", self.name, job.number, result.reason)
+            return True
+
+        def expire() -> None:  # the caller gets an answer within print_timeout_s, always
+            expired.set()
+            reason = f"ticket {job.number} not printed within {self.print_timeout_s:g} s (printer busy or stuck)"
+            if settle(PrintResult(False, job.number, reason, FaultKind.TIMEOUT.value)):
+                self.faults.fault(FaultKind.TIMEOUT, reason)
+
+        deadline = deadlines.shared().call_after(self.print_timeout_s, expire)
+        inner = self.worker.submit(self._do_print, job, expired, timeout_s=None,
+                                   name=f"print {job.number}")
 
         def done(f: Future) -> None:
+            deadline.cancel()
             try:
                 result = f.result()
-            except DeviceTimeout as exc:
-                result = PrintResult(False, job.number, str(exc), FaultKind.TIMEOUT.value)
             except DeviceError as exc:
                 result = PrintResult(False, job.number, str(exc), FaultKind.ERROR.value)
             except Exception as exc:  # a bug must still give an answer
                 log.exception("%s: print %s crashed", self.name, job.number)
                 result = PrintResult(False, job.number, repr(exc), FaultKind.ERROR.value)
-            if not result.ok:
-                log.warning("%s: ticket %s NOT printed: %s", self.name, job.number, result.reason)
-            outer.set_result(result)
+            if not settle(result) and result.ok:
+                log.error("%s: ticket %s printed AFTER it was reported not printed", self.name, job.number)
 
         inner.add_done_callback(done)
         return outer
@@ -219,7 +238,9 @@ class WorkerPrinter(TicketPrinter):
         self._poll_handle = self.worker.call_later(delay, self._tick, name="status poll",
                                                    timeout_s=self.print_timeout_s)
 
-    def _do_print(self, job: TicketPrintJob) -> PrintResult:
+    def _do_print(self, job: TicketPrintJob, expired: Optional[threading.Event] = None) -> PrintResult:
+        if expired is not None and expired.is_set():  # reported as not printed: never print it
+            return PrintResult(False, job.number, "expired before printing", FaultKind.TIMEOUT.value)
         try:
             status = self._check_status()
         except DeviceUnavailable as exc:
@@ -228,6 +249,9 @@ class WorkerPrinter(TicketPrinter):
             kind = _STATE_FAULT[status.state].value
             reason = self.faults.reason or describe(status)
             return PrintResult(False, job.number, reason, kind, verified=True)
+        if expired is not None and expired.is_set():
+            return PrintResult(False, job.number, "expired before printing", FaultKind.TIMEOUT.value)
+        self._expired = expired  # lets a simulated slow printer drop a ticket reported failed
         try:
             sent, artefact = self._send(job)
         except DeviceUnavailable as exc:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from .base import DeviceUnavailable, FaultListener
+from .base import DeviceFaultError, DeviceUnavailable, FaultKind, FaultListener
 from .jobs import TicketPrintJob
 from .printer import WorkerPrinter
 from .printer_status import UNKNOWN_STATUS, PrinterState, PrinterStatus, encode_status, parse_status
@@ -113,6 +113,8 @@ class SimulatedPrinter(WorkerPrinter):
             time.sleep(0.01)
         if self.switches.unplugged:
             raise DeviceUnavailable(f"{self.name}: printer unplugged while printing (simulated)")
+        if self._expired is not None and self._expired.is_set():
+            raise DeviceFaultError(FaultKind.TIMEOUT, f"{self.name}: too slow, ticket {job.number} dropped (simulated)")
         elements = layout_ticket(job, self.layout)
         data = encode_escpos(elements, self.layout)
         path = self._keep(job, elements, data)

@@ -1,5 +1,7 @@
 """Virtual and mock printers: every fault switch reported, recovery automatic."""
 
+import dataclasses
+
 import pytest
 
 from drivers.base import DeviceState
@@ -46,6 +48,22 @@ def test_paper_near_end_still_prints(mock_printer, faults, ticket_job, waiter):
     mock_printer.set_faults(paper_near_end=True)
     assert mock_printer.print_ticket(ticket_job).result(10).ok
     assert faults.kinds() == ["paper_near_end"]
+
+
+def test_stuck_printer_answers_every_ticket_in_time_and_prints_none(faults, ticket_job, waiter):
+    p = MockPrinter("printer", listener=faults, status_poll_s=0.05, print_timeout_s=0.3).start()
+    try:
+        p.wait_idle()
+        p.set_faults(slow_s=30)
+        futs = [p.print_ticket(dataclasses.replace(ticket_job, number=f"A{i:03d}")) for i in range(3)]
+        results = [f.result(10) for f in futs]  # all answered, none waits for the stuck one
+        assert [(r.ok, r.kind) for r in results] == [(False, "timeout")] * 3
+        p.clear_faults()
+        waiter(lambda: faults.has("recovered"))
+        assert p.wait_idle(10)
+        assert p.numbers == []  # a ticket reported "not printed" is never printed later
+    finally:
+        p.close()
 
 
 def test_slow_printer_times_out_without_blocking_caller(faults, ticket_job, waiter):
