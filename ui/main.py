@@ -122,8 +122,12 @@ class KioskUi(App):
         """Unhook from the core and the window (also used by the tests between apps)."""
         self._stopped = True
         if self._unsubscribe is not None:
+            loop = getattr(self.kiosk, "loop", None)
             try:
-                self.kiosk.loop.call(self._unsubscribe, timeout=5) if hasattr(self.kiosk, "loop") else self._unsubscribe()
+                if loop is None:
+                    self._unsubscribe()
+                elif loop.thread.is_alive():
+                    loop.call(self._unsubscribe, timeout=5)
             except Exception:  # noqa: BLE001
                 log.exception("unsubscribing the UI failed")
             self._unsubscribe = None
