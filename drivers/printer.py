@@ -9,7 +9,9 @@ Flow of one job on the printer's worker thread: connect (reconnect if needed) ->
 real-time status (if enabled) and refuse to print on paper out / cover open / offline /
 no answer -> send the bytes -> ask the status again (paper ran out while printing?).
 Between jobs the status is polled every ``status_poll_s``; an unplugged printer is retried
-every ``reconnect_s`` and reported recovered when it answers again.
+every ``reconnect_s`` and reported recovered when it answers again. Every ticket is answered
+within ``print_timeout_s`` (a shared deadline thread, so even tickets queued behind a stuck
+one); a ticket answered "not printed" is dropped, never printed later.
 """
 
 from __future__ import annotations
