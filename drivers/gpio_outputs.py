@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Mapping, Optional
+from typing import Mapping
 
 log = logging.getLogger(__name__)
 
