@@ -2,6 +2,8 @@
 
 Wired by kiosk/cli.py: ``add_parsers(subparsers, parents=None)`` adds the parsers; each sets
 ``handler`` to a function taking the parsed `argparse.Namespace` and returning an exit code.
+The sub-commands of ``kiosk.hq_web.cli`` (``serve``, ``user``), when that package is present,
+are added under ``hq`` too.
 """
 from __future__ import annotations
 
@@ -49,6 +51,24 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser] | None =
     e.add_argument("--out", required=True, metavar="FILE.csv", help="'-' for standard output")
     e.add_argument("--branch", help="only this branch")
     e.set_defaults(handler=cmd_hq_export)
+    _add_web_parsers(sub, parents)
+
+
+def _add_web_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """`kiosk hq serve` / `kiosk hq user …` from kiosk.hq_web (the dashboard), when present."""
+    import importlib
+    import logging
+    try:
+        mod = importlib.import_module("kiosk.hq_web.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("kiosk.hq_web", "kiosk.hq_web.cli"):
+            return
+        logging.getLogger(__name__).warning("kiosk hq serve unavailable: %s", exc)
+        return
+    except Exception as exc:  # noqa: BLE001 — a broken optional part must not break the CLI
+        logging.getLogger(__name__).warning("kiosk hq serve unavailable: %s", exc)
+        return
+    mod.add_parsers(sub, parents)
 
 
 def cmd_hq(args: argparse.Namespace) -> int:
