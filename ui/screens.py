@@ -305,8 +305,8 @@ class ResultScreen(Screen):
         if self._problem_reason:
             from .main import printer_text
             self.problem = printer_text(self._problem_reason, lang)
-            self.take_text = app.tr("Your ticket cannot be printed. Please photograph this screen or remember your number.",
-                                    lang)
+            self.take_text = "\n".join((app.tr("Your ticket cannot be printed.", lang),
+                                        app.tr("Please photograph this screen or remember your number.", lang)))
             if self.qr is None:
                 self.qr = qr_texture(self.qr_data(t))
         else:
