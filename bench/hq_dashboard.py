@@ -15,8 +15,10 @@ and queue snapshot, then publishes events with increasing ``seq``).
   ``kiosk/+/events`` (broker delivery only); ``ratio_to_mqtt_p99`` is reported with the
   page figure.
 * ``hq_browser_update_latency_ms`` — the same, measured in headless Chromium (Debian's,
-  Playwright) on the branch list page opened with ``?measure=1``: the page records when it
-  *rendered* each branch's row (``window.hqLog``); skipped without chromium/Playwright.
+  Playwright) on the branch list page opened with ``?measure=1``: the page stamps each row
+  it updates after the next paint (``window.hqLog``). Rows off the screen are only marked
+  stale and filled when scrolled into view, so ``n`` counts the events of the rows on the
+  screen (``not_rendered``: events of off-screen rows); skipped without chromium/Playwright.
 * ``hq_ingest_events_per_s`` — ``--burst`` events published as fast as two publisher
   processes can, from the first publish until the server's recorder has written them all
   (``/api/stats``), with the publishers' own rate alongside.
