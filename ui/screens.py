@@ -691,6 +691,10 @@ class NowServingScreen(Screen):
             log.warning("recent calls failed: %s", exc)
             calls = self._calls
         self._calls = calls
+        box = self.ids.calls
+        if box.height > 1:            # no more rows than the screen has room for
+            room = 1 + int(max(0.0, box.height - app.u * 19) // (app.u * 11))
+            calls = calls[:max(1, room)]
         try:
             self.clock_text = app.kiosk.clock.wall().strftime("%H:%M")
         except Exception:  # noqa: BLE001
