@@ -58,3 +58,26 @@ def test_ui_entry_reaches_a_first_frame(tmp_path):
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("{"))
     frame = json.loads(line)
     assert frame["rss_mb"] > 0 and frame["first_frame_monotonic"] > 0
+
+
+def test_portrait_puts_the_services_in_one_column(kiosk, ui):
+    from kivy.core.window import Window
+    screen = ui.screen("customer")
+    assert not ui.portrait and screen.grid_cols == 2          # A and B side by side at 800x480
+    try:
+        ui._resize(Window, (720, 1280))
+        assert ui.portrait and screen.grid_cols == 1 and ui.u == 7.2
+    finally:
+        ui._resize(Window, Window.size)
+    assert screen.grid_cols == 2
+
+
+def test_idle_returns_to_the_start_screen_in_the_default_language(kiosk, ui):
+    ui.toggle_lang()
+    ui.screen("customer").open_code()
+    assert ui.sm.current == "vip"
+    ui._idle(0)
+    assert ui.sm.current == "customer" and ui.lang == "zh"
+    ui.toggle_lang()
+    ui._idle(0)                                                # idle on the start screen: language back
+    assert ui.lang == "zh"
