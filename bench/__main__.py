@@ -29,6 +29,11 @@ BENCHES: dict[str, tuple[list[str], list[str], float]] = {
     "backlog_drain": ([], ["--n", "5000"], 900),
 }
 
+# run only when named with --only (minutes each)
+OPTIONAL: dict[str, tuple[list[str], list[str], float]] = {
+    "soak": ([], ["--days", "2"], 3600),
+}
+
 REQUIRED = ("ticket_tap_to_bytes_ms", "button_to_display_frame_ms", "engine_durable_ops_ratio", "rss_headless_mb",
             "rss_ui_mb", "startup_ready_s", "hq_ingest_events_per_s", "backlog_drain_events_per_s")
 
@@ -93,17 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args(argv)
     if a.list:
-        for name, (full, quick, limit) in BENCHES.items():
-            print(f"{name}: python -m bench.{name} {' '.join(full)}  (quick: {' '.join(quick)})")
+        for name, (full, quick, limit) in {**BENCHES, **OPTIONAL}.items():
+            print(f"{name}: python -m bench.{name} {' '.join(full)}  (quick: {' '.join(quick)})"
+                  + ("  [only with --only]" if name in OPTIONAL else ""))
         return 0
     names = [n for n in a.only.split(",") if n] or list(BENCHES)
-    unknown = [n for n in names if n not in BENCHES]
+    known = {**BENCHES, **OPTIONAL}
+    unknown = [n for n in names if n not in known]
     if unknown:
-        ap.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHES)}")
+        ap.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(known)}")
     results: list[dict] = []
     runs = []
     for name in names:
-        full, quick, limit = BENCHES[name]
+        full, quick, limit = known[name]
         args = quick if a.quick else full
         print(f"# bench.{name} {' '.join(args)}", file=sys.stderr, flush=True)
         lines, took = run_one(name, args, limit)

@@ -331,8 +331,8 @@ class Day:
     # -- the end ---------------------------------------------------------------------------------
     def finish(self, timeout_s: float = 180.0) -> dict[str, Any]:
         from .checks import check_day, wait_delivered
-        # a last call at every display and one more ticket so a display/printer that came back shows it
         wait_delivered(self.data, self.hq, timeout_s)
+        self.stop_sim = self.sim_now()
         rc = self.kiosk.stop()
         return check_day(self, rc)
 

@@ -100,8 +100,9 @@ def run_soak(so: SoakOptions) -> dict[str, Any]:
         except TimeoutError:
             pass
         after = _outbox_rows(soak.data)
+        soak.stop_sim = soak.sim_now()
         rc = soak.kiosk.stop()
-        report = check_day(soak, rc, rollovers=so.days, starts=2)
+        report = check_day(soak, rc, starts=2)
     finally:
         soak.teardown()
     # memory: the first day is warm-up; compare the median of day 2 with the median of the last day
