@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from . import errors
 from .clock import Clock, SystemClock
 from .config import Settings, Service
-from .domain import AT_COUNTER, CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
+from .domain import CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
 from .policy import Candidate, choose_next
 from .store import OutboxEvent, Store
 from .timeline import HallTime, wall_is_sane

@@ -50,7 +50,6 @@ CONNECT_TIMEOUT_S = 15.0
 LOOP_TIMEOUT_S = 0.05
 POLL_OUTBOX_S = 1.0
 BACKLOG_REFRESH_S = 2.0
-PRUNE_EVERY_S = 6 * 3600.0
 STOP_FLUSH_S = 3.0
 MAX_PENDING_STATS = 48
 _REPLY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -211,7 +210,6 @@ class Telemetry:
         self._next_attempt = 0.0
         self._last_queue = -1e9
         self._last_backlog = 0.0
-        self._last_prune = time.monotonic() - PRUNE_EVERY_S + 60.0
         self._hour_key: tuple | None = None
         self._pending_stats: list[dict[str, Any]] = []
         self._stats_warned = False
@@ -306,7 +304,6 @@ class Telemetry:
     def _step(self) -> None:
         now = time.monotonic()
         self._hourly_tick()
-        self._maybe_prune(now)
         if now - self._last_backlog >= BACKLOG_REFRESH_S:
             self._last_backlog = now
             self._state["backlog"] = self.store.undelivered_count()
@@ -667,21 +664,6 @@ class Telemetry:
         while self._pending_stats:
             payload = self._pending_stats.pop(0)
             self._client.publish(f"{self.base}/stats/hourly", _dumps(payload), qos=1)
-
-    # -- housekeeping ---------------------------------------------------------------------------
-    def _maybe_prune(self, now: float) -> None:
-        if now - self._last_prune < PRUNE_EVERY_S:
-            return
-        self._last_prune = now
-        keep_s = self.app.settings.store.event_retention_days * 86400
-        app = self.app
-
-        def prune() -> int:
-            return app.store.prune_delivered(app.engine.time.now() - keep_s)
-
-        fut = app.loop.submit(prune)
-        fut.add_done_callback(lambda f: f.exception() is None and f.result()
-                              and log.info("pruned %d delivered events", f.result()))
 
     def _shutdown(self) -> None:
         client = self._client
