@@ -100,3 +100,31 @@ def test_phone_width_and_chinese(new_page, hq_server, kiosks):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.goto(f"{hq_server.url}/?lang=en")
     page.wait_for_selector("header nav a:has-text('Branches')")
+
+
+def test_offscreen_rows_are_current_when_scrolled_into_view(new_page, hq_server, hq_broker):
+    import json
+
+    from conftest import new_branch
+    from mqttkit import Collector
+    names = sorted(new_branch("zz-many") for _ in range(80))
+    pub = Collector(hq_broker.port, ["nothing/here"])
+    try:
+        for n in names:
+            pub.client.publish(f"kiosk/{n}/status", json.dumps({"v": 1, "state": "online", "since": "2026-11-23T08:00:00+08:00"}),
+                               qos=1, retain=True)
+        page = new_page("view")
+        last = f"tr[data-branch='{names[-1]}']"
+        page.wait_for_selector(last, state="attached")
+        page.evaluate("window.scrollTo(0, 0)")
+        snap = {"v": 1, "waiting": 7, "open_counters": 1, "alert": {"level": 0, "reason": ""},
+                "services": [{"service": "A", "waiting": 7, "longest_wait_s": 65.0}], "counters": []}
+        pub.publish(f"kiosk/{names[-1]}/queue", json.dumps(snap))
+        page.locator(last).scroll_into_view_if_needed()
+        page.wait_for_function("(sel) => document.querySelector(sel).children[3].textContent === '7'", arg=last)
+        assert page.locator(f"{last} td").nth(4).inner_text() == "1m05s"
+    finally:
+        for n in names:
+            pub.client.publish(f"kiosk/{n}/status", b"", qos=1, retain=True)
+            pub.client.publish(f"kiosk/{n}/queue", b"", qos=1, retain=True)
+        pub.close()
