@@ -55,7 +55,7 @@ class KioskApp:
         self.loop.call(self._open_core)
         self.loop.every(0.5, self._poll_other_processes)
         self.loop.every(30.0, self._tick)
-        self.loop.every(3600.0, self._housekeeping)
+        self.loop.every(3600.0, self.housekeeping)
         return self
 
     def _open_core(self) -> None:
@@ -93,7 +93,7 @@ class KioskApp:
         if self.engine:
             self.engine.tick()
 
-    def _housekeeping(self) -> None:
+    def housekeeping(self) -> None:
         if self.engine and self.store:
             keep_s = self.settings.store.event_retention_days * 86400
             pruned = self.store.prune_delivered(self.engine.time.now() - keep_s)

@@ -315,7 +315,6 @@ def test_delivered_events_are_pruned_after_retention(broker, make_kiosk, tmp_pat
     import time
 
     from kiosk.config import Settings
-    from kiosk.telemetry import PRUNE_EVERY_S
     data = mqtt_settings(broker.url).model_dump(mode="json")
     data["store"]["event_retention_days"] = 0.5 / 86400  # half a second
     app = make_kiosk(Settings.model_validate(data))
@@ -327,7 +326,7 @@ def test_delivered_events_are_pruned_after_retention(broker, make_kiosk, tmp_pat
     wait_until(lambda: tele.state["state"] != "connected", what="the outage")
     issue(app, 2)  # undelivered: never pruned
     time.sleep(1.0)
-    tele._maybe_prune(time.monotonic() + 2 * PRUNE_EVERY_S)
+    app.loop.call(app.housekeeping)                 # the hourly prune, now
     count = lambda: app.loop.call(lambda: app.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])  # noqa: E731
     wait_until(lambda: count() == 2, what="the delivered events to be pruned")
     assert app.loop.call(lambda: app.store.undelivered_count()) == 2
