@@ -309,8 +309,11 @@ class KioskUi(App):
         if not printers:
             return "missing"
         for st in printers.values():
-            if str(st.get("state", "")).lower() not in ("ok", "ready"):
-                return printer_code(st.get("reason") or st.get("state"))
+            fault = st.get("fault")
+            if fault == "paper_near_end":
+                continue                    # a warning for the staff: it still prints
+            if fault or str(st.get("state", "")).lower() not in ("ok", "ready"):
+                return printer_code(fault or st.get("reason") or st.get("state"))
         return None
 
     def error_text(self, exc: BaseException) -> str:

@@ -576,9 +576,10 @@ class AdminScreen(Screen):
             add(app.tr("Devices", lang), app.tr("none attached", lang), True)
         for name, st in sorted(devices.items()):
             state = str(st.get("state", ""))
-            ok = state.lower() in ("ok", "ready")
+            ok = state.lower() in ("ok", "ready") and not st.get("fault")
+            why = " ".join(str(x) for x in (st.get("fault"), st.get("reason")) if x)
             add(f"{name} ({st.get('kind', '')})",
-                app.tr("ready", lang) if ok else f"{state}: {st.get('reason') or ''}", not ok)
+                app.tr("ready", lang) if ok else f"{state}: {why}".rstrip(": "), not ok)
         try:
             mqtt = app.kiosk.mqtt_state() or {}
         except Exception as exc:  # noqa: BLE001

@@ -226,3 +226,24 @@ def test_core_events_reach_the_widgets_on_the_kivy_thread(kiosk, ui):
     h.pump_until(lambda: screen.buttons["B"].detail != before)
     assert "2人等候" in screen.buttons["B"].detail
     assert seen and all(t is threading.main_thread() for _, t in seen)
+
+
+def test_with_the_real_outputs_and_the_virtual_printer(kiosk, open_ui):
+    """kiosk.outputs with `simulate=True`: the virtual printer prints the ticket; with its
+    paper out the ticket is still issued and the QR code says why."""
+    from kiosk.outputs import attach_outputs
+    outputs = attach_outputs(kiosk, simulate=True)
+    printer = outputs.hw.printer
+    ui = open_ui(kiosk)
+    h.tap(customer(ui).buttons["A"])
+    h.pump_until(lambda: ui.sm.current == "result")
+    assert result(ui).qr is None
+    h.pump_until(lambda: [t.job.number for t in printer.printed] == ["A001"])
+    h.tap(result(ui).ids.done_btn)
+    printer.set_faults(paper_out=True)
+    h.pump_until(lambda: kiosk.device_status()["printer"]["fault"] == "paper_out")
+    h.tap(customer(ui).buttons["A"])
+    h.pump_until(lambda: ui.sm.current == "result")
+    assert result(ui).number == "A002" and waiting(kiosk, "A") == 2
+    assert result(ui).qr is not None
+    assert result(ui).problem == tr("The printer is out of paper.", "zh")
