@@ -133,13 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"metric": "rss_ui_gl_mb", "p50": round(statistics.median(gl), 1), "unit": "MB",
                           "what": "libLLVM + Mesa DRI driver pages in rss_ui_mb", **common}))
     # what numpy costs: sqlite_utils and Pillow import it whenever it is installed
-    no_np = [sys.executable, "-c", "import runpy, sys; sys.modules['numpy'] = None; sys.argv[0] = 'ui.app'; "
-             "runpy.run_module('ui.app', run_name='__main__')",
-             "--screen", "kiosk", "--config", str(cfg), "--data", str(data)]
+    module_cmd = next(cmd for name, cmd in entries if name == entry_name)
+    no_np = [sys.executable, "-c", "import runpy, sys; sys.modules['numpy'] = None; del sys.argv[0]; "
+             "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)", *module_cmd[2:]]
     lean = [r for r in (_one_run(no_np, env) for _ in range(3)) if r]
     if lean:
         print(json.dumps({"metric": "rss_ui_without_numpy_mb", "p50": round(statistics.median(r["rss_mb"] for r in lean), 1),
-                          "n": len(lean), "unit": "MB", "entry": "python -m ui.app with numpy blocked",
+                          "n": len(lean), "unit": "MB", "entry": f"{entry_name}, numpy blocked",
                           "window": args.size}))
     headless = []
     for _ in range(3):
