@@ -167,3 +167,16 @@ def test_static_and_login_page_without_login(hq_server):
         assert r.status_code == 200 and "登录" in r.text and c.cookies.get("hq_lang") == "zh"
         r = c.get("/login?lang=en")
         assert "Sign in" in r.text
+
+
+def test_cli_wired_under_kiosk_hq():
+    """`kiosk hq serve` and `kiosk hq user` through the real `kiosk` parser (kiosk/hq_cli.py wires add_parsers)."""
+    from kiosk.cli import build_parser
+    from kiosk.hq_web import cli as web_cli
+    top = build_parser()
+    args = top.parse_args(["hq", "serve", "--broker", "mqtt://h:1", "--db", "x.db", "--port", "9000",
+                           "--shared", "g"])
+    assert args.handler is web_cli.cmd_serve
+    assert (args.web_broker, args.web_db, args.web_port, args.web_shared) == ("mqtt://h:1", "x.db", 9000, "g")
+    args = top.parse_args(["hq", "user", "add", "ann", "--role", "viewer", "--db", "x.db"])
+    assert args.handler is web_cli.cmd_user_add and args.web_name == "ann"
