@@ -1,7 +1,8 @@
 """The fault schedule of a simulated day: what breaks, when (hall time), and for how long.
 
-Durations are hall time, but never shorter than `min_real_s` of real time so that the kiosk
-(whose status polls and reconnect back-offs run on real time) has the chance to notice.
+Durations are hall time. A device fault lasts at least `Day.min_real_s` (1 s) of real time so
+that the kiosk, whose status polls and reconnect back-offs run on real time, can notice it
+(15 hall minutes at 900x); the broker is down exactly its time.
 """
 from __future__ import annotations
 

@@ -295,7 +295,10 @@ class Day:
                "sim_start": self.sim_now().isoformat(timespec="seconds")}
         self.t.faults.append(rec)
         self.o.log(f"  fault: {f.describe()}")
-        end = self.sim_now() + timedelta(minutes=max(f.minutes, self.min_real_s * self.o.speed / 60))
+        # the broker is down exactly its time (a reconnect is noticed at once); a device fault lasts at
+        # least `min_real_s` of real time so that status polls and reconnect back-offs (real time) see it
+        floor = 0.0 if f.kind == "broker_down" else self.min_real_s * self.o.speed / 60
+        end = self.sim_now() + timedelta(minutes=max(f.minutes, floor))
         if f.kind in ("paper_out", "cover_open"):
             self.printer.set_state(PrinterState.PAPER_OUT if f.kind == "paper_out" else PrinterState.COVER_OPEN)
             self.at(end, "repair", f, rec)
@@ -315,7 +318,7 @@ class Day:
             self.kiosk.start()
             rec["restart_real_s"] = round(self.kiosk.ready_s[-1], 2)
 
-    min_real_s = 3.0
+    min_real_s = 1.0
 
     def do_repair(self, f: Fault, rec: dict[str, Any]) -> None:
         rec["sim_end"] = self.sim_now().isoformat(timespec="seconds")
