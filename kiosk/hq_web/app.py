@@ -251,7 +251,10 @@ class Dashboard:
         branch = request.query_params.get("branch") or None
         if branch is not None and not valid_branch(branch):
             return JSONResponse({"error": "bad_branch"}, 400)
-        return StreamingResponse(self.hub.stream(branch, request.is_disconnected), media_type="text/event-stream",
+        name = request.scope["hq_user"]["name"]
+        allowed = lambda: self.users.role_of(name) is not None  # noqa: E731
+        return StreamingResponse(self.hub.stream(branch, request.is_disconnected, allowed),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     def _day(self, request: Request) -> str | None:

@@ -30,29 +30,29 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
                    help=f"mqtt://host:port or mqtts://host:port (default $KIOSK_HQ_BROKER or {DEFAULT_BROKER})")
     s.add_argument("--db", dest="web_db", required=True, metavar="FILE.db",
                    help="SQLite file: the recorded events, HQ users and the command log")
-    s.add_argument("--port", dest="web_port", type=int, default=8080, help="HTTP port (8080)")
-    s.add_argument("--host", dest="web_host", default="127.0.0.1",
+    s.add_argument("--port", dest="web_port", metavar="PORT", type=int, default=8080, help="HTTP port (8080)")
+    s.add_argument("--host", dest="web_host", metavar="ADDRESS", default="127.0.0.1",
                    help="address to listen on (127.0.0.1; put a TLS reverse proxy in front for other hosts)")
-    s.add_argument("--prefix", dest="web_prefix", default="kiosk", help="topic prefix (kiosk)")
+    s.add_argument("--prefix", dest="web_prefix", metavar="PREFIX", default="kiosk", help="topic prefix (kiosk)")
     s.add_argument("--shared", dest="web_shared", metavar="GROUP",
                    help="ingest events through the MQTT 5 shared subscription $share/GROUP/… so several "
                         "recorders split the load (the retained state topics are still read by every server)")
     s.add_argument("--protocol", dest="web_protocol", choices=["5", "3.1.1"], default="5")
-    s.add_argument("--client-id", dest="web_client_id", default="",
+    s.add_argument("--client-id", dest="web_client_id", metavar="ID", default="",
                    help="fixed id for the event subscription: a persistent MQTT 5 session (events are kept "
                         "by the broker while the recorder is down)")
-    s.add_argument("--username", dest="web_username")
-    s.add_argument("--password-file", dest="web_password_file", help="file holding the MQTT password (mode 600)")
-    s.add_argument("--ca", dest="web_ca", help="CA file for TLS")
-    s.add_argument("--cert", dest="web_cert", help="client certificate (mutual TLS)")
-    s.add_argument("--key", dest="web_key", help="client key")
+    s.add_argument("--username", dest="web_username", metavar="NAME", help="MQTT user name")
+    s.add_argument("--password-file", dest="web_password_file", metavar="FILE", help="file holding the MQTT password (mode 600)")
+    s.add_argument("--ca", dest="web_ca", metavar="FILE", help="CA file for TLS")
+    s.add_argument("--cert", dest="web_cert", metavar="FILE", help="client certificate (mutual TLS)")
+    s.add_argument("--key", dest="web_key", metavar="FILE", help="client key")
     s.add_argument("--insecure", dest="web_insecure", action="store_true", help="skip host-name checking")
     s.add_argument("--secure-cookie", dest="web_secure_cookie", action="store_true",
                    help="send the session cookie over HTTPS only (set this behind a TLS proxy)")
-    s.add_argument("--push-ms", dest="web_push_ms", type=float, default=250,
+    s.add_argument("--push-ms", dest="web_push_ms", metavar="MS", type=float, default=250,
                    help="coalesce page updates: at most one push per client every N ms (250)")
-    s.add_argument("--batch-ms", dest="web_batch_ms", type=float, default=200, help="recorder: write every N ms")
-    s.add_argument("--batch-events", dest="web_batch_events", type=int, default=5000,
+    s.add_argument("--batch-ms", dest="web_batch_ms", metavar="MS", type=float, default=200, help="recorder: write every N ms")
+    s.add_argument("--batch-events", dest="web_batch_events", metavar="N", type=int, default=5000,
                    help="recorder: or every N events")
     s.set_defaults(handler=cmd_serve)
 

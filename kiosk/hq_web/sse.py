@@ -21,6 +21,7 @@ from .live import Live
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
+ALLOWED_CHECK_S = 5.0
 
 
 def _frame(event: str, data: Any) -> str:
@@ -80,8 +81,11 @@ class Hub:
         self.ticks += 1
         self.last_tick_ms = (time.perf_counter() - t0) * 1000
 
-    async def stream(self, branch: str | None, is_disconnected) -> AsyncIterator[str]:  # noqa: ANN001
+    async def stream(self, branch: str | None, is_disconnected, allowed=None) -> AsyncIterator[str]:  # noqa: ANN001
+        """The frames for one page; ends when the page goes, the server stops, or `allowed()`
+        turns false (checked every few seconds: a removed user's open pages stop updating)."""
         c = Client(branch)
+        checked = time.monotonic()
         self.clients.add(c)
         try:
             yield "retry: 2000\n\n"
@@ -93,13 +97,18 @@ class Hub:
                 try:
                     await asyncio.wait_for(c.wake.wait(), KEEPALIVE_S)
                 except asyncio.TimeoutError:
-                    if await is_disconnected():
+                    if await is_disconnected() or (allowed is not None and not allowed()):
                         return
                     yield ": keepalive\n\n"
                     continue
                 c.wake.clear()
                 if self._task is None or self._task.done():
                     return  # shutting down
+                if allowed is not None and time.monotonic() - checked > ALLOWED_CHECK_S:
+                    checked = time.monotonic()
+                    if not allowed():
+                        yield _frame("logout", {})
+                        return
                 if c.rows:
                     rows, c.rows = list(c.rows.values()), {}
                     c.pushes += 1

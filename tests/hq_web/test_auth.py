@@ -13,7 +13,7 @@ from kiosk.hq_web.app import Dashboard
 from kiosk.hq_web.auth import MAX_FAILURES, AuthError, Users, hash_password, verify_password
 from kiosk.hq_web.live import Live
 
-from conftest import REPO, USERS
+from hqkit import REPO, USERS
 
 
 def test_scrypt_hash_roundtrip_and_salted():

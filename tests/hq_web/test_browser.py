@@ -4,7 +4,7 @@ an HQ command as an operator and be refused as read-only. No timed assertions: e
 waits for its condition (Playwright's auto-waiting selectors)."""
 from __future__ import annotations
 
-from conftest import login
+from hqkit import login
 
 
 def test_login_required_then_branch_goes_offline_when_kiosk_killed(new_page, hq_server, kiosks):
@@ -105,7 +105,7 @@ def test_phone_width_and_chinese(new_page, hq_server, kiosks):
 def test_offscreen_rows_are_current_when_scrolled_into_view(new_page, hq_server, hq_broker):
     import json
 
-    from conftest import new_branch
+    from hqkit import new_branch
     from mqttkit import Collector
     names = sorted(new_branch("zz-many") for _ in range(80))
     pub = Collector(hq_broker.port, ["nothing/here"])

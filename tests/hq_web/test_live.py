@@ -14,7 +14,7 @@ from kiosk.hq import Recorder, record_events
 from kiosk.hq_web import queries
 from kiosk.hq_web.live import Live
 
-from conftest import new_branch
+from hqkit import new_branch
 from mqttkit import Collector, wait_until
 
 

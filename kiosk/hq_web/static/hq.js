@@ -63,6 +63,7 @@
       setLive(false);
       if (es.readyState === 2) { api("/api/me").then(function () { setTimeout(function () { stream(branch, handlers); }, 2000); }); }
     };
+    es.addEventListener("logout", function () { es.close(); location.href = "/login"; });
     Object.keys(handlers).forEach(function (k) {
       es.addEventListener(k, function (ev) { handlers[k](JSON.parse(ev.data)); });
     });
