@@ -232,6 +232,10 @@ def cmd_check_config(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # The service never hands numpy or pandas values to SQLite: keep sqlite-utils from importing
+    # them when they happen to be installed (numpy alone is ~11 MB of RSS on a 512 MB Pi).
+    for optional in ("numpy", "pandas"):
+        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
     from .run import run
     return run(args)
 

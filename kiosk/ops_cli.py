@@ -7,9 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .app import data_dir
 from .errors import ConfigError, KioskError
-from .store import db_path
 
 BACKUP_KEEP = 7
 
@@ -27,29 +25,36 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_set_pin)
 
 
+def _paths(args: argparse.Namespace):
+    from .app import data_dir
+    from .store import db_path
+    d = data_dir(args.data)
+    return d, db_path(d)
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     from .backup import backup_now
     if args.keep < 1:
         raise ConfigError("--keep must be at least 1")
-    d = data_dir(args.data)
-    if not db_path(d).exists():
-        raise KioskError(f"no database at {db_path(d)}: nothing to back up")
-    path = backup_now(db_path(d), d / "backups", keep=args.keep)
+    d, db = _paths(args)
+    if not db.exists():
+        raise KioskError(f"no database at {db}: nothing to back up")
+    path = backup_now(db, d / "backups", keep=args.keep)
     _say(args, f"backup written: {path}", {"backup": str(path)})
 
 
 def cmd_check_db(args: argparse.Namespace) -> int:
     from .backup import check_integrity, restore_if_corrupt
-    d = data_dir(args.data)
+    d, db = _paths(args)
     if args.restore:
-        report = restore_if_corrupt(db_path(d), d / "backups", full=True)
+        report = restore_if_corrupt(db, d / "backups", full=True)
         if report is None:
-            _say(args, f"{db_path(d)}: ok", {"ok": True})
+            _say(args, f"{db}: ok", {"ok": True})
             return 0
         _say(args, report.summary(), report.as_dict())
         return 1
-    problems = check_integrity(db_path(d), full=True)
-    _say(args, f"{db_path(d)}: " + ("ok" if not problems else "; ".join(problems)),
+    problems = check_integrity(db, full=True)
+    _say(args, f"{db}: " + ("ok" if not problems else "; ".join(problems)),
          {"ok": not problems, "problems": problems})
     return 1 if problems else 0
 
