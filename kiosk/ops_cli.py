@@ -64,8 +64,12 @@ def cmd_set_pin(args: argparse.Namespace) -> None:
     pin = sys.stdin.readline().strip() if args.stdin else getpass.getpass("new admin PIN: ")
     if not args.stdin and getpass.getpass("again: ") != pin:
         raise ConfigError("the two PINs differ")
-    line = f'admin_pin_hash = "{hash_pin(pin)}"'
-    _say(args, f"put this line in the [ui] section of the configuration:\n{line}", {"admin_pin_hash": hash_pin(pin)})
+    try:
+        hashed = hash_pin(pin)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    _say(args, f'put this line in the [ui] section of the configuration:\nadmin_pin_hash = "{hashed}"',
+         {"admin_pin_hash": hashed})
 
 
 def _say(args: argparse.Namespace, human: str, data: dict) -> None:

@@ -100,3 +100,32 @@ def test_replay_writes_one_estimate_per_arrival_and_beats_the_classics(kiosk, tm
                            capture_output=True, text=True, check=True).stdout
     ratio = float(score.strip().splitlines()[-1].split()[2])
     assert ratio < 1.0, score
+
+
+def test_set_pin_prints_a_hash_that_verifies(kiosk, monkeypatch):
+    import io
+
+    from kiosk.pin import verify_pin
+    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
+    code, out, _ = kiosk("--json", "set-pin", "--stdin")
+    assert code == 0 and verify_pin("2468", json.loads(out)["admin_pin_hash"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))
+    code, out, err = kiosk("set-pin", "--stdin")
+    assert code == 2 and "4 to 12 digits" in err
+
+
+def test_backup_and_check_db(kiosk, tmp_path):
+    kiosk("issue", "A")
+    code, out, _ = kiosk("--json", "backup")
+    assert code == 0 and json.loads(out)["backup"].endswith(".db")
+    code, out, _ = kiosk("--json", "check-db")
+    assert code == 0 and json.loads(out) == {"ok": True, "problems": []}
+    db = tmp_path / "data" / "kiosk.db"
+    with open(db, "r+b") as f:
+        f.seek(0)
+        f.write(b"garbage garbage garbage")
+    code, out, _ = kiosk("check-db")
+    assert code == 1 and "ok" not in out.split(":", 1)[1][:4]
+    code, out, _ = kiosk("--json", "check-db", "--restore")
+    assert code == 1 and json.loads(out)["kind"] == "database_restored"
+    assert kiosk("status", "--json")[0] == 0
