@@ -123,9 +123,15 @@ def check_day(day: Any, exit_code: int, *, rollovers: int | None = None, starts:
            or r["finished_t"] is not None and r["called_t"] is not None and r["finished_t"] < r["called_t"] - 1e-6]
     c.add("no negative wait or service time", not neg, neg[:20])
     printed = Counter(r["printed"] for r in roots)
-    pending = [r["number"] for r in roots if r["printed"] == "pending"]
-    c.add("no ticket left with its print pending, except ones printing when the kiosk was killed "
-          "(at most 3 per kill)", len(pending) <= 3 * day.kiosk.kills, pending)
+    # a ticket whose print job was queued or running when the kiosk was killed stays `pending`
+    # (reported in docs/reliability.md): allowed only for the last tickets issued before a kill
+    windows = [(r["last_ticket_id"] - 200, r["last_ticket_id_after"]) for r in t.faults if r["kind"] == "sigkill"]
+    pending = [r for r in tickets if r["printed"] == "pending"]
+    unexplained = [r["number"] for r in pending
+                   if not any(lo < (r["origin_id"] or r["id"]) <= hi for lo, hi in windows)]
+    c.add("no ticket left with its print pending, except ones issued just before a SIGKILL",
+          not unexplained, {"pending": [r["number"] for r in pending if r["origin_id"] is None],
+                            "unexplained": unexplained})
     c.add("tickets reported printed did reach the printer (cuts at the fake printer >= printed ok)",
           day.printer.cuts >= printed.get("ok", 0), {"cuts": day.printer.cuts, **printed})
 

@@ -48,6 +48,7 @@ class DayOptions:
 class Tally:
     commands: int = 0
     refused: int = 0            # "! …" answers (nothing to finish, already rated…): expected now and then
+    refusals: dict[str, int] = field(default_factory=dict)
     issued_ack: list[str] = field(default_factory=list)
     take_pressed: int = 0
     take_ignored: int = 0
@@ -191,6 +192,8 @@ class Day:
             return None
         if answer.startswith("! "):
             self.t.refused += 1
+            key = re.sub(r"[A-Z]+\d+|\d+", "N", answer)[:80]
+            self.t.refusals[key] = self.t.refusals.get(key, 0) + 1
         return answer
 
     # actions ---------------------------------------------------------------------------------------
@@ -314,11 +317,21 @@ class Day:
         elif f.kind == "clock_jump":
             rec["answer"] = self.send(f"clock jump {f.minutes * 60:.0f}")
         elif f.kind == "sigkill":
+            rec["last_ticket_id"] = self._last_ticket_id()
             self.kiosk.kill()
+            rec["last_ticket_id_after"] = self._last_ticket_id()
             self.kiosk.start()
             rec["restart_real_s"] = round(self.kiosk.ready_s[-1], 2)
 
     min_real_s = 1.0
+
+    def _last_ticket_id(self) -> int:
+        import sqlite3
+        conn = sqlite3.connect(f"file:{self.data / 'kiosk.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            return conn.execute("SELECT coalesce(max(id), 0) FROM tickets").fetchone()[0]
+        finally:
+            conn.close()
 
     def do_repair(self, f: Fault, rec: dict[str, Any]) -> None:
         rec["sim_end"] = self.sim_now().isoformat(timespec="seconds")
