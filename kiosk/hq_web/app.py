@@ -112,7 +112,6 @@ class Dashboard:
         self.users = users
         self.db_path = Path(db_path)
         queries.ensure_indexes(self.db_path)
-        self.ro = queries.open_ro(self.db_path)
         self.hub = Hub(live, push_ms / 1000.0)
         self.version = _static_version()
         live.on_reply = self._on_reply
@@ -150,6 +149,16 @@ class Dashboard:
             yield
         finally:
             await self.hub.stop()
+
+    async def _query(self, fn: Any, *args: Any) -> Any:
+        """A read of the recording on a worker thread, with its own read-only connection."""
+        def run() -> Any:
+            conn = queries.open_ro(self.db_path)
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.close()
+        return await asyncio.to_thread(run)
 
     def _on_reply(self, cmd_id: str, reply: dict[str, Any]) -> None:
         self.users.log_reply(cmd_id, "ok" if reply.get("ok") else "error", reply)
@@ -267,13 +276,13 @@ class Dashboard:
             return None
 
     async def api_days(self, request: Request) -> Response:
-        return JSONResponse({"days": await asyncio.to_thread(queries.days, self.ro)})
+        return JSONResponse({"days": await self._query(queries.days)})
 
     async def api_compare(self, request: Request) -> Response:
         day = self._day(request)
         if day is None:
             return JSONResponse({"error": "bad_day", "message": "day must be YYYY-MM-DD"}, 400)
-        rows = await asyncio.to_thread(queries.compare_day, self.ro, day, dict(self.live.targets))
+        rows = await self._query(queries.compare_day, day, dict(self.live.targets))
         return JSONResponse({"day": day, "rows": rows})
 
     async def api_branch(self, request: Request) -> Response:
@@ -288,8 +297,8 @@ class Dashboard:
         day = self._day(request)
         if day is None or not valid_branch(branch):
             return JSONResponse({"error": "bad_request"}, 400)
-        out = await asyncio.to_thread(queries.branch_day, self.ro, branch, day, dict(self.live.targets))
-        out["events"] = await asyncio.to_thread(queries.recent_events, self.ro, branch, 100)
+        out = await self._query(queries.branch_day, branch, day, dict(self.live.targets))
+        out["events"] = await self._query(queries.recent_events, branch, 100)
         return JSONResponse(out)
 
     async def api_commands(self, request: Request) -> Response:

@@ -190,3 +190,61 @@ def test_commands_are_validated_before_publishing(hq_server, kiosks, hq_broker):
         assert [m.topic.rsplit("/", 1)[1] for m in spy.messages] == ["display_message"]  # nothing invalid went out
     finally:
         spy.close()
+
+
+def test_sigterm_writes_the_last_batch(hq_broker, tmp_path):
+    """SIGTERM stops the web server, then MQTT, then the recorder writes what it holds."""
+    import sqlite3
+
+    from hqkit import USERS, Server
+    from kiosk.hq_web.auth import Users
+    db = tmp_path / "term.db"
+    users = Users(db)
+    users.add("op", *USERS["op"])
+    users.close()
+    server = Server(hq_broker.url, db, "--batch-ms", "60000", "--batch-events", "100000")
+    branch = new_branch("term")
+    pub = Collector(hq_broker.port, ["nothing/here"])
+    try:
+        n = 50
+        for i in range(1, n + 1):
+            pub.publish(f"kiosk/{branch}/events", json.dumps(_ev(branch, i, "ticket.issued", 9)))
+        with server.client("op") as c:
+            wait_until(lambda: c.get("/api/stats").json()["received"] >= n, what="the events in the recorder")
+            assert c.get("/api/stats").json()["recorded"] == 0  # held in the batch (60 s)
+    finally:
+        pub.close()
+        rc = server.stop()
+    assert rc == 0
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM events WHERE branch = ?", (branch,)).fetchone()[0] == n
+    finally:
+        conn.close()
+
+
+def test_open_stream_ends_when_the_user_is_removed(hq_server, hq_db, hq_broker):
+    from kiosk.hq_web.auth import Users
+    users = Users(hq_db)
+    pub = Collector(hq_broker.port, ["nothing/here"])
+    branch = new_branch("gone")
+    try:
+        users.add("leaver", "viewer", "leaver-password")
+        with httpx.Client(base_url=hq_server.url, timeout=30) as c:
+            assert c.post("/login", data={"name": "leaver", "password": "leaver-password"}).status_code == 303
+            reader = SseReader(c)
+            try:
+                wait_until(lambda: any(ev == "full" for ev, _ in reader.frames), what="the first frame")
+                users.remove("leaver")
+
+                def logged_out() -> bool:  # keep the branch changing so that pushes happen
+                    pub.publish(f"kiosk/{branch}/status", json.dumps({"v": 1, "state": "online", "since": "x"}))
+                    return any(ev == "logout" for ev, _ in reader.frames)
+                wait_until(logged_out, 60, interval=0.3, what="the logout frame")
+                reader.thread.join(30)
+                assert not reader.thread.is_alive()  # the server ended the stream
+            finally:
+                reader.close()
+    finally:
+        pub.close()
+        users.close()
