@@ -8,9 +8,10 @@ its own process, and simulated branches (paho clients; every branch has a retain
 and queue snapshot, then publishes events with increasing ``seq``).
 
 * ``hq_page_update_latency_ms`` — while the branches publish ``--rate`` events/s in total
-  (round-robin), a Python SSE client logged in to the dashboard reads ``/api/stream``; for
+  (round-robin), ``--clients`` Python SSE clients (open pages, 10) read ``/api/stream``; for
   every published event, the latency is the time until the first pushed row of its branch
-  with ``last_seq`` ≥ its seq (coalesced pushes count for every event they cover).
+  with ``last_seq`` ≥ its seq (coalesced pushes count for every event they cover), on every
+  page (``n`` = events × pages).
 * ``mqtt_delivery_latency_ms`` — the baseline of the same run: a plain MQTT subscriber on
   ``kiosk/+/events`` (broker delivery only); ``ratio_to_mqtt_p99`` is reported with the
   page figure.
@@ -403,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20, help="length of the latency phase (20 s)")
     ap.add_argument("--burst", type=int, default=100_000, help="events in the ingest burst (100,000)")
     ap.add_argument("--push-ms", type=float, default=250)
+    ap.add_argument("--clients", type=int, default=10, help="open pages (SSE clients) during the latency phase (10)")
     ap.add_argument("--no-browser", action="store_true")
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="hq-dashboard-bench-"))
@@ -411,27 +413,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = Server(broker.port, work, a.push_ms)
         lock = threading.Lock()
-        page_pending: dict[str, deque] = {}
+        page_pendings: list[dict[str, deque]] = [{} for _ in range(a.clients)]
         mqtt_pending: dict[str, deque] = {}
-        reader = SseReader(server, page_pending, lock)
+        readers = [SseReader(server, p, lock) for p in page_pendings]
         publish_state(broker.port, a.branches)
-        wait_until(lambda: len(reader.branches) >= a.branches, 60, "every branch on the page")
+        wait_until(lambda: all(len(r.branches) >= a.branches for r in readers), 60, "every branch on the pages")
         baseline = MqttBaseline(broker.port, mqtt_pending, lock)
         seq0: dict[str, int] = {}
-        sent = steady(broker.port, a.branches, a.rate, a.seconds, seq0, [page_pending, mqtt_pending], lock, None)
-        wait_until(lambda: not any(page_pending.values()), 30, "the last events on the page")
+        sent = steady(broker.port, a.branches, a.rate, a.seconds, seq0, [*page_pendings, mqtt_pending], lock, None)
+        wait_until(lambda: not any(q for p in page_pendings for q in p.values()), 30, "the last events on the pages")
         baseline.close()
-        frames = reader.frames
+        frames = sum(r.frames for r in readers) // len(readers)
+        latencies = [x for r in readers for x in r.latencies]
         base = figure("mqtt_delivery_latency_ms", baseline.latencies, branches=a.branches, events_per_s=a.rate,
                       client="paho subscriber")
-        page = figure("hq_page_update_latency_ms", reader.latencies, branches=a.branches, events_per_s=a.rate,
-                      seconds=a.seconds, push_ms=a.push_ms, client="python-sse", sse_frames=frames,
-                      sse_mb=round(reader.bytes / 1e6, 2), published=sent)
+        page = figure("hq_page_update_latency_ms", latencies, branches=a.branches, events_per_s=a.rate,
+                      seconds=a.seconds, push_ms=a.push_ms, client="python-sse", pages=a.clients,
+                      sse_frames_per_page=frames, sse_mb_per_page=round(readers[0].bytes / 1e6, 2), published=sent)
         if base["p99"]:
             page["ratio_to_mqtt_p99"] = round(page["p99"] / base["p99"], 1)
         print(json.dumps(base), flush=True)
         print(json.dumps(page), flush=True)
-        reader.close()
+        for r in readers:
+            r.close()
         if not a.no_browser:
             out = browser_latency(server, broker.port, a.branches, a.rate, min(a.seconds, 10), seq0)
             print(json.dumps(out), flush=True)

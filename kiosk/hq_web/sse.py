@@ -32,6 +32,8 @@ class Client:
     def __init__(self, branch: str | None) -> None:
         self.branch = branch
         self.rows: dict[str, dict[str, Any]] = {}
+        self.frame: str | None = None  # the tick's shared frame, when nothing else was pending
+        self.frame_rows: dict[str, dict[str, Any]] | None = None
         self.detail_due = False
         self.wake = asyncio.Event()
         self.pushes = 0
@@ -73,8 +75,20 @@ class Hub:
             return
         t0 = time.perf_counter()
         rows = {r["branch"]: r for r in self.live.rows(dirty)}
+        shared: str | None = None
         for c in self.clients:
-            c.rows.update(rows)
+            if not c.rows and c.frame is None:
+                # the usual case: the page took its last push, so it gets the frame every other
+                # such page gets, serialised once per tick
+                if shared is None:
+                    shared = _frame("rows", {"rows": list(rows.values()), "totals": self.live.ingest_totals(),
+                                             "server_ms": time.time() * 1000})
+                c.frame, c.frame_rows = shared, rows
+            else:  # a page still sending: merge into its own pending rows (coalesced by branch)
+                if c.frame is not None:
+                    c.rows.update(c.frame_rows or {})
+                    c.frame = c.frame_rows = None
+                c.rows.update(rows)
             if c.branch is not None and c.branch in dirty:
                 c.detail_due = True
             c.wake.set()
@@ -109,7 +123,11 @@ class Hub:
                     if not allowed():
                         yield _frame("logout", {})
                         return
-                if c.rows:
+                if c.frame is not None:
+                    frame, c.frame, c.frame_rows = c.frame, None, None
+                    c.pushes += 1
+                    yield frame
+                elif c.rows:
                     rows, c.rows = list(c.rows.values()), {}
                     c.pushes += 1
                     yield _frame("rows", {"rows": rows, "totals": self.live.ingest_totals(),
