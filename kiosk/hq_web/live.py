@@ -39,6 +39,16 @@ PENDING_S = 600.0
 BRANCH_RE_BAD = set("/+#\0")
 
 
+def _now_like(iso: Any) -> str:
+    """Now, with the UTC offset of the ISO time `iso` (the server's own when it has none)."""
+    try:
+        tz = datetime.fromisoformat(iso).tzinfo if isinstance(iso, str) else None
+    except ValueError:
+        tz = None
+    now = datetime.now(tz) if tz is not None else datetime.now().astimezone()
+    return now.isoformat(timespec="seconds")
+
+
 def valid_branch(name: str) -> bool:
     return bool(name) and len(name) <= 128 and not any(c in BRANCH_RE_BAD for c in name)
 
@@ -153,9 +163,11 @@ class Live:
         with self.lock:
             d = self._detail(name)
             key = "stats" if kind == "stats/hourly" else kind
-            if kind == "status" and not msg.retain and (d["status"] or {}).get("state") != doc.get("state"):
-                # seen live: when it changed (a Last Will carries the session's start, not the moment it died)
-                d["state_seen"] = datetime.now().astimezone().isoformat(timespec="seconds")
+            prev = (d["status"] or {}).get("state")
+            if kind == "status" and not msg.retain and prev is not None and prev != doc.get("state"):
+                # a change seen live: when it happened (a Last Will carries the session's start, not
+                # the moment the kiosk died), in the branch's own UTC offset
+                d["state_seen"] = _now_like(doc.get("ts") or doc.get("since"))
             d[key] = doc
             if kind == "queue":
                 for s in doc.get("services") or []:

@@ -22,6 +22,9 @@ def test_login_required_then_branch_goes_offline_when_kiosk_killed(new_page, hq_
     page.wait_for_selector("#live.on")
     k.kill()  # SIGKILL: no goodbye, the broker publishes the kiosk's Last Will (status offline, retained)
     page.wait_for_selector(f"{row}[data-state=offline]")
+    with hq_server.client("view") as c:  # "since" is when the server saw it go, not the will's session start
+        r = next(x for x in c.get("/api/branches").json()["rows"] if x["branch"] == k.branch)
+    assert r["online"] is False and r["state_seen"] and r["state_seen"] >= r["since"][:19]
     # the filter and the "offline" view
     page.fill("#q", k.branch)
     page.wait_for_function("document.querySelectorAll('#tbl tbody tr').length === 1")
