@@ -34,7 +34,7 @@ from kiosk import hq_commands
 
 from . import queries
 from .auth import Users
-from .i18n import LANGS, TEXT, lang_of
+from .i18n import LANGS, TEXT
 from .live import Live, valid_branch
 from .sse import Hub
 
