@@ -108,7 +108,7 @@ class Broker:
 
 
 class Server:
-    def __init__(self, broker_port: int, workdir: Path, push_ms: float) -> None:
+    def __init__(self, broker_port: int, workdir: Path, push_ms: float, protocol: str = "5") -> None:
         from kiosk.hq_web.auth import Users
         self.db = workdir / "hq.db"
         users = Users(self.db)
@@ -120,7 +120,7 @@ class Server:
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.hq_web.cli", "serve", "--broker",
                                       f"mqtt://127.0.0.1:{broker_port}", "--db", str(self.db), "--port",
-                                      str(self.port), "--push-ms", str(push_ms)],
+                                      str(self.port), "--push-ms", str(push_ms), "--protocol", protocol],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
@@ -330,7 +330,8 @@ def _burst_proc(port: int, names: list[str], per_branch: int, start_seq: dict[st
     c.loop_stop()
 
 
-def burst(server: Server, port: int, n_branches: int, total: int, seq0: dict[str, int]) -> dict[str, Any]:
+def burst(server: Server, port: int, n_branches: int, total: int, seq0: dict[str, int],
+          protocol: str = "5") -> dict[str, Any]:
     names = [branch_name(i) for i in range(n_branches)]
     per_branch = max(1, total // n_branches)
     total = per_branch * n_branches
@@ -350,7 +351,7 @@ def burst(server: Server, port: int, n_branches: int, total: int, seq0: dict[str
         seq0[n] = seq0.get(n, 0) + per_branch
     return {"metric": "hq_ingest_events_per_s", "value": round(total / elapsed, 1), "n": total,
             "unit": "events/s", "branches": n_branches, "publish_events_per_s": round(total / pub_s, 1),
-            "via": "kiosk hq serve (recorder + web)"}
+            "via": "kiosk hq serve (recorder + web)", "protocol": protocol}
 
 
 def browser_latency(server: Server, port: int, n_branches: int, rate: float, seconds: float,
@@ -406,12 +407,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--push-ms", type=float, default=250)
     ap.add_argument("--clients", type=int, default=10, help="open pages (SSE clients) during the latency phase (10)")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--protocol", choices=["5", "3.1.1"], default="5", help="the server's MQTT protocol (5)")
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="hq-dashboard-bench-"))
     broker = Broker(work)
     server = None
     try:
-        server = Server(broker.port, work, a.push_ms)
+        server = Server(broker.port, work, a.push_ms, a.protocol)
         lock = threading.Lock()
         page_pendings: list[dict[str, deque]] = [{} for _ in range(a.clients)]
         mqtt_pending: dict[str, deque] = {}
@@ -440,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             out = browser_latency(server, broker.port, a.branches, a.rate, min(a.seconds, 10), seq0)
             print(json.dumps(out), flush=True)
         if a.burst:
-            print(json.dumps(burst(server, broker.port, a.branches, a.burst, seq0)), flush=True)
+            print(json.dumps(burst(server, broker.port, a.branches, a.burst, seq0, a.protocol)), flush=True)
         st = server.stats()
         print(json.dumps({"metric": "hq_sse_tick_ms", "value": st["sse_last_tick_ms"], "unit": "ms",
                           "ticks": st["sse_ticks"], "note": "server time to build one coalesced push"}), flush=True)
