@@ -124,7 +124,12 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ModuleNotFoundError as exc:
+        from kiosk.errors import KioskError
+        raise KioskError(f"kiosk hq serve needs {exc.name}: pip install 'kiosk[hq]'") from None
 
     from kiosk.config_mqtt import MqttTls
     from kiosk.hq import Recorder
