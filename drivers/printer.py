@@ -113,8 +113,12 @@ class WorkerPrinter(TicketPrinter):
         def expire() -> None:  # the caller gets an answer within print_timeout_s, always
             expired.set()
             reason = f"ticket {job.number} not printed within {self.print_timeout_s:g} s (printer busy or stuck)"
-            if settle(PrintResult(False, job.number, reason, FaultKind.TIMEOUT.value)):
-                self.faults.fault(FaultKind.TIMEOUT, reason)
+            with self._lock:
+                if outer.done():
+                    return
+            # report first, so whoever waits on the future already sees the fault
+            self.faults.fault(FaultKind.TIMEOUT, reason)
+            settle(PrintResult(False, job.number, reason, FaultKind.TIMEOUT.value))
 
         deadline = deadlines.shared().call_after(self.print_timeout_s, expire)
         inner = self.worker.submit(self._do_print, job, expired, timeout_s=None,
