@@ -35,3 +35,16 @@ def cmd_simulate_day(args: argparse.Namespace) -> int:
     print(summary(report))
     print(f"report: {Path(args.out) / 'report.json'} ({report['wall_s']} s)", file=sys.stderr)
     return 0 if report["ok"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kiosk.simday_cli [OPTIONS]`: the same as `kiosk simulate-day [OPTIONS]`."""
+    parser = argparse.ArgumentParser(prog="python -m kiosk.simday_cli")
+    sub = parser.add_subparsers(dest="command")
+    add_parsers(sub)
+    args = parser.parse_args(["simulate-day", *(sys.argv[1:] if argv is None else argv)])
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
