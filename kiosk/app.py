@@ -54,9 +54,14 @@ class KioskApp:
         self.loop.start()
         self.loop.call(self._open_core)
         self.loop.every(0.5, self._poll_other_processes)
-        self.loop.every(30.0, self._tick)
-        self.loop.every(3600.0, self.housekeeping)
+        self.loop.every(self._hall_interval(30.0), self._tick)
+        self.loop.every(self._hall_interval(3600.0), self.housekeeping)
         return self
+
+    def _hall_interval(self, seconds: float) -> float:
+        """A period of hall time in real seconds: shorter in accelerated simulations (at least 1 s)."""
+        speed = float(getattr(self.clock, "speed", 1.0))
+        return max(1.0, seconds / speed) if speed > 1.0 else seconds
 
     def _open_core(self) -> None:
         self.store = Store(db_path(self.data_dir), synchronous=self.settings.store.synchronous)

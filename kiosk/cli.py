@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("rollover", cmd_rollover, "start the next business day now")
     p = add("run", cmd_run, "run the kiosk")
     p.add_argument("--simulate", action="store_true", help="virtual devices and a command console on stdin")
+    p.add_argument("--console", action="store_true", help="a command console on stdin with the configured devices")
     p.add_argument("--screen", choices=["kiosk", "display", "none"], default="none",
                    help="the Kivy screen to show (none: headless)")
     p.add_argument("--mqtt", metavar="URL", help="report to this MQTT broker (overrides the config)")
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("day_dir")
     p.add_argument("--out", required=True)
     add("check-config", cmd_check_config, "validate the configuration and print it")
-    for extra in ("kiosk.hq_cli", "kiosk.stats_cli", "kiosk.ops_cli"):
+    for extra in ("kiosk.hq_cli", "kiosk.stats_cli", "kiosk.ops_cli", "kiosk.simday_cli"):
         _add_optional_parsers(extra, sub, g)
     return parser
 

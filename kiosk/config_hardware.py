@@ -192,8 +192,10 @@ class HardwareConfig(_Strict):
 
     def build(self, *, listener: Optional[Callable[[str, str, str], None]] = None,
               sink: Optional[Callable[[Any], None]] = None, repeat_guard_s: float = 2.0,
-              base_dir: str = ".", pin_factory: Any = None):
-        """Every device, started (``drivers.factory.Hardware``); ``close()`` it at shutdown."""
+              base_dir: str = ".", pin_factory: Any = None, clock: Optional[Callable[[], float]] = None):
+        """Every device, started (``drivers.factory.Hardware``); ``close()`` it at shutdown.
+
+        ``clock`` (monotonic seconds) times the debounce and repeat guard; default: the system's."""
         from drivers.factory import build_hardware
 
         options = self.model_dump()
@@ -205,4 +207,4 @@ class HardwareConfig(_Strict):
             if is_alpha and "width" not in display.model_fields_set:
                 d["width"] = 16  # Alpha boards are narrower than a 2x20 customer display
         return build_hardware(options, listener=listener, sink=sink, repeat_guard_s=repeat_guard_s,
-                              base_dir=base_dir, pin_factory=pin_factory)
+                              base_dir=base_dir, pin_factory=pin_factory, clock=clock)

@@ -15,7 +15,7 @@ from .errors import KioskError
 HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
         "transfer N SERVICE | rate TICKET SCORE | open N | pause N | close N | status | reprint | "
         "key N next|recall|noshow|transfer|pause | take SERVICE | pad N satisfied|neutral|dissatisfied | "
-        "clock [jump SECONDS] | help | quit")
+        "clock [jump SECONDS] | housekeeping | help | quit")
 
 
 def parse(line: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -93,6 +93,10 @@ class Console:
                     self._say(f"  {s['service']}: {s['waiting']} waiting, estimate {s['estimate_s']:.0f} s")
                 for c in snap["counters"]:
                     self._say(f"  counter {c['counter']}: {c['state']} {c['ticket'] or ''}")
+                return
+            if word == "housekeeping":
+                self.app.loop.call(self.app.housekeeping)
+                self._say("> housekeeping done (delivered events past retention pruned)")
                 return
             if word == "clock":
                 self._say(f"> {self._clock(line.split())}")

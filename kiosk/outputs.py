@@ -44,7 +44,8 @@ class Outputs:
         self._lock = threading.Lock()
         self.hw = hardware_config.build(listener=self._on_fault, sink=self._on_input,
                                         repeat_guard_s=self.settings.policy.repeat_guard_s,
-                                        base_dir=str(app.data_dir), pin_factory=pin_factory)
+                                        base_dir=str(app.data_dir), pin_factory=pin_factory,
+                                        clock=app.clock.monotonic)
         self.kinds = {self.hw.printer.name: "printer", **{n: "display" for n in self.hw.displays},
                       getattr(self.hw.announcer, "name", "audio"): "audio"}
 
@@ -158,7 +159,7 @@ class Outputs:
     # -- faults → events (device threads: enqueue only) ----------------------------------------
     def _on_fault(self, device: str, kind: str, reason: str) -> None:
         with self._lock:
-            self._since[device] = datetime.now().astimezone().isoformat(timespec="seconds")
+            self._since[device] = self.app.clock.wall().isoformat(timespec="seconds")
         if kind == RECOVERED:   # `reason` names the fault kind that cleared
             self.app.loop.submit(self.app.engine.record_device, device, False, reason, f"{reason} cleared")
         else:

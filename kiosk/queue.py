@@ -515,6 +515,17 @@ class QueueEngine:
             self.emit(tx, EventType.TICKET_PRINTED if ok else EventType.TICKET_PRINT_FAILED,
                        **self._ticket_fields(t, reason=reason))
 
+    def fail_interrupted_prints(self, reason: str = "the kiosk restarted while printing") -> list[str]:
+        """At start: today's tickets still waiting for the printer's verdict were never confirmed
+        as handed out (the process died mid-print). Record them as failed so they can be reprinted."""
+        with self.transaction() as tx:
+            rows = tx.conn.execute("SELECT * FROM tickets WHERE day = ? AND printed = 'pending' AND seq IS NOT NULL",
+                                   (tx.day,)).fetchall()
+            for t in rows:
+                tx.conn.execute("UPDATE tickets SET printed = 'failed', print_reason = ? WHERE id = ?", (reason, t["id"]))
+                self.emit(tx, EventType.TICKET_PRINT_FAILED, **self._ticket_fields(t, reason=reason))
+            return [t["number"] for t in rows]
+
     def record_device(self, device: str, fault: bool, kind: str, reason: str = "") -> None:
         with self.transaction() as tx:
             self.emit(tx, EventType.DEVICE_FAULT if fault else EventType.DEVICE_RECOVERED,

@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if report is not None:
         log.error("%s", report.summary())
         app.call("record_event", "device.fault", **report.as_dict())
+    interrupted = app.call("fail_interrupted_prints")
+    if interrupted:
+        log.warning("tickets whose printing was interrupted (reprint on request): %s", ", ".join(interrupted))
     attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
     _schedule_watchdog(app)
     ready_s = time.monotonic() - t_start
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        if args.simulate and args.screen == "none":
+        if (args.simulate or args.console) and args.screen == "none":
             from .console import Console
             Console(app, sys.stdin, sys.stdout, on_quit=stop.set).start()
         if args.screen != "none":

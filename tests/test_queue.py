@@ -281,3 +281,14 @@ def test_manual_rollover(engine):
     new = engine.rollover()
     assert new == (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
     assert engine.issue("A").ticket == "A001"
+
+
+def test_prints_interrupted_by_a_restart_are_recorded_failed(engine):
+    a = engine.issue("A")
+    b = engine.issue("A")
+    engine.record_print(a.ticket_id, True)
+    assert engine.fail_interrupted_prints() == ["A002"]
+    assert engine.ticket("A002")["printed"] == "failed" and engine.ticket("A001")["printed"] == "ok"
+    ev = events(engine, "ticket.print_failed")
+    assert [e["ticket"] for e in ev] == ["A002"] and "restarted" in ev[0]["reason"] and b.ticket == "A002"
+    assert engine.fail_interrupted_prints() == []

@@ -38,7 +38,7 @@ class KioskProcess:
         env = dict(os.environ, KIOSK_SIM_CLOCK=self.clock_spec, PYTHONUNBUFFERED="1")
         env.pop("NOTIFY_SOCKET", None)
         env.pop("WATCHDOG_USEC", None)
-        cmd = [sys.executable, "-m", "kiosk.simday.runner", "--config", str(self.config), "--data", str(self.data)]
+        cmd = [sys.executable, "-m", "kiosk", "run", "--console", "--config", str(self.config), "--data", str(self.data)]
         if self.mqtt_url:
             cmd += ["--mqtt", self.mqtt_url]
         self._log = open(self.log_path, "ab")

@@ -3,8 +3,7 @@
 Measures the kiosk's VmRSS over time (growth after the first day must stay under 10 %), the
 database (file size, outbox rows) at every night, and scans the log. Delivered events are
 pruned by the kiosk's own housekeeping (`event_retention_days`, here 1 hall day), which the
-runner schedules every hall hour in accelerated time (the app's own schedule is every real
-hour: see docs/reliability.md, "Found"). The outbox must stay bounded: from day 3 on, never
+app schedules every hall hour (scaled by the simulated clock's speed). The outbox must stay bounded: from day 3 on, never
 more than 1.5 times its size at the end of day 2.
 """
 from __future__ import annotations
