@@ -349,7 +349,7 @@ def burst(server: Server, port: int, n_branches: int, total: int, seq0: dict[str
         p.join(30)
     for n in names:
         seq0[n] = seq0.get(n, 0) + per_branch
-    return {"metric": "hq_ingest_events_per_s", "value": round(total / elapsed, 1), "n": total,
+    return {"metric": "hq_serve_ingest_events_per_s", "value": round(total / elapsed, 1), "n": total,
             "unit": "events/s", "branches": n_branches, "publish_events_per_s": round(total / pub_s, 1),
             "via": "kiosk hq serve (recorder + web)", "protocol": protocol}
 
