@@ -58,6 +58,8 @@ class QueueEngine:
         self.time = HallTime(store.conn, self.clock)
         self.estimator = estimator if estimator is not None else _default_estimator(settings)
         self._observed_seq = 0
+        self._data_version: int | None = None   # PRAGMA data_version at our last commit
+        self._day: str | None = None            # the business day as of our last commit
         self._listeners: list[Callable[[list[OutboxEvent]], None]] = []
         self._services = {s.prefix: s for s in settings.services}
         self._counters = {c.number: c for c in settings.counters}
@@ -86,11 +88,15 @@ class QueueEngine:
         with self.store.transaction() as conn:
             now = self.time.now()
             wall = self.clock.wall()
-            self._catch_up(now)
-            tx = Tx(conn, now, wall, self._current_day(conn))
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:   # another connection committed since we last looked
+                self._catch_up(now)
+                self._day = None
+            tx = Tx(conn, now, wall, self._day or self._current_day(conn))
             self._maybe_rollover(tx)
             yield tx
             self.time.record(now)
+        self._data_version, self._day = version, tx.day
         for ev in tx.events:
             self._observe(ev)
         if tx.events:
