@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import array
 import dataclasses
 import logging
@@ -225,13 +227,14 @@ class UtteranceBuilder:
                     pass
 
 
-class Announcer:
+class Announcer(ABC):
     """Interface: ``announce(call, languages)`` returns a Future at once (list of Spoken)."""
 
     name = "audio"
 
+    @abstractmethod
     def announce(self, call: CallInfo, languages: Sequence[str]) -> "Future[list[Spoken]]":
-        raise NotImplementedError  # pragma: no cover
+        ...
 
     @property
     def state(self) -> DeviceState:
@@ -269,8 +272,9 @@ class _QueuedAnnouncer(Announcer):
     def announce(self, call: CallInfo, languages: Sequence[str]) -> "Future[list[Spoken]]":
         return self.worker.submit(self._say, call, tuple(languages), name=f"announce {call.ticket}")
 
-    def _say(self, call: CallInfo, languages: tuple[str, ...]) -> list[Spoken]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _say(self, call: CallInfo, languages: tuple[str, ...]) -> list[Spoken]:
+        ...
 
     @property
     def state(self) -> DeviceState:

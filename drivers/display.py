@@ -7,6 +7,8 @@ for ``blink_s`` seconds, ``show_idle()`` shows the idle message. Every method re
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import logging
 from dataclasses import dataclass
 from typing import Optional
@@ -74,15 +76,16 @@ class CallBoard:
 
 
 # -- how to encode it --------------------------------------------------------------------
-class DisplayCodec:
+class DisplayCodec(ABC):
     rows = 2
     width = 20
 
     def init(self) -> bytes:
         return b""
 
-    def frame(self, content: DisplayContent) -> bytes:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def frame(self, content: DisplayContent) -> bytes:
+        ...
 
 
 class AlphaCodec(DisplayCodec):

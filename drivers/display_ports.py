@@ -8,6 +8,8 @@ reports the fault, not only the one that happened to write.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import dataclasses
 import logging
 import threading
@@ -21,7 +23,7 @@ from .transport import SerialTransport
 log = logging.getLogger(__name__)
 
 
-class DisplayPort:
+class DisplayPort(ABC):
     """Interface (and shared bookkeeping) of a display port."""
 
     name = "port"
@@ -46,17 +48,21 @@ class DisplayPort:
                 log.exception("%s: subscriber failed", self.name)
 
     @property
-    def is_open(self) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def is_open(self) -> bool:
+        ...
 
-    def ensure_open(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def ensure_open(self) -> None:
+        ...
 
-    def write(self, data: bytes) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        ...
 
-    def close(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None:
+        ...
 
 
 class SerialDisplayPort(DisplayPort):

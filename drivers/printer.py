@@ -16,6 +16,8 @@ one); a ticket answered "not printed" is dropped, never printed later.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import dataclasses
 import logging
 import threading
@@ -40,27 +42,31 @@ _STATE_FAULT = {
 }
 
 
-class TicketPrinter:
+class TicketPrinter(ABC):
     """Interface of a ticket printer (see the module docstring)."""
 
     name: str
 
-    def print_ticket(self, job: TicketPrintJob) -> "Future[PrintResult]":  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def print_ticket(self, job: TicketPrintJob) -> "Future[PrintResult]":
+        ...
 
     def reprint(self, job: TicketPrintJob) -> "Future[PrintResult]":
         """Print the ticket again, marked as a reprint."""
         return self.print_ticket(dataclasses.replace(job, reprint=True))
 
-    def status(self) -> PrinterStatus:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def status(self) -> PrinterStatus:
+        ...
 
     @property
-    def state(self) -> DeviceState:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def state(self) -> DeviceState:
+        ...
 
-    def close(self) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None:
+        ...
 
     def __enter__(self):
         return self
@@ -170,18 +176,21 @@ class WorkerPrinter(TicketPrinter):
         self._disconnect_quietly()
 
     # -- primitives -----------------------------------------------------------------------
-    def _connect(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _connect(self) -> None:
+        ...
 
-    def _disconnect(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _disconnect(self) -> None:
+        ...
 
-    def _query_status(self) -> PrinterStatus:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _query_status(self) -> PrinterStatus:
+        ...
 
-    def _send(self, job: TicketPrintJob) -> tuple[int, Optional[str]]:  # pragma: no cover
+    @abstractmethod
+    def _send(self, job: TicketPrintJob) -> tuple[int, Optional[str]]:
         """Render and send; return (bytes sent, optional artefact path)."""
-        raise NotImplementedError
 
     # -- flow (worker thread) -------------------------------------------------------------
     def _disconnect_quietly(self) -> None:

@@ -7,6 +7,8 @@ Every failure to reach the device raises :class:`~drivers.base.DeviceUnavailable
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import os
 import select
 import termios
@@ -17,20 +19,23 @@ from typing import Optional
 from .base import DeviceConfigError, DeviceUnavailable
 
 
-class Transport:
+class Transport(ABC):
     """Interface: a byte pipe to a device."""
 
     name = "transport"
 
     @property
-    def is_open(self) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def is_open(self) -> bool:
+        ...
 
-    def open(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def open(self) -> None:
+        ...
 
-    def write(self, data: bytes) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        ...
 
     def read(self, n: int, timeout_s: float) -> bytes:
         """Up to ``n`` bytes, returning as soon as ``n`` arrived or ``timeout_s`` passed."""
@@ -39,8 +44,9 @@ class Transport:
     def discard_input(self) -> None:
         pass
 
-    def close(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None:
+        ...
 
     @property
     def can_read(self) -> bool:
