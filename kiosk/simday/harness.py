@@ -15,12 +15,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from drivers.fakes import FakeAlphaSign, FakeEscposPrinter, FakeVfd
 from drivers.printer_status import PrinterState
 
 from .faults import Fault, day_schedule
-from .fakes import Broker, FakeAlphaSign, FakeEscposPrinter, FakeVfd, HqSubscriber
+from .fakes import Broker, HqSubscriber
 from .hall import COUNTERS, DAY_PROFILE, LONG_PROFILE, SERVICES, HallSpec, config_text
 from .proc import KioskDied, KioskProcess
+
+KEEP_BYTES = 65536   # the fake devices keep the last bytes only: a long day sends megabytes
 
 TZ = timezone(timedelta(hours=8))  # Asia/Shanghai, as in the generated config
 ISSUED = re.compile(r"^> ticket ([A-Z]+\d+):")
@@ -104,9 +107,9 @@ class Day:
     # -- the world ----------------------------------------------------------------------------------
     def setup(self) -> None:
         self.broker = Broker(self.out / "broker").start()
-        self.printer = FakeEscposPrinter(self.dev / "printer")
-        self.board = FakeAlphaSign(self.dev / "hall-board")
-        self.vfd = FakeVfd(self.dev / "counter-vfd")
+        self.printer = FakeEscposPrinter(self.dev / "printer", keep_bytes=KEEP_BYTES)
+        self.board = FakeAlphaSign(self.dev / "hall-board", keep_bytes=KEEP_BYTES)
+        self.vfd = FakeVfd(self.dev / "counter-vfd", keep_bytes=KEEP_BYTES)
         self.displays = {"hall-board": self.board, "counter-vfd": self.vfd}
         self.hq = HqSubscriber(self.broker.port, "simday-001")
         self.config = self.out / "kiosk.toml"
