@@ -386,7 +386,6 @@ fi
 # ----------------------------------------------------------------------------- files
 ensure_dir "$ETC" 0750 "root:$KIOSK_USER"
 install_if_absent "$FW/kiosk.toml" "$ETC/kiosk.toml" 0640 "root:$KIOSK_USER"
-install_if_absent "$FW/secrets.example" "$ETC/secrets" 0600 "$KIOSK_USER:$KIOSK_USER"
 install_if_absent "$FW/kiosk.env.example" "$ETC/kiosk.env" 0640 "root:$KIOSK_USER"
 ensure_dir "$DATA" 0750 "$KIOSK_USER:$KIOSK_USER"
 

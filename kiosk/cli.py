@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "run the kiosk")
     p.add_argument("--simulate", action="store_true", help="virtual devices and a command console on stdin")
     p.add_argument("--console", action="store_true", help="a command console on stdin with the configured devices")
+    p.add_argument("--viewer", action="store_true",
+                   help="only show the queue (a now-serving TV next to the kiosk on the same machine): "
+                        "no devices, alerts, MQTT or database repair, which belong to the main kiosk process")
     p.add_argument("--screen", choices=["kiosk", "display", "none"], default="none",
                    help="the Kivy screen to show (none: headless)")
     p.add_argument("--mqtt", metavar="URL", help="report to this MQTT broker (overrides the config)")

@@ -30,15 +30,19 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     ddir = data_dir(args.data)
     ddir.mkdir(parents=True, exist_ok=True)
-    report = _restore_if_corrupt(ddir)
+    viewer = getattr(args, "viewer", False)
+    report = None if viewer else _restore_if_corrupt(ddir)
     app = KioskApp(settings, ddir, clock=_clock_from_env()).start()
     if report is not None:
         log.error("%s", report.summary())
         app.call("record_event", "device.fault", **report.as_dict())
-    interrupted = app.call("fail_interrupted_prints")
-    if interrupted:
-        log.warning("tickets whose printing was interrupted (reprint on request): %s", ", ".join(interrupted))
-    attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
+    if viewer:
+        log.info("viewer: devices, alerts and MQTT are the main kiosk process's; following its events")
+    else:
+        interrupted = app.call("fail_interrupted_prints")
+        if interrupted:
+            log.warning("tickets whose printing was interrupted (reprint on request): %s", ", ".join(interrupted))
+        attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
     _schedule_watchdog(app)
     ready_s = time.monotonic() - t_start
     sdnotify.ready(f"serving branch {settings.branch.id}")

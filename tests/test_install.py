@@ -38,7 +38,6 @@ EXPECTED_FILES = {
     "etc/systemd/journald.conf.d/kiosk.conf": (0o644, "systemd/journald.conf.d/kiosk.conf"),
     "etc/udev/rules.d/99-kiosk.rules": (0o644, "firmware_config/99-kiosk.rules"),
     "etc/kiosk/kiosk.toml": (0o640, "firmware_config/kiosk.toml"),
-    "etc/kiosk/secrets": (0o600, "firmware_config/secrets.example"),
     "etc/kiosk/kiosk.env": (0o640, "firmware_config/kiosk.env.example"),
 }
 if (ROOT / "docs" / "install.md").exists():
@@ -141,7 +140,6 @@ def test_install_writes_every_file_with_its_mode(pi_root):
     log = (pi_root / LOG).read_text()
     assert "useradd --system --user-group --home-dir /var/lib/kiosk" in log
     assert "usermod -a -G gpio,dialout,lp,video,render,input,audio kiosk" in log
-    assert "chown kiosk:kiosk /etc/kiosk/secrets" in log
     assert "chown kiosk:kiosk /var/lib/kiosk" in log
     assert "systemctl daemon-reload" in log
 
@@ -161,10 +159,10 @@ def test_site_configuration_is_never_overwritten(pi_root):
     etc = pi_root / "etc" / "kiosk"
     etc.mkdir(parents=True)
     (etc / "kiosk.toml").write_text("# this branch's own config\n")
-    (etc / "secrets").write_text("KIOSK_MQTT_PASSWORD=s3cret\n")
+    (etc / "mqtt-password").write_text("s3cret\n")
     proc = run(pi_root)
     assert (etc / "kiosk.toml").read_text() == "# this branch's own config\n"
-    assert (etc / "secrets").read_text() == "KIOSK_MQTT_PASSWORD=s3cret\n"
+    assert (etc / "mqtt-password").read_text() == "s3cret\n"
     assert "kept existing /etc/kiosk/kiosk.toml" in proc.stdout
 
 

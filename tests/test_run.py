@@ -82,3 +82,29 @@ def test_simulated_hall_serves_a_customer(tmp_path):
     finally:
         k.stop()
     assert k.proc.returncode == 0
+
+
+def test_viewer_leaves_devices_and_pending_prints_to_the_main_kiosk(tmp_path, monkeypatch):
+    from kiosk.cli import main
+    monkeypatch.setenv("KIOSK_DATA", str(tmp_path))
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    assert main(["issue", "A"]) == 0                    # printed by nobody yet: 'pending'
+    viewer = Kiosk(tmp_path, "--viewer")
+    try:
+        viewer.expect("kiosk ready in")
+    finally:
+        viewer.stop()
+    assert viewer.proc.returncode == 0
+    assert not (tmp_path / "tickets").exists()          # no printer of its own
+    import sqlite3
+    from contextlib import closing
+    with closing(sqlite3.connect(tmp_path / "kiosk.db")) as conn:
+        assert conn.execute("SELECT printed FROM tickets").fetchone()[0] == "pending"
+    main_kiosk = Kiosk(tmp_path)
+    try:
+        main_kiosk.expect("kiosk ready in")
+    finally:
+        main_kiosk.stop()
+    with closing(sqlite3.connect(tmp_path / "kiosk.db")) as conn:
+        assert conn.execute("SELECT printed, print_reason FROM tickets").fetchone() == (
+            "failed", "the kiosk restarted while printing")
