@@ -47,16 +47,12 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kiosk.simday.broker import Broker, free_port
+
 REPO = Path(__file__).resolve().parent.parent
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 USER, PASSWORD = "bench", "bench-password"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(cond, timeout: float, what: str, interval: float = 0.05) -> Any:  # noqa: ANN001
@@ -82,31 +78,6 @@ def figure(metric: str, xs: list[float], **extra: Any) -> dict[str, Any]:
 
 
 # -- processes ------------------------------------------------------------------------------------
-class Broker:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        conf = workdir / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 "max_queued_messages 0", "max_inflight_messages 0", f"log_dest file {workdir / 'mosquitto.log'}"]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")
-        conf.write_text("\n".join(lines) + "\n")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.5):
-                    return True
-            except OSError:
-                return False
-        wait_until(up, 15, "mosquitto")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
 class Server:
     def __init__(self, broker_port: int, workdir: Path, push_ms: float, protocol: str = "5") -> None:
         from kiosk.hq_web.auth import Users
@@ -410,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--protocol", choices=["5", "3.1.1"], default="5", help="the server's MQTT protocol (5)")
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="hq-dashboard-bench-"))
-    broker = Broker(work)
+    broker = Broker(work).start()
     server = None
     try:
         server = Server(broker.port, work, a.push_ms, a.protocol)

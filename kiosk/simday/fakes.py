@@ -3,19 +3,12 @@ real pseudo-terminals are ``drivers.fakes`` (shared with the driver tests)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 def wait_until(cond: Callable[[], Any], timeout: float = 60.0, interval: float = 0.02, what: str = "") -> Any:
@@ -29,74 +22,6 @@ def wait_until(cond: Callable[[], Any], timeout: float = 60.0, interval: float =
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what or cond}")
         time.sleep(interval)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
-    """A real mosquitto on a loopback port, with persistence so that an HQ subscriber's
-    session (and the messages queued for it) survive the broker being stopped and started."""
-
-    def __init__(self, workdir: str | Path) -> None:
-        self.dir = Path(workdir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence true",
-            f"persistence_location {self.dir}/",
-            "autosave_interval 0",
-            "max_queued_messages 0",
-            "max_inflight_messages 0",
-            f"log_dest file {self.dir / 'mosquitto.log'}",
-            "log_type error",
-            "log_type warning",
-        ]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")
-        self.conf = self.dir / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> Broker:
-        if self.proc is not None and self.proc.poll() is None:
-            return self
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.starts += 1
-
-        def up() -> bool:
-            if self.proc.poll() is not None:
-                log = self.dir / "mosquitto.log"
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: "
-                                   f"{log.read_text()[-2000:] if log.exists() else ''}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-        wait_until(up, 30, what="mosquitto to listen")
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM: mosquitto saves its sessions and queued messages, then exits."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
-        self.proc = None
 
 
 class HqSubscriber:

@@ -19,7 +19,8 @@ from drivers.fakes import FakeAlphaSign, FakeEscposPrinter, FakeVfd
 from drivers.printer_status import PrinterState
 
 from .faults import Fault, day_schedule
-from .fakes import Broker, HqSubscriber
+from .broker import Broker
+from .fakes import HqSubscriber
 from .hall import COUNTERS, DAY_PROFILE, LONG_PROFILE, SERVICES, HallSpec, config_text
 from .proc import KioskDied, KioskProcess
 
@@ -106,7 +107,7 @@ class Day:
 
     # -- the world ----------------------------------------------------------------------------------
     def setup(self) -> None:
-        self.broker = Broker(self.out / "broker").start()
+        self.broker = Broker(self.out / "broker", persistence=True).start()
         self.printer = FakeEscposPrinter(self.dev / "printer", keep_bytes=KEEP_BYTES)
         self.board = FakeAlphaSign(self.dev / "hall-board", keep_bytes=KEEP_BYTES)
         self.vfd = FakeVfd(self.dev / "counter-vfd", keep_bytes=KEEP_BYTES)

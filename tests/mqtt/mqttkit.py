@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +18,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.config import DEFAULT_CONFIG, Settings, load_settings
+from kiosk.simday.broker import Broker, free_port  # noqa: F401 - the tests' broker
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 WAIT_S = 30.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(cond: Callable[[], Any], timeout: float = WAIT_S, interval: float = 0.02, what: str = "") -> Any:
@@ -42,68 +35,6 @@ def wait_until(cond: Callable[[], Any], timeout: float = WAIT_S, interval: float
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or cond}")
         time.sleep(interval)
-
-
-class Broker:
-    """`mosquitto -c conf` on 127.0.0.1:port (and a TLS listener if `tls` is given)."""
-
-    def __init__(self, workdir: Path, *, tls: dict[str, str] | None = None, extra: str = "") -> None:
-        self.dir = workdir
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.tls_port = free_port() if tls else None
-        self.proc: subprocess.Popen | None = None
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence false",
-            "max_queued_messages 0",
-            "max_inflight_messages 0",
-            f"log_dest file {self.dir / 'mosquitto.log'}",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-        ]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")
-        if tls:
-            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {tls['ca']}", f"certfile {tls['cert']}",
-                      f"keyfile {tls['key']}", "require_certificate true"]
-        if extra:
-            lines.append(extra)
-        self.conf = self.dir / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> Broker:
-        assert self.proc is None or self.proc.poll() is not None
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-
-        def up() -> bool:
-            if self.proc.poll() is not None:
-                log = (self.dir / "mosquitto.log").read_text() if (self.dir / "mosquitto.log").exists() else ""
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {log[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-        wait_until(up, 15, what="mosquitto to listen")
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
 
 
 class Collector:
