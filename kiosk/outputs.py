@@ -167,13 +167,15 @@ class Outputs:
 
     # -- admin -----------------------------------------------------------------------------------
     def status(self) -> dict[str, dict[str, Any]]:
+        """name → {kind, state (the device's own: a printer near the paper end still prints),
+        fault (the active fault kind or None), reason, since}."""
         out = {}
         faults = self.hw.faults()
         for name, dev in self.hw.devices().items():
             tracker = getattr(dev, "faults", None)
             state = getattr(dev, "state", None)
             out[name] = {"kind": self.kinds.get(name, "device"),
-                         "state": getattr(state, "value", str(state)) if faults.get(name) is None else "fault",
+                         "state": getattr(state, "value", str(state)),
                          "fault": faults.get(name),
                          "reason": getattr(tracker, "reason", "") or "",
                          "since": self._since.get(name)}

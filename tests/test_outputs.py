@@ -127,6 +127,15 @@ def test_printer_fault_keeps_the_queue_serving(hall):
     assert fault["device"] == "printer" and fault["kind"] == "paper_out"
 
 
+def test_paper_near_end_is_a_warning_not_a_fault(hall):
+    app, outputs = hall
+    outputs.hw.printer.set_faults(paper_near_end=True)
+    wait_for(lambda: app.device_status()["printer"]["fault"] == "paper_near_end")
+    assert app.device_status()["printer"]["state"] == "ready"        # the screen keeps printing tickets
+    app.call("issue", "A")
+    wait_for(lambda: outputs.hw.printer.numbers == ["A001"])
+
+
 def test_simulated_hall_uses_virtual_devices(settings):
     hw = simulated(settings.hardware)
     assert hw.printer.driver == "virtual" and hw.gpio == "virtual"
