@@ -27,41 +27,43 @@ log = logging.getLogger("kiosk.run")
 
 def run(args: argparse.Namespace) -> int:
     t_start = time.monotonic()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+    # before anything else: a SIGTERM during start-up still stops the kiosk cleanly
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     settings = load_settings(args.config)
     ddir = data_dir(args.data)
     ddir.mkdir(parents=True, exist_ok=True)
     viewer = getattr(args, "viewer", False)
     report = None if viewer else _restore_if_corrupt(ddir)
     app = KioskApp(settings, ddir, clock=_clock_from_env()).start()
-    if report is not None:
-        log.error("%s", report.summary())
-        app.call("record_event", "device.fault", **report.as_dict())
-    if viewer:
-        log.info("viewer: devices, alerts and MQTT are the main kiosk process's; following its events")
-    else:
-        interrupted = app.call("fail_interrupted_prints")
-        if interrupted:
-            log.warning("tickets whose printing was interrupted (reprint on request): %s", ", ".join(interrupted))
-        attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
-    _schedule_watchdog(app)
-    ready_s = time.monotonic() - t_start
-    sdnotify.ready(f"serving branch {settings.branch.id}")
-    log.info("kiosk ready in %.2f s: branch %s, data %s, screen %s", ready_s, settings.branch.id, ddir,
-             args.screen)
-    print(f"kiosk ready in {ready_s:.2f} s (branch {settings.branch.id}, data {ddir})", flush=True)
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     try:
+        if report is not None:
+            log.error("%s", report.summary())
+            app.call("record_event", "device.fault", **report.as_dict())
+        if viewer:
+            log.info("viewer: devices, alerts and MQTT are the main kiosk process's; following its events")
+        else:
+            interrupted = app.call("fail_interrupted_prints")
+            if interrupted:
+                log.warning("tickets whose printing was interrupted (reprint on request): %s",
+                            ", ".join(interrupted))
+            attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
+        _schedule_watchdog(app)
+        ready_s = time.monotonic() - t_start
+        sdnotify.ready(f"serving branch {settings.branch.id}")
+        log.info("kiosk ready in %.2f s: branch %s, data %s, screen %s", ready_s, settings.branch.id, ddir,
+                 args.screen)
+        print(f"kiosk ready in {ready_s:.2f} s (branch {settings.branch.id}, data {ddir})", flush=True)
         if (args.simulate or args.console) and args.screen == "none":
             from .console import Console
             Console(app, sys.stdin, sys.stdout, on_quit=stop.set).start()
-        if args.screen != "none":
+        if args.screen != "none" and not stop.is_set():
             from ui.app import run_ui
             run_ui(app, args.screen)
         else:
