@@ -48,22 +48,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.simday.broker import Broker, free_port
+from kiosk.simday.fakes import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 USER, PASSWORD = "bench", "bench-password"
 
-
-
-def wait_until(cond, timeout: float, what: str, interval: float = 0.05) -> Any:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(interval)
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -102,9 +92,9 @@ class Server:
                 return self.http.get("/login").status_code == 200
             except httpx.HTTPError:
                 return False
-        wait_until(up, 30, "the dashboard")
+        wait_until(up, 30, what="the dashboard")
         assert self.http.post("/login", data={"name": USER, "password": PASSWORD}).status_code == 303
-        wait_until(lambda: self.stats().get("connected"), 30, "the dashboard's MQTT clients")
+        wait_until(lambda: self.stats().get("connected"), 30, what="the dashboard's MQTT clients")
 
     def stats(self) -> dict[str, Any]:
         return self.http.get("/api/stats").json()
@@ -219,7 +209,7 @@ class MqttBaseline:
         self.c.on_message = self._msg
         self.c.connect("127.0.0.1", port, 60)
         self.c.loop_start()
-        wait_until(self.sub.is_set, 15, "the baseline subscription")
+        wait_until(self.sub.is_set, 15, what="the baseline subscription")
 
     def _msg(self, c, u, msg) -> None:  # noqa: ANN001
         now = time.monotonic()
@@ -313,7 +303,7 @@ def burst(server: Server, port: int, n_branches: int, total: int, seq0: dict[str
     t0 = time.monotonic()
     for p in procs:
         p.start()
-    wait_until(lambda: server.stats()["recorded"] - before >= total, 300, "the burst to be recorded", 0.05)
+    wait_until(lambda: server.stats()["recorded"] - before >= total, 300, what="the burst to be recorded", interval=0.05)
     elapsed = time.monotonic() - t0
     pub_s = max(q.get(timeout=60) for _ in procs)
     for p in procs:
@@ -390,11 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         mqtt_pending: dict[str, deque] = {}
         readers = [SseReader(server, p, lock) for p in page_pendings]
         publish_state(broker.port, a.branches)
-        wait_until(lambda: all(len(r.branches) >= a.branches for r in readers), 60, "every branch on the pages")
+        wait_until(lambda: all(len(r.branches) >= a.branches for r in readers), 60, what="every branch on the pages")
         baseline = MqttBaseline(broker.port, mqtt_pending, lock)
         seq0: dict[str, int] = {}
         sent = steady(broker.port, a.branches, a.rate, a.seconds, seq0, [*page_pendings, mqtt_pending], lock, None)
-        wait_until(lambda: not any(q for p in page_pendings for q in p.values()), 30, "the last events on the pages")
+        wait_until(lambda: not any(q for p in page_pendings for q in p.values()), 30, what="the last events on the pages")
         baseline.close()
         frames = sum(r.frames for r in readers) // len(readers)
         latencies = [x for r in readers for x in r.latencies]

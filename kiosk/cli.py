@@ -85,25 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("day_dir")
     p.add_argument("--out", required=True)
     add("check-config", cmd_check_config, "validate the configuration and print it")
-    for extra in ("kiosk.hq_cli", "kiosk.stats_cli", "kiosk.ops_cli", "kiosk.simday_cli"):
-        _add_optional_parsers(extra, sub, g)
+    # sub-commands kept beside what they drive (their heavy imports stay inside the handlers)
+    from . import hq_cli, ops_cli, simday_cli, stats_cli
+    for module in (hq_cli, stats_cli, ops_cli, simday_cli):
+        module.add_parsers(sub, g)
     return parser
-
-
-def _add_optional_parsers(module: str, sub: Any, parents: list) -> None:
-    """Sub-commands contributed by other modules (HQ monitor, statistics, operations)."""
-    import importlib
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    import inspect
-    if len(inspect.signature(mod.add_parsers).parameters) >= 2:
-        mod.add_parsers(sub, parents)
-    else:
-        mod.add_parsers(sub)
 
 
 # -- helpers ------------------------------------------------------------------------------------

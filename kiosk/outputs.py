@@ -135,8 +135,10 @@ class Outputs:
             if ev.action == "transfer":
                 return engine.transfer(ev.counter, self._transfer_target(ev.counter))
             if ev.action == "pause":
-                state = next(c["state"] for c in _counter_states(engine) if c["counter"] == ev.counter)
-                return engine.set_counter(ev.counter, "open" if state == "paused" else "paused")
+                state = engine.conn.execute("SELECT state FROM counters WHERE number = ?", (ev.counter,)).fetchone()
+                if state is None:
+                    raise KioskError(f"unknown counter {ev.counter}")
+                return engine.set_counter(ev.counter, "open" if state[0] == "paused" else "paused")
         except KioskError as exc:
             log.warning("%s %s at counter %s refused: %s", ev.source, ev.action, ev.counter, exc)
             return None
@@ -193,10 +195,6 @@ class Outputs:
 
     def close(self) -> None:
         self.hw.close()
-
-
-def _counter_states(engine: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in engine.conn.execute("SELECT number AS counter, state FROM counters")]
 
 
 _HANDLERS = {

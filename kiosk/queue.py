@@ -6,6 +6,8 @@ day and the times printed for people.
 """
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,11 +17,14 @@ from typing import Any, Protocol
 
 from . import errors
 from .clock import Clock, SystemClock
-from .config import Settings, Service
+from .config import Service, Settings, parse_hours
 from .domain import CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
+from .estimate import CounterView, HallView, WaitEstimator, WaitingTicket
 from .policy import Candidate, choose_next
 from .store import OutboxEvent, Store
 from .timeline import HallTime, wall_is_sane
+
+log = logging.getLogger(__name__)
 
 FIRST_DAY_UNKNOWN = "1970-01-01"
 WARM_START_EVENTS = 3000
@@ -27,8 +32,8 @@ WARM_START_EVENTS = 3000
 
 class Estimator(Protocol):
     def observe(self, event: dict, now: float) -> None: ...
-    def estimate_for(self, hall: Any, ticket_id: int) -> float: ...
-    def estimate_service(self, hall: Any, service: str, priority: int = 0) -> float: ...
+    def estimate_for(self, hall: HallView, ticket_id: int) -> float: ...
+    def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float: ...
 
 
 @dataclass
@@ -90,7 +95,7 @@ class QueueEngine:
             wall = self.clock.wall()
             version = conn.execute("PRAGMA data_version").fetchone()[0]
             if version != self._data_version:   # another connection committed since we last looked
-                self._catch_up(now)
+                self._catch_up()
                 self._day = None
             tx = Tx(conn, now, wall, self._day or self._current_day(conn))
             self._maybe_rollover(tx)
@@ -117,10 +122,9 @@ class QueueEngine:
         try:
             self.estimator.observe(ev.as_message(), ev.body.get("t", 0.0))
         except Exception:  # noqa: BLE001 — a learning glitch must never stop the queue
-            import logging
-            logging.getLogger(__name__).exception("estimator failed to observe %s", ev.type)
+            log.exception("estimator failed to observe %s", ev.type)
 
-    def _catch_up(self, now: float) -> None:
+    def _catch_up(self) -> None:
         """Feed the estimator what other processes committed since we last looked."""
         rows = self.conn.execute("SELECT seq, id, type, ts, t, body FROM outbox WHERE seq > ? ORDER BY seq",
                                  (self._observed_seq,)).fetchall()
@@ -128,7 +132,6 @@ class QueueEngine:
             self._observe_row(r)
 
     def _observe_row(self, r: sqlite3.Row) -> None:
-        import json
         body = json.loads(r["body"])
         body["t"] = r["t"]
         self._observe(OutboxEvent(r["seq"], r["id"], r["type"], r["ts"], body))
@@ -304,8 +307,7 @@ class QueueEngine:
         return tx.conn.execute(sql, args).fetchone()[0]
 
     # -- estimates --------------------------------------------------------------------------
-    def hall_view(self, tx: Tx | None = None) -> Any:
-        from .estimate import CounterView, HallView, WaitingTicket
+    def hall_view(self, tx: Tx | None = None) -> HallView:
         conn = tx.conn if tx else self.conn
         now = tx.now if tx else self.time.now()
         wall = tx.wall if tx else self.clock.wall()
@@ -327,8 +329,7 @@ class QueueEngine:
         try:
             value = float(self.estimator.estimate_for(self.hall_view(tx), ticket_id))
         except Exception:  # noqa: BLE001 — an estimate is advice; never refuse a ticket over it
-            import logging
-            logging.getLogger(__name__).exception("estimator failed")
+            log.exception("estimator failed")
             return 0.0
         return round(max(0.0, value), 1) if value == value else 0.0
 
@@ -543,7 +544,6 @@ class QueueEngine:
             self.emit(tx, type_, **body)
 
     def set_service_hours(self, prefix: str, hours: list[str]) -> list[str]:
-        from .config import parse_hours
         svc = self._service(prefix)
         for h in hours:
             try:
@@ -573,5 +573,4 @@ class QueueEngine:
 
 
 def _default_estimator(settings: Settings) -> Estimator:
-    from .estimate import WaitEstimator
     return WaitEstimator({s.prefix: s.expected_service_min * 60 for s in settings.services})

@@ -127,6 +127,19 @@ def test_printer_fault_keeps_the_queue_serving(hall):
     assert fault["device"] == "printer" and fault["kind"] == "paper_out"
 
 
+def test_stack_light_follows_the_alert_monitor(hall):
+    from kiosk.alerts import AlertMonitor
+    app, outputs = hall
+    monitor = app.loop.call(lambda: AlertMonitor(app.engine, app.settings))
+    light = outputs.hw.stack_light
+    assert light.level == 0
+    for _ in range(4 * 4):                        # 16 waiting for 4 open counters: 4 per counter ≥ 3.5
+        app.call("issue", "A")
+    app.loop.call(monitor.evaluate)
+    wait_for(lambda: light.level == 2)
+    assert events(app, "alert.raised")[-1]["level"] == 2
+
+
 def test_paper_near_end_is_a_warning_not_a_fault(hall):
     app, outputs = hall
     outputs.hw.printer.set_faults(paper_near_end=True)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.config import DEFAULT_CONFIG, Settings, load_settings
 from kiosk.simday.broker import Broker, free_port  # noqa: F401 - the tests' broker
+from kiosk.simday.fakes import wait_until as _wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -27,14 +27,7 @@ WAIT_S = 30.0
 
 
 def wait_until(cond: Callable[[], Any], timeout: float = WAIT_S, interval: float = 0.02, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or cond}")
-        time.sleep(interval)
+    return _wait_until(cond, timeout, interval, what)
 
 
 class Collector:
