@@ -14,6 +14,11 @@ reported, so every fault event is eventually paired with a recovery.
 
 A listener must be quick and must not raise (exceptions are logged and swallowed): the core
 passes a function that enqueues ``device.fault`` / ``device.recovered`` events.
+
+A listener that remembers faults across restarts may also offer ``known_fault(device_name)``
+→ ``(kind, reason)`` or ``None``: the fault still open when the process last stopped. The
+device then starts in that fault without reporting it again, and reports the recovery as
+soon as it is found working, so no fault stays open for ever because of a restart.
 """
 
 from __future__ import annotations
@@ -84,7 +89,8 @@ class FaultTracker:
     """Remembers the current fault of one device and reports only *changes* to the listener.
 
     ``fault(kind, reason)`` reports a fault unless the same kind is already active;
-    ``clear()`` reports recovery if a fault was active. Thread-safe.
+    ``clear()`` reports recovery if a fault was active. Starts in the listener's
+    ``known_fault(name)`` when it offers one (see the module docstring). Thread-safe.
     """
 
     def __init__(self, name: str, listener: Optional[FaultListener]) -> None:
@@ -93,6 +99,18 @@ class FaultTracker:
         self._lock = threading.Lock()
         self._kind: Optional[FaultKind] = None
         self._reason = ""
+        known = getattr(listener, "known_fault", None)
+        if callable(known):
+            self._restore(known)
+
+    def _restore(self, known: Callable[[str], Optional[tuple[str, str]]]) -> None:
+        try:
+            open_fault = known(self.name)
+            if open_fault is not None:
+                kind, reason = open_fault
+                self._kind, self._reason = FaultKind(kind), reason
+        except Exception as exc:  # an unknown kind (another version) or a broken listener: start clean
+            log.warning("%s: open fault not restored: %r", self.name, exc)
 
     @property
     def kind(self) -> Optional[FaultKind]:

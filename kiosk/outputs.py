@@ -42,10 +42,13 @@ class Outputs:
         self.settings: Settings = app.settings
         self._since: dict[str, str] = {}
         self._lock = threading.Lock()
-        self.hw = hardware_config.build(listener=self._on_fault, sink=self._on_input,
+        self._open_faults = app.loop.call(app.engine.open_device_faults)
+        self._since.update({name: f["since"] for name, f in self._open_faults.items()})
+        self.hw = hardware_config.build(listener=_FaultListener(self), sink=self._on_input,
                                         repeat_guard_s=self.settings.policy.repeat_guard_s,
                                         base_dir=str(app.data_dir), pin_factory=pin_factory,
                                         clock=app.clock.monotonic)
+        self._close_faults_of_removed_devices()
         self.kinds = {self.hw.printer.name: "printer", **{n: "display" for n in self.hw.displays},
                       getattr(self.hw.announcer, "name", "audio"): "audio"}
 
@@ -162,10 +165,18 @@ class Outputs:
     def _on_fault(self, device: str, kind: str, reason: str) -> None:
         with self._lock:
             self._since[device] = self.app.clock.wall().isoformat(timespec="seconds")
+            self._open_faults.pop(device, None)
         if kind == RECOVERED:   # `reason` names the fault kind that cleared
             self.app.loop.submit(self.app.engine.record_device, device, False, reason, f"{reason} cleared")
         else:
             self.app.loop.submit(self.app.engine.record_device, device, True, kind, reason)
+
+    def _close_faults_of_removed_devices(self) -> None:
+        with self._lock:
+            gone = [name for name in self._open_faults if name not in self.hw.devices()]
+        for name in gone:
+            self._on_fault(name, RECOVERED, self._open_faults[name]["kind"])
+            log.info("device %s is no longer configured: its open fault is closed", name)
 
     # -- admin -----------------------------------------------------------------------------------
     def status(self) -> dict[str, dict[str, Any]]:
@@ -195,6 +206,22 @@ class Outputs:
 
     def close(self) -> None:
         self.hw.close()
+
+
+class _FaultListener:
+    """The drivers' fault listener: faults and recoveries become events; ``known_fault`` hands each
+    device the fault still open from before the restart, so a device found working closes it."""
+
+    def __init__(self, outputs: Outputs) -> None:
+        self._outputs = outputs
+
+    def __call__(self, device: str, kind: str, reason: str) -> None:
+        self._outputs._on_fault(device, kind, reason)
+
+    def known_fault(self, device: str) -> tuple[str, str] | None:
+        with self._outputs._lock:
+            f = self._outputs._open_faults.get(device)
+        return (f["kind"], f["reason"]) if f else None
 
 
 _HANDLERS = {

@@ -534,9 +534,21 @@ class QueueEngine:
             return [t["number"] for t in rows]
 
     def record_device(self, device: str, fault: bool, kind: str, reason: str = "") -> None:
+        """A device fault or recovery: an event, and the device's open fault kept (or closed)."""
         with self.transaction() as tx:
+            if fault:
+                tx.conn.execute("INSERT INTO device_fault (device, kind, reason, since) VALUES (?, ?, ?, ?) "
+                                "ON CONFLICT (device) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, "
+                                "since = excluded.since", (device, kind, reason, tx.wall.isoformat(timespec="seconds")))
+            else:
+                tx.conn.execute("DELETE FROM device_fault WHERE device = ?", (device,))
             self.emit(tx, EventType.DEVICE_FAULT if fault else EventType.DEVICE_RECOVERED,
                        device=device, kind=kind, reason=reason)
+
+    def open_device_faults(self) -> dict[str, dict[str, str]]:
+        """device → {kind, reason, since} for every fault reported and not yet recovered."""
+        rows = self.store.conn.execute("SELECT device, kind, reason, since FROM device_fault").fetchall()
+        return {r["device"]: {"kind": r["kind"], "reason": r["reason"], "since": r["since"]} for r in rows}
 
     def record_event(self, type_: EventType | str, **body: Any) -> None:
         """Record an event that changes no queue state (alerts, HQ messages, restores)."""

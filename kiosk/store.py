@@ -104,6 +104,15 @@ MIGRATIONS: list[str] = [
         since_t REAL
     );
     """,
+    # 2: the device faults reported and not yet recovered, so that a restart can close them
+    """
+    CREATE TABLE device_fault (
+        device TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        since TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -33,9 +33,7 @@ def pins():
         Device.pin_factory.reset()
 
 
-@pytest.fixture
-def hall(tmp_path, settings, clock, pins):
-    hw = HardwareConfig.model_validate({
+HALL_HARDWARE = {
         "gpio": "mock",
         "printer": {"driver": "mock", "status_poll_s": 0.05},
         "displays": [{"name": "board", "driver": "mock", "protocol": "alpha"},
@@ -45,7 +43,12 @@ def hall(tmp_path, settings, clock, pins):
         "lamps": [{"counter": 3, "pin": 12}],
         "stack_light": {"green": 17, "amber": 27, "red": 22},
         "audio": {"driver": "mock"},
-    })
+}
+
+
+@pytest.fixture
+def hall(tmp_path, settings, clock, pins):
+    hw = HardwareConfig.model_validate(HALL_HARDWARE)
     app = KioskApp(settings_with(settings, hardware=hw.model_dump()), tmp_path, clock=clock).start()
     outputs = attach_outputs(app, pin_factory=pins)
     for c in (1, 2, 3, 4):
@@ -153,3 +156,26 @@ def test_simulated_hall_uses_virtual_devices(settings):
     hw = simulated(settings.hardware)
     assert hw.printer.driver == "virtual" and hw.gpio == "virtual"
     assert [d.driver for d in hw.displays] == ["virtual", "virtual"]
+
+
+def test_a_fault_open_at_a_restart_is_closed_once_the_device_works(tmp_path, settings, clock, pins):
+    """A display unplugged when the kiosk was killed and plugged back while it was down: HQ sees
+    the recovery instead of a fault open for ever; a device no longer configured is closed too."""
+    s = settings_with(settings, hardware=HardwareConfig.model_validate(HALL_HARDWARE).model_dump())
+    app = KioskApp(s, tmp_path, clock=clock).start()
+    app.call("record_device", "board", True, "unplugged", "board: port gone")
+    app.call("record_device", "printer", True, "paper_out", "paper out")
+    app.call("record_device", "old-sign", True, "unplugged", "removed during the night")
+    assert set(app.call("open_device_faults")) == {"board", "printer", "old-sign"}
+    app.stop()
+
+    app = KioskApp(s, tmp_path, clock=clock).start()
+    try:
+        attach_outputs(app, pin_factory=pins)
+        wait_for(lambda: app.call("open_device_faults") == {})
+        recovered = {e["device"]: e["kind"] for e in events(app, "device.recovered")}
+        assert recovered == {"board": "unplugged", "printer": "paper_out", "old-sign": "unplugged"}
+        assert len(events(app, "device.fault")) == 3                 # nothing reported twice
+    finally:
+        app.stop()
+

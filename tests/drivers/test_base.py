@@ -22,6 +22,17 @@ def test_tracker_reports_changes_and_pairs_recoveries(faults):
                             ("printer", "recovered", "cover_open")]
 
 
+def test_tracker_starts_in_the_fault_its_listener_remembers(faults):
+    faults.known_fault = {"printer": ("paper_out", "out"), "sign": ("melted", "?")}.get
+    t = FaultTracker("printer", faults)
+    assert t.kind is FaultKind.PAPER_OUT and t.reason == "out"
+    t.fault(FaultKind.PAPER_OUT, "still out")                  # known: not reported again
+    t.clear()
+    assert faults.calls == [("printer", "recovered", "paper_out")]
+    assert FaultTracker("sign", faults).kind is None           # a kind this version does not know
+    assert FaultTracker("vfd", faults).kind is None            # nothing remembered
+
+
 def test_broken_listener_is_contained():
     def boom(*args):
         raise RuntimeError("listener bug")

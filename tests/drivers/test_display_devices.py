@@ -95,6 +95,28 @@ def test_port_missing_at_start_is_a_fault_then_recovers(pty_device, faults, wait
         port.close()
 
 
+def test_fault_known_from_before_a_restart_is_not_reported_again_only_its_recovery(pty_device, faults, waiter):
+    """The listener remembers the sign was unplugged when the kiosk stopped; it still is at start:
+    no second fault event. Plugged back: the recovery is reported."""
+    faults.known_fault = lambda name: ("unplugged", "port gone") if name == "late" else None
+    dev = pty_device("late")
+    dev.unplug()
+    port = SerialDisplayPort(dev.link, 9600)
+    d = CallDisplay("late", port, EpsonCodec(), listener=faults, backoff_s=(0.02, 0.1))
+    assert d.state is DeviceState.FAULT                       # before it even tried
+    d.start()
+    try:
+        assert d.wait_idle()
+        waiter(lambda: d._retry is not None)                  # it tried, failed and waits to retry
+        assert faults.kinds() == []
+        dev.replug()
+        waiter(lambda: faults.kinds() == ["recovered"])
+        assert faults.calls[0] == ("late", "recovered", "unplugged")
+    finally:
+        d.close()
+        port.close()
+
+
 @pytest.mark.parametrize("switch,kind", [("unplugged", "unplugged"), ("no_reply", "no_reply")])
 def test_mock_display_fault_switches(faults, waiter, switch, kind):
     d = MockDisplay("board", listener=faults, blink_s=0).start()
