@@ -6,6 +6,7 @@ import logging
 from typing import Optional
 
 from .base import FaultListener
+from .escpos_cache import prepare as prepare_escpos
 from .jobs import TicketPrintJob
 from .printer import WorkerPrinter
 from .printer_status import (QUERY_ERROR_CAUSE, QUERY_OFFLINE_CAUSE, QUERY_PAPER, QUERY_PRINTER,
@@ -46,6 +47,7 @@ class EscposPrinter(WorkerPrinter):
                  status_timeout_s: float = 0.5, print_timeout_s: float = 30.0,
                  reconnect_s: float = 2.0) -> None:
         layout.width_px  # fail now on a profile without a paper width
+        prepare_escpos()  # before escpos reads its capabilities
         import escpos.printer  # noqa: F401 - heavy import done once, at construction
 
         self.transport = transport

@@ -13,6 +13,7 @@ import string
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
+from .escpos_cache import prepare as prepare_escpos
 from .jobs import Text, TicketPrintJob, pick
 from .phrases import ahead_text, estimate_text, phrase
 
@@ -107,6 +108,7 @@ class LayoutOptions:
 @functools.lru_cache(maxsize=16)
 def profile_width_px(profile: str) -> int:
     """Printable width of an escpos profile; a profile without a width is refused."""
+    prepare_escpos()  # before escpos reads its capabilities
     from escpos.capabilities import get_profile
 
     try:
@@ -195,6 +197,7 @@ def big_number_scale(text: str, opts: LayoutOptions) -> int:
 
 def encode_escpos(elements: Sequence[Element], opts: LayoutOptions) -> bytes:
     """ESC/POS bytes for the elements (python-escpos builds every command)."""
+    prepare_escpos()  # before escpos reads its capabilities
     from escpos.printer import Dummy
 
     p = Dummy(profile=opts.profile_name)
@@ -300,6 +303,7 @@ def _wrap(text: str, font, width: int) -> list[str]:
 def _raster_line(line: TextLine, font_path: str, width_px: int, profile: str) -> bytes:
     """``GS v 0`` bytes of one text line; cached, as most lines repeat from ticket to ticket
     (branch, service, captions, footer) and rasterising is the costly part of image mode."""
+    prepare_escpos()  # before escpos reads its capabilities
     from escpos.printer import Dummy
 
     opts = LayoutOptions(profile=profile, text_mode="image", font_path=font_path)

@@ -17,6 +17,7 @@ import time
 from typing import Optional
 
 from .base import DeviceConfigError, DeviceUnavailable
+from .escpos_cache import prepare as prepare_escpos
 
 
 class Transport(ABC):
@@ -240,6 +241,7 @@ class UsbTransport(Transport):
 
     def __init__(self, vendor_id: int, product_id: int, *,
                  in_ep: Optional[int] = None, out_ep: Optional[int] = None, timeout_ms: int = 5000):
+        prepare_escpos()  # before escpos reads its capabilities
         from escpos.printer import Usb
 
         if not Usb.is_usable():  # fail at start-up, not at the first ticket
@@ -257,6 +259,7 @@ class UsbTransport(Transport):
         return self._usb is not None
 
     def open(self) -> None:
+        prepare_escpos()  # before escpos reads its capabilities
         from escpos.printer import Usb
 
         if self._usb is not None:
