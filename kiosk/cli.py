@@ -231,9 +231,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 # -- entry point --------------------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; the parser (~2 MB of argparse objects for every sub-command)
+    is garbage once this returns, instead of living as long as `kiosk run`."""
+    return build_parser().parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     for name, default in (("config", None), ("data", None), ("json", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
