@@ -13,6 +13,9 @@ Metrics (one JSON object per line, design.md's benchmark contract):
 * ``rss_headless_mb`` — VmRSS of a process that starts `KioskApp` without Kivy.
 * ``rss_ui_without_numpy_mb`` — ``rss_ui_mb`` when numpy cannot be imported (sqlite_utils
   and Pillow import it whenever it is installed; the kiosk itself never uses it).
+* ``rss_kivy_floor_mb`` — the smallest Kivy app (one label) configured like the kiosk, on the
+  same GL stack and window: what any Kivy UI costs here. ``rss_ui_over_kivy_floor_mb`` is
+  the kiosk's own share on top of it (core, devices, screens).
 
 The entry is ``python -m kiosk run --screen kiosk`` with KIOSK_UI_EXIT_AFTER_FIRST_FRAME=1;
 if that command cannot start (a part of `kiosk run` missing), ``python -m ui.app`` (the same
@@ -44,6 +47,36 @@ rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(
 print(rss / 1024.0, flush=True)
 app.stop()
 """
+
+# the floor: the smallest Kivy program, configured as the kiosk configures Kivy (same window,
+# font, GL stack, numpy kept out), measured at its first frame the same way
+KIVY_FLOOR = r"""
+import json, os, sys
+sys.modules["numpy"] = None
+from ui.app import configure_kivy
+configure_kivy(None, size=(int(sys.argv[1]), int(sys.argv[2])))
+from ui.main import _gl_rss_mb, _rss_mb, release_memory
+from kivy.app import App
+from kivy.core.window import Window
+from kivy.uix.label import Label
+
+class Floor(App):
+    def load_kv(self, filename=None):   # no kv file (and no source file to look beside)
+        return None
+
+    def build(self):
+        Window.bind(on_flip=self.first)
+        return Label(text="请A023号到3号窗口 Ticket A023, counter 3", font_size=32)
+
+    def first(self, *args):
+        Window.unbind(on_flip=self.first)
+        release_memory()
+        print(json.dumps({"first_frame_monotonic": 0, "rss_mb": _rss_mb(), "gl_mb": _gl_rss_mb()}), flush=True)
+        self.stop()
+
+Floor().run()
+"""
+
 
 def _config(tmp: Path, size: tuple[int, int]) -> Path:
     from kiosk.config import DEFAULT_CONFIG
@@ -140,6 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     if lean:
         print(json.dumps({"metric": "rss_ui_without_numpy_mb", "p50": round(statistics.median(r["rss_mb"] for r in lean), 1),
                           "n": len(lean), "unit": "MB", "entry": f"{entry_name}, numpy blocked",
+                          "window": args.size}))
+    floor = [r for r in (_one_run([sys.executable, "-c", KIVY_FLOOR, str(size[0]), str(size[1])], env)
+                         for _ in range(3)) if r]
+    if floor:
+        floor_mb = statistics.median(r["rss_mb"] for r in floor)
+        print(json.dumps({"metric": "rss_kivy_floor_mb", "p50": round(floor_mb, 1), "n": len(floor), "unit": "MB",
+                          "what": "a one-label Kivy app configured like the kiosk (same window, font, GL stack)",
+                          "window": args.size}))
+        print(json.dumps({"metric": "rss_ui_over_kivy_floor_mb", "p50": round(statistics.median(rss) - floor_mb, 1),
+                          "unit": "MB", "what": "rss_ui_mb minus rss_kivy_floor_mb: the kiosk's own share",
                           "window": args.size}))
     headless = []
     for _ in range(3):
