@@ -40,6 +40,7 @@ def day_schedule(long: bool = False) -> list[Fault]:
         Fault("11:30", "broker_down", 10),
         Fault("13:00", "clock_jump", 5),
         Fault("14:00", "unplug_display", 10, "counter-vfd"),
+        Fault("15:20", "unplug_display", 20, "counter-vfd"),   # still unplugged when the kiosk is killed
         Fault("15:30", "sigkill"),
         Fault("16:15", "printer_silent", 5),
     ]
