@@ -303,7 +303,9 @@ class WaitEstimator:
         self._service: dict[str, _Samples] = {}
         self._hour_profile: dict[tuple[str, int], list[float]] = {}  # (svc, hour) -> [n, mean]
         self._outcomes: dict[str, deque[int]] = {}  # per service: 1 no-show, 0 served
-        self._ns_hist: deque[tuple[float, int]] = deque(maxlen=400)  # (wait at call, no-show?)
+        self._ns_hist: deque[tuple[int, int]] = deque(maxlen=400)  # (wait bin at call, no-show?)
+        self._ns_n = [0] * (len(self.noshow_wait_edges_s) + 1)  # calls per wait bin in _ns_hist
+        self._ns_k = [0] * (len(self.noshow_wait_edges_s) + 1)  # no-shows per wait bin
         self._ns_table: tuple[float, tuple[float, ...]] | None = None  # cached
         self._noshow_dur = _Samples(60)
         self._walk = _Samples(100)
@@ -507,19 +509,20 @@ class WaitEstimator:
 
     def _record_outcome(self, cur: list | None, noshow: int) -> None:
         if cur is not None and len(cur) > 3 and cur[3] is not None:
-            self._ns_hist.append((max(float(cur[3]), 0.0), noshow))
+            b = bisect.bisect_right(self.noshow_wait_edges_s, max(float(cur[3]), 0.0))
+            if len(self._ns_hist) == self._ns_hist.maxlen:   # the oldest leaves the window
+                old_b, old_o = self._ns_hist[0]
+                self._ns_n[old_b] -= 1
+                self._ns_k[old_b] -= old_o
+            self._ns_hist.append((b, noshow))
+            self._ns_n[b] += 1
+            self._ns_k[b] += noshow
             self._ns_table = None
 
     def _noshow_wait_table(self) -> tuple[float, tuple[float, ...]]:
         """(overall no-show rate, rate per wait bin): customers who waited long leave more."""
         if self._ns_table is None:
-            edges = self.noshow_wait_edges_s
-            n = [0] * (len(edges) + 1)
-            k = [0] * (len(edges) + 1)
-            for w, o in self._ns_hist:
-                b = bisect.bisect_right(edges, w)
-                n[b] += 1
-                k[b] += o
+            n, k = self._ns_n, self._ns_k
             w0 = self.noshow_prior_weight
             p_all = (self.noshow_prior * w0 + sum(k)) / (w0 + sum(n))
             wb = self.noshow_bin_weight
