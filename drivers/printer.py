@@ -166,12 +166,19 @@ class WorkerPrinter(TicketPrinter):
     def wait_idle(self, timeout_s: float = 5.0) -> bool:
         return self.worker.wait_idle(timeout_s)
 
+    close_drain_s = 5.0
+    """On close, tickets already handed over are printed first, for at most this long: a
+    customer who tapped just before the kiosk stopped still gets the paper."""
+
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
         if self._poll_handle is not None:
             self._poll_handle.cancel()
+        if not self.worker.wait_idle(self.close_drain_s):
+            log.warning("%s: closing with tickets still queued after %.0f s: they are reported not printed",
+                        self.name, self.close_drain_s)
+        self._closed = True
         self.worker.close()
         self._disconnect_quietly()
 

@@ -81,6 +81,32 @@ def test_slow_printer_times_out_without_blocking_caller(faults, ticket_job, wait
         p.close()
 
 
+def test_close_prints_the_tickets_already_handed_over_first(faults, ticket_job):
+    """The kiosk stops (systemd, an update) just after three customers tapped: they get paper."""
+    p = MockPrinter("printer", listener=faults, status_poll_s=0.05, print_timeout_s=5).start()
+    assert p.wait_idle()
+    p.set_faults(slow_s=0.2)
+    assert p.wait_idle()
+    futs = [p.print_ticket(dataclasses.replace(ticket_job, number=f"A{i:03d}")) for i in range(3)]
+    p.close()
+    assert [f.result(0).ok for f in futs] == [True, True, True]
+    assert p.numbers == ["A000", "A001", "A002"]
+
+
+def test_close_gives_up_on_a_stuck_printer_after_its_drain_time(faults, ticket_job):
+    p = MockPrinter("printer", listener=faults, status_poll_s=0.05, print_timeout_s=30).start()
+    p.close_drain_s = 0.3
+    assert p.wait_idle()
+    p.set_faults(slow_s=30)
+    assert p.wait_idle()
+    futs = [p.print_ticket(dataclasses.replace(ticket_job, number=f"A{i:03d}")) for i in range(2)]
+    p.close()                                      # waits 0.3 s, not 30
+    queued = futs[1].result(0)
+    assert not queued.ok and "closed" in queued.reason   # reported not printed, never printed later
+    p.clear_faults()                               # ends the stuck job
+    assert "A001" not in p.numbers
+
+
 def test_reprint_is_marked(mock_printer, ticket_job):
     assert mock_printer.reprint(ticket_job).result(10).ok
     assert mock_printer.printed[0].job.reprint
