@@ -52,6 +52,7 @@ class BranchState:
     last_seq: int = 0
     last_seen: float = 0.0
     last_stats: dict[str, Any] | None = None
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)   # open faults: name → kind, reason, since
     _recent: deque = field(default_factory=deque, repr=False)
     _ids: set = field(default_factory=set, repr=False)
     _id_order: deque = field(default_factory=deque, repr=False)
@@ -77,7 +78,12 @@ class BranchState:
                 "waiting": dict(self.waiting), "longest_wait_s": self.longest_wait_s,
                 "open_counters": self.open_counters, "alert_level": self.alert_level,
                 "alert_reason": self.alert_reason, "events": self.events, "duplicates": self.duplicates,
-                "last_seq": self.last_seq, "events_per_min": self.events_per_minute(now)}
+                "last_seq": self.last_seq, "events_per_min": self.events_per_minute(now),
+                "devices": {k: dict(v) for k, v in sorted(self.devices.items())}}
+
+
+def _device_fault(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": str(doc.get("kind") or ""), "reason": str(doc.get("reason") or ""), "since": doc.get("since")}
 
 
 class MonitorState:
@@ -136,6 +142,9 @@ class MonitorState:
                 if isinstance(alert, dict):
                     b.alert_level = int(alert.get("level") or 0)
                     b.alert_reason = str(alert.get("reason") or "")
+                devices = doc.get("devices")
+                if isinstance(devices, dict):       # kiosks before 0.1.0's schema 2 send none
+                    b.devices = {str(k): _device_fault(v) for k, v in devices.items() if isinstance(v, dict)}
             elif kind == "alerts":
                 b.alert_level = int(doc.get("level") or 0)
                 b.alert_reason = str(doc.get("reason") or "")
@@ -162,8 +171,13 @@ class MonitorState:
         seq = doc.get("seq")
         if isinstance(seq, int) and seq > b.last_seq:
             b.last_seq = seq
-        if doc.get("type") in ("alert.raised", "alert.cleared"):
+        kind = doc.get("type")
+        if kind in ("alert.raised", "alert.cleared"):
             b.alert_level = int(doc.get("level") or 0)
+        elif kind == "device.fault" and doc.get("device"):
+            b.devices[str(doc["device"])] = _device_fault({**doc, "since": doc.get("ts")})
+        elif kind == "device.recovered" and doc.get("device"):
+            b.devices.pop(str(doc["device"]), None)
         if self.recorder is not None:
             self.recorder.add((event_id, b.branch, seq if isinstance(seq, int) else None, str(doc.get("type")),
                                doc.get("ts"), doc.get("day"), payload.decode("utf-8", "replace")))
@@ -202,14 +216,15 @@ def _dur(s: float | None) -> str:
 
 def render(rows: list[dict[str, Any]], *, colour: bool = False, max_rows: int | None = None,
            title: str = "") -> str:
-    head = ["BRANCH", "STATE", "SINCE", "WAITING", "LONGEST", "OPEN", "ALERT", "EV/MIN", "EVENTS"]
+    head = ["BRANCH", "STATE", "SINCE", "WAITING", "LONGEST", "OPEN", "ALERT", "DEVICES", "EV/MIN", "EVENTS"]
     table = []
     for r in rows:
         state = {True: "online", False: "offline", None: "?"}[r["online"]]
         waiting = " ".join(f"{k}:{v}" for k, v in sorted(r["waiting"].items())) or "-"
+        devices = " ".join(f"{k}:{v['kind']}" for k, v in sorted((r.get("devices") or {}).items())) or "-"
         table.append([r["branch"], state, _since(r["since"]), waiting, _dur(r["longest_wait_s"]),
                       "-" if r["open_counters"] is None else str(r["open_counters"]), str(r["alert_level"]),
-                      str(r["events_per_min"]), str(r["events"])])
+                      devices, str(r["events_per_min"]), str(r["events"])])
     shown = table if max_rows is None or len(table) <= max_rows else table[:max_rows]
     widths = [max([len(h)] + [len(t[i]) for t in shown]) for i, h in enumerate(head)]
     lines = []
@@ -221,7 +236,7 @@ def render(rows: list[dict[str, Any]], *, colour: bool = False, max_rows: int | 
         if colour:
             if t[1] == "offline" or t[6] == "2":
                 line = RED + line + RESET
-            elif t[6] == "1":
+            elif t[6] == "1" or t[7] != "-":
                 line = YELLOW + line + RESET
             elif t[1] == "?":
                 line = DIM + line + RESET

@@ -9,7 +9,8 @@ from .queue import QueueEngine
 
 def snapshot(engine: QueueEngine) -> dict[str, Any]:
     """The queue now: per service waiting, longest wait, estimate and availability; per counter
-    its state and ticket; the alert. This is the payload of MQTT `kiosk/{branch}/queue`."""
+    its state and ticket; the alert; the devices with an open fault (`devices`: name → kind,
+    reason, since; empty when all work). This is the payload of MQTT `kiosk/{branch}/queue`."""
     conn = engine.conn
     now = engine.time.now()
     wall = engine.clock.wall()
@@ -61,6 +62,7 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
         "services": services,
         "counters": counters,
         "alert": {"level": alert["level"], "reason": alert["reason"]} if alert else {"level": 0, "reason": ""},
+        "devices": engine.open_device_faults(),
         "last_seq": engine.store.last_seq(),
     }
 

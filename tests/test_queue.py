@@ -263,6 +263,20 @@ def test_snapshot_shape(engine, clock):
     c1 = next(c for c in snap["counters"] if c["counter"] == 1)
     assert c1["ticket"] == "V001" and c1["state"] == "open"
     assert snap["waiting"] == 1 and snap["open_counters"] == 4
+    assert snap["devices"] == {}
+
+
+def test_snapshot_lists_the_open_device_faults(engine):
+    engine.record_device("printer", True, "paper_out", "paper end")
+    engine.record_device("hall-board", True, "unplugged", "port gone")
+    engine.record_device("printer", True, "cover_open", "cover")        # a new kind replaces the old
+    engine.record_device("hall-board", False, "unplugged", "unplugged cleared")
+    devices = snapshot(engine)["devices"]
+    assert list(devices) == ["printer"]
+    assert devices["printer"]["kind"] == "cover_open" and devices["printer"]["reason"] == "cover"
+    assert devices["printer"]["since"].startswith("20")
+    assert [e["type"] for e in events(engine)][-4:] == ["device.fault", "device.fault", "device.fault",
+                                                        "device.recovered"]
 
 
 def test_print_outcome_recorded(engine):

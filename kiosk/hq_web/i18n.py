@@ -29,6 +29,10 @@ TEXT: dict[str, dict[str, str]] = {
         "ev_total": "events", "mean_score": "Mean score", "service_time": "Mean service time",
         "back": "All branches", "version": "Version", "ago": "ago", "sending": "Sending…",
         "refused": "Refused", "timeout": "No reply (timeout)", "lang": "中文",
+        "devices": "Devices", "device_faults": "Device faults", "dev_paper_out": "out of paper",
+        "dev_paper_near_end": "paper low", "dev_cover_open": "cover open", "dev_offline": "offline",
+        "dev_unplugged": "unplugged", "dev_no_reply": "not answering", "dev_timeout": "timed out",
+        "dev_error": "error",
     },
     "zh": {
         "title": "总部监控", "login": "登录", "user": "用户名", "password": "密码", "sign_in": "登录",
@@ -51,6 +55,9 @@ TEXT: dict[str, dict[str, str]] = {
         "metric": "图表", "shown": "显示", "of": "/", "recorded": "已记录", "ev_total": "事件",
         "mean_score": "平均评分", "service_time": "平均办理时长", "back": "全部营业厅", "version": "版本",
         "ago": "前", "sending": "发送中…", "refused": "已拒绝", "timeout": "无回复（超时）", "lang": "EN",
+        "devices": "设备", "device_faults": "设备故障", "dev_paper_out": "缺纸", "dev_paper_near_end": "纸将尽",
+        "dev_cover_open": "机盖打开", "dev_offline": "离线", "dev_unplugged": "未连接", "dev_no_reply": "无响应",
+        "dev_timeout": "超时", "dev_error": "故障",
     },
 }
 

@@ -201,6 +201,7 @@ class Live:
         with self.lock:
             for r in rows:
                 r["waiting_total"] = sum(r["waiting"].values())
+                r["device_faults"] = len(r["devices"])
                 d = self.detail.get(r["branch"])
                 r["state_seen"] = d.get("state_seen") if d else None
         return rows

@@ -60,6 +60,11 @@ def _up(port: int) -> bool:
         return False
 
 
+# open device faults of the demo (device, kind, reason): shown on the list and the branch page
+DEVICE_FAULTS = {"sh-pudong-01": [("printer", "paper_out", "paper end sensor")],
+                 "wh-wuchang-01": [("hall-board", "unplugged", "write failed: [Errno 5] Input/output error")]}
+
+
 def simulate(rng: random.Random, branch: str, day: date, busy: float, now_hour: int) -> tuple[list[dict], dict]:
     """A business day of one branch up to `now_hour`: events and the queue snapshot at the end."""
     events: list[dict] = []
@@ -114,9 +119,16 @@ def simulate(rng: random.Random, branch: str, day: date, busy: float, now_hour: 
                          "ticket": f"A{n - c:03d}" if state == "open" else None, "service": "A" if state == "open" else None,
                          "ticket_state": "serving" if state == "open" else None,
                          "busy_s": round(rng.uniform(30, 500), 1) if state == "open" else None, "services": ["A", "B"]})
+    devices = {}
+    for device, kind, why in DEVICE_FAULTS.get(branch, []):   # no draws from rng: the rest of the demo stays the same
+        seq += 1
+        since = datetime(day.year, day.month, day.day, now_hour, 40, tzinfo=TZ).isoformat(timespec="seconds")
+        events.append({"v": 1, "id": str(uuid.uuid4()), "seq": seq, "type": "device.fault", "branch": branch,
+                       "day": day.isoformat(), "ts": since, "device": device, "kind": kind, "reason": why})
+        devices[device] = {"kind": kind, "reason": why, "since": since}
     snap = {"v": 1, "ts": datetime.now(TZ).isoformat(timespec="seconds"), "branch": branch, "day": day.isoformat(),
             "waiting": waiting, "open_counters": open_counters, "services": services, "counters": counters,
-            "alert": {"level": level, "reason": reason}, "last_seq": seq}
+            "alert": {"level": level, "reason": reason}, "devices": devices, "last_seq": seq}
     return events, snap
 
 

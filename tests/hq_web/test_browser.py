@@ -131,3 +131,45 @@ def test_offscreen_rows_are_current_when_scrolled_into_view(new_page, hq_server,
             pub.client.publish(f"kiosk/{n}/status", b"", qos=1, retain=True)
             pub.client.publish(f"kiosk/{n}/queue", b"", qos=1, retain=True)
         pub.close()
+
+
+def test_device_faults_show_on_the_list_and_the_branch_page(new_page, hq_server, hq_broker):
+    """A branch's printer runs out of paper (an event), its display was already unplugged (the
+    retained snapshot): the list shows both, the branch page says what and since when; the
+    recovery takes the printer off again."""
+    import json
+    import uuid
+
+    from hqkit import new_branch
+    from mqttkit import Collector
+    name = new_branch("zz-dev")
+    pub = Collector(hq_broker.port, ["nothing/here"])
+    try:
+        pub.client.publish(f"kiosk/{name}/status", json.dumps({"v": 1, "state": "online", "since": "2026-11-23T08:00:00+08:00"}),
+                           qos=1, retain=True)
+        pub.client.publish(f"kiosk/{name}/queue", json.dumps({
+            "v": 1, "waiting": 0, "open_counters": 1, "alert": {"level": 0, "reason": ""}, "services": [], "counters": [],
+            "devices": {"hall-board": {"kind": "unplugged", "reason": "port gone", "since": "2026-11-23T08:30:00+08:00"}}}),
+            qos=1, retain=True)
+        page = new_page("view")
+        row = f"tr[data-branch='{name}']"
+        page.wait_for_selector(f"{row} .dev[data-devices='1']")
+
+        def event(seq, type_, **kw):
+            pub.publish(f"kiosk/{name}/events", json.dumps({"v": 1, "id": str(uuid.uuid4()), "seq": seq, "type": type_,
+                                                              "ts": "2026-11-23T09:12:00+08:00", "branch": name,
+                                                              "day": "2026-11-23", "device": "printer", **kw}))
+        event(1, "device.fault", kind="paper_out", reason="paper end")
+        page.wait_for_selector(f"{row} .dev[data-devices='2']")
+        assert "printer out of paper" in page.inner_text(f"{row} .dev")
+        page.goto(f"{hq_server.url}/branch/{name}?lang=zh")
+        page.wait_for_selector("#devices[data-devices='2']")
+        text = page.inner_text("#devices")
+        assert "设备故障" in text and "printer 缺纸" in text and "hall-board 未连接" in text and "09:12" in text
+        event(2, "device.recovered", kind="paper_out", reason="paper_out cleared")
+        page.wait_for_selector("#devices[data-devices='1']")
+        assert "printer" not in page.inner_text("#devices")
+    finally:
+        pub.client.publish(f"kiosk/{name}/status", b"", qos=1, retain=True)
+        pub.client.publish(f"kiosk/{name}/queue", b"", qos=1, retain=True)
+        pub.close()

@@ -56,6 +56,27 @@ def test_state_table_and_duplicates_counted_once(tmp_path):
     rec.close()
 
 
+def test_device_faults_from_the_retained_snapshot_and_live_events():
+    st = MonitorState("kiosk")
+    # a monitor started late learns the open faults from the retained queue snapshot
+    st.ingest("kiosk/b1/queue", b({"v": 1, "services": [], "devices": {
+        "printer": {"kind": "paper_out", "reason": "paper end", "since": "2026-11-23T08:55:00+08:00"}}}), now=100)
+    st.ingest("kiosk/b1/events", b(ev("b1", 7, "device.fault", device="hall-board", kind="unplugged",
+                                      reason="write failed")), now=101)
+    row = st.snapshot(now=102)[0]
+    assert row["devices"] == {
+        "hall-board": {"kind": "unplugged", "reason": "write failed", "since": "2026-11-23T09:00:00+08:00"},
+        "printer": {"kind": "paper_out", "reason": "paper end", "since": "2026-11-23T08:55:00+08:00"}}
+    line = render(st.snapshot(now=102)).splitlines()[1]
+    assert "hall-board:unplugged printer:paper_out" in line
+    assert "\x1b[33m" in render(st.snapshot(now=102), colour=True)          # a device fault: yellow
+    st.ingest("kiosk/b1/events", b(ev("b1", 8, "device.recovered", device="printer", kind="paper_out")), now=103)
+    assert list(st.snapshot(now=104)[0]["devices"]) == ["hall-board"]
+    st.ingest("kiosk/b1/queue", b({"v": 1, "services": [], "devices": {}}), now=105)   # the kiosk's own view wins
+    assert st.snapshot(now=106)[0]["devices"] == {}
+    assert "unplugged" not in render(st.snapshot(now=106))
+
+
 def test_recorder_is_idempotent_and_exports_csv(tmp_path):
     db = tmp_path / "hq.db"
     events = [ev("b1", i) for i in range(1, 51)] + [ev("b2", i) for i in range(1, 11)]

@@ -168,6 +168,16 @@
     return out;
   }
 
+  // -- device faults (open ones: name -> {kind, reason, since}) ----------------------------------------
+  function devKind(k) { var w = t("dev_" + k); return w === "dev_" + k ? k : w; }
+  function deviceCell(devs) {
+    var names = Object.keys(devs || {});
+    if (!names.length) return '<span class="dim">–</span>';
+    return '<span class="badge l1 dev" data-devices="' + names.length + '" title="' +
+      esc(names.map(function (n) { return n + ": " + devKind(devs[n].kind) + (devs[n].reason ? " (" + devs[n].reason + ")" : ""); }).join("\n")) +
+      '">' + esc(names.map(function (n) { return n + " " + devKind(devs[n].kind); }).join(", ")) + "</span>";
+  }
+
   // -- branch list ----------------------------------------------------------------------------------
   function pageList() {
     var rows = new Map(), changed = new Set();
@@ -176,7 +186,8 @@
       { key: "branch", label: t("branch") }, { key: "state", label: t("state") },
       { key: "since", label: t("since") }, { key: "waiting_total", label: t("waiting"), num: 1 },
       { key: "longest_wait_s", label: t("longest"), num: 1 }, { key: "open_counters", label: t("open_counters"), num: 1 },
-      { key: "alert_level", label: t("alert"), num: 1 }, { key: "events_per_min", label: t("events_min"), num: 1 }];
+      { key: "alert_level", label: t("alert"), num: 1 }, { key: "device_faults", label: t("devices") },
+      { key: "events_per_min", label: t("events_min"), num: 1 }];
     main.innerHTML =
       '<div class="summary" id="summary"></div>' +
       '<div class="tools"><input type="search" id="q" placeholder="' + esc(t("filter")) + '" aria-label="' + esc(t("filter")) + '">' +
@@ -199,7 +210,7 @@
     function severity(r) { return r.online === false ? Math.max(r.alert_level || 0, 1.5) : (r.alert_level || 0); }
     function key(r, k) { return k === "state" ? stateOf(r) : k === "since" ? (r.state_seen || r.since || "") : r[k]; }
     var trs = new Map(), headerKey = null;
-    var TEXT_CELL = [false, false, false, true, true, true, false, true];  // set with textContent (no HTML parsing)
+    var TEXT_CELL = [false, false, false, true, true, true, false, false, true];  // set with textContent (no HTML parsing)
     function cells(r) {
       var sc = stateOf(r), lvl = r.alert_level || 0;
       return [
@@ -208,9 +219,9 @@
         esc(hhmm(r.state_seen || r.since)) + ' <span class="dim">' + esc(ago(r.state_seen || r.since)) + "</span>",
         String(r.waiting_total), dur(r.longest_wait_s), num(r.open_counters),
         '<span class="badge l' + lvl + '" title="' + esc(r.alert_reason || "") + '">' + esc(t("level" + lvl)) + "</span>",
-        String(r.events_per_min)];
+        deviceCell(r.devices), String(r.events_per_min)];
     }
-    var CELL_CLASS = ["bname", "", "", "num", "num", "num", "num", "num"];
+    var CELL_CLASS = ["bname", "", "", "num", "num", "num", "num", "", "num"];
     function fill(tr, r) {  // only the cells whose text changed are touched
       var html = cells(r);
       for (var i = 0; i < html.length; i++) {
@@ -338,7 +349,7 @@
     main.innerHTML =
       '<div class="head"><a href="/">← ' + esc(t("back")) + '</a><h1 id="bname">' + esc(b) + '</h1><span id="bstate"></span>' +
       '<span class="dim" id="bsince"></span><label class="dim">' + esc(t("day")) + ' <input type="date" id="day"></label></div>' +
-      '<div id="alertbar"></div>' +
+      '<div id="alertbar"></div><div id="devbar"></div>' +
       '<div class="grid">' +
       '<section class="card wide"><h2>' + esc(t("queue_by_service")) + '</h2><div class="tablewrap"><table id="svc"></table></div></section>' +
       '<section class="card"><h2>' + esc(t("counters")) + '</h2><div class="tablewrap"><table id="ctr"></table></div></section>' +
@@ -359,6 +370,13 @@
       document.getElementById("bsince").textContent = t("since") + " " + hhmm(r.state_seen || r.since) + (r.version ? " · " + t("version") + " " + r.version : "");
       document.getElementById("alertbar").innerHTML = lvl > 0 ?
         '<div class="alertbar l' + lvl + '" id="alert" data-level="' + lvl + '">' + esc(t("alert")) + " " + esc(t("level" + lvl)) + (r.alert_reason ? ": " + esc(r.alert_reason) : "") + "</div>" : "";
+      var devs = r.devices || {}, dnames = Object.keys(devs);
+      document.getElementById("devbar").innerHTML = dnames.length ?
+        '<div class="alertbar l1" id="devices" data-devices="' + dnames.length + '">' + esc(t("device_faults")) + ": " +
+        dnames.map(function (n) {
+          return esc(n) + " " + esc(devKind(devs[n].kind)) + (devs[n].since ? ' <span class="dim">' + esc(t("since")) + " " + esc(hhmm(devs[n].since)) + "</span>" : "") +
+            (devs[n].reason ? ' <span class="dim">(' + esc(devs[n].reason) + ")</span>" : "");
+        }).join(" · ") + "</div>" : "";
       document.body.dataset.state = sc; document.body.dataset.alert = String(lvl);
       var qd = detail.queue || {};
       if (!day) { day = qd.day || new Date().toISOString().slice(0, 10); dayInput.value = day; loadDay(true); }
@@ -406,7 +424,7 @@
       all = all.slice(0, 100);
       document.getElementById("events").innerHTML = "<thead><tr><th>#</th><th>" + esc(t("time")) + "</th><th>" + esc(t("type")) + "</th><th>" + esc(t("details")) + "</th></tr></thead><tbody>" +
         (all.length ? all.map(function (e) {
-          var det = ["ticket", "service", "counter", "wait_s", "service_s", "score", "level", "reason", "device", "text"].filter(function (k) { return e[k] != null && e[k] !== ""; })
+          var det = ["ticket", "service", "counter", "wait_s", "service_s", "score", "level", "reason", "device", "kind", "text"].filter(function (k) { return e[k] != null && e[k] !== ""; })
             .map(function (k) { return k + "=" + (k.slice(-2) === "_s" ? dur(e[k]) : e[k]); }).join(" ");
           return '<tr data-type="' + esc(e.type) + '"><td class="num">' + esc(e.seq) + "</td><td>" + esc(clock(e.ts)) + "</td><td>" + esc(e.type) + "</td><td>" + esc(det) + "</td></tr>";
         }).join("") : '<tr><td colspan="4" class="dim">' + t("no_data") + "</td></tr>") + "</tbody>";
