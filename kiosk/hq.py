@@ -254,7 +254,7 @@ def open_record_db(path: str | Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    db = sqlite_utils.Database(conn)
+    db = sqlite_utils.Database(conn, execute_plugins=False)   # see kiosk/store.py
     db["events"].create({"id": str, "branch": str, "seq": int, "type": str, "ts": str, "day": str, "body": str,
                          "received": str}, pk="id", not_null={"id", "branch", "body"}, if_not_exists=True)
     db["events"].create_index(["branch", "seq"], if_not_exists=True)

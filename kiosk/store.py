@@ -156,7 +156,9 @@ class Store:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        # no sqlite-utils plugins on the branch database: nothing installed beside the kiosk may change
+        # its connection (and no scan of every installed package's entry points at start)
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self._tx_lock = threading.RLock()
         if not readonly:
             self.migrate()
