@@ -104,6 +104,7 @@ def _engine(args: argparse.Namespace):
     from .store import Store, db_path
     settings = _settings(args)
     store = Store(db_path(data_dir(args.data)), synchronous=settings.store.synchronous)
+    args.stores.append(store)   # closed by main() when the command ends, not whenever GC gets to it
     return QueueEngine(store, settings)
 
 
@@ -242,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, default in (("config", None), ("data", None), ("json", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
+    args.stores = []
     logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -254,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        for store in args.stores:
+            store.close()
 
 
 if __name__ == "__main__":

@@ -111,6 +111,21 @@ def test_set_pin_prints_a_hash_that_verifies(kiosk, monkeypatch):
     assert code == 2 and "4 to 12 digits" in err
 
 
+def test_every_command_closes_the_database(kiosk, tmp_path):
+    """A command's connection left to the garbage collector (the engine holds reference cycles)
+    closes at a random later moment, and closing the last connection writes the WAL into the
+    file: over a damaged file it hid the damage from `check-db --restore` (seen once in CI)."""
+    import gc
+    wal = tmp_path / "data" / "kiosk.db-wal"
+    gc.disable()
+    try:
+        for argv in (("init",), ("counter", "1", "open"), ("issue", "A"), ("call", "1"), ("status",)):
+            assert kiosk(*argv)[0] == 0
+            assert not wal.exists(), f"kiosk {' '.join(argv)} left the database open"
+    finally:
+        gc.enable()
+
+
 def test_backup_and_check_db(kiosk, tmp_path):
     kiosk("issue", "A")
     code, out, _ = kiosk("--json", "backup")
