@@ -70,6 +70,8 @@ def test_device_faults_from_the_retained_snapshot_and_live_events():
     line = render(st.snapshot(now=102)).splitlines()[1]
     assert "hall-board:unplugged printer:paper_out" in line
     assert "\x1b[33m" in render(st.snapshot(now=102), colour=True)          # a device fault: yellow
+    st.ingest("kiosk/b1/queue", b({"v": 1, "services": [], "devices": "printer broken"}), now=102)   # malformed
+    assert len(st.snapshot(now=102)[0]["devices"]) == 2                    # ignored: the state is kept
     st.ingest("kiosk/b1/events", b(ev("b1", 8, "device.recovered", device="printer", kind="paper_out")), now=103)
     assert list(st.snapshot(now=104)[0]["devices"]) == ["hall-board"]
     st.ingest("kiosk/b1/queue", b({"v": 1, "services": [], "devices": {}}), now=105)   # the kiosk's own view wins

@@ -3,19 +3,9 @@ offscreen driver on Mesa when there is no DISPLAY), one 800x480 window serves ev
 and each test builds a fresh KioskApp (FakeClock, temporary data dir) and a fresh UI."""
 from __future__ import annotations
 
-import os
-import tempfile
+from ui.harness import headless_env  # imports no Kivy: it sets the environment Kivy reads at import
 
-_KIVY_HOME = tempfile.mkdtemp(prefix="kivy-test-home-")
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("KIVY_HOME", _KIVY_HOME)
-os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ.setdefault("KIVY_NO_FILELOG", "1")
-os.environ.setdefault("KIVY_TEXT", "sdl2")
-os.environ.setdefault("KIVY_IMAGE", "sdl2")
-if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+headless_env()
 
 from collections.abc import Callable, Iterator  # noqa: E402
 from typing import Any  # noqa: E402
