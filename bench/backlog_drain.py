@@ -82,7 +82,7 @@ def sub_cmd(port: int, topic: str, *extra: str) -> list[str]:
 
 def commit_backlog(data: Path, settings, n: int) -> int:
     """N ticket-like events committed to the outbox (1,000 per transaction)."""
-    from kiosk.store import Store, db_path
+    from kiosk.storage.store import Store, db_path
     store = Store(db_path(data), synchronous=settings.store.synchronous)
     try:
         t = 0.0
@@ -101,9 +101,9 @@ def commit_backlog(data: Path, settings, n: int) -> int:
 
 
 def run_once(n: int, workdir: Path) -> dict:
-    from kiosk.app import KioskApp
-    from kiosk.config import DEFAULT_CONFIG, Settings, load_settings
-    from kiosk.telemetry import attach_telemetry
+    from kiosk.app.kiosk_app import KioskApp
+    from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings
+    from kiosk.mqtt.telemetry import attach_telemetry
     port = free_port()
     base = load_settings(DEFAULT_CONFIG).model_dump(mode="json")
     base["mqtt"] = {"enabled": True, "url": f"mqtt://127.0.0.1:{port}", "reconnect_min_s": 0.1,

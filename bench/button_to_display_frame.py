@@ -29,9 +29,9 @@ import tty
 
 from gpiozero.pins.mock import MockFactory
 
-from drivers.display import CallBoard, CallDisplay, EpsonCodec
-from drivers.display_ports import SerialDisplayPort
-from drivers.gpio_inputs import CounterKeypad
+from drivers.display.call_display import CallBoard, CallDisplay, EpsonCodec
+from drivers.display.ports import SerialDisplayPort
+from drivers.gpio.inputs import CounterKeypad
 from drivers.jobs import CallInfo
 
 

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk.clock import FakeClock
-from kiosk.config import DEFAULT_CONFIG, load_settings
-from kiosk.queue import QueueEngine
-from kiosk.store import Store
+from kiosk.domain.clock import FakeClock
+from kiosk.config.settings import DEFAULT_CONFIG, load_settings
+from kiosk.engine.queue_engine import QueueEngine
+from kiosk.storage.store import Store
 
 
 def raw_commits_per_s(path: Path, n: int) -> float:

@@ -3,7 +3,7 @@
     python -m bench.hq_dashboard [--branches 1000] [--rate 1000] [--seconds 20] [--burst 100000]
                                  [--push-ms 250] [--no-browser]
 
-A local mosquitto, `python -m kiosk.hq_web.cli serve` (the real server: recorder + web) in
+A local mosquitto, `python -m kiosk.cli.hq_web serve` (the real server: recorder + web) in
 its own process, and simulated branches (paho clients; every branch has a retained status
 and queue snapshot, then publishes events with increasing ``seq``).
 
@@ -47,8 +47,8 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.simday.broker import Broker, free_port
-from kiosk.simday.fakes import wait_until
+from kiosk.sim.broker import Broker, free_port
+from kiosk.sim.hq_subscriber import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
@@ -70,7 +70,7 @@ def figure(metric: str, xs: list[float], **extra: Any) -> dict[str, Any]:
 # -- processes ------------------------------------------------------------------------------------
 class Server:
     def __init__(self, broker_port: int, workdir: Path, push_ms: float, protocol: str = "5") -> None:
-        from kiosk.hq_web.auth import Users
+        from kiosk.hq.web.auth import Users
         self.db = workdir / "hq.db"
         users = Users(self.db)
         users.add(USER, "operator", PASSWORD)
@@ -79,7 +79,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.hq_web.cli", "serve", "--broker",
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.hq_web", "serve", "--broker",
                                       f"mqtt://127.0.0.1:{broker_port}", "--db", str(self.db), "--port",
                                       str(self.port), "--push-ms", str(push_ms), "--protocol", protocol],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))

@@ -100,7 +100,7 @@ def count_recorded(db: Path, expected: set[str]) -> tuple[int, int]:
 
 
 def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, workdir: Path) -> dict:
-    from kiosk.hq import HqMonitor, Recorder
+    from kiosk.hq.monitor import HqMonitor, Recorder
     port = free_port()
     conf = write_broker_conf(workdir / f"broker-{mode}", port)
     broker = start_broker(conf, port)

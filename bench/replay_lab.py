@@ -1,7 +1,7 @@
 """Replay lab for the wait estimator (no engine needed).
 
 Reads a day folder (``trace.csv`` + ``meta.json``, the format of ``../shared/replay``),
-rebuilds the :class:`kiosk.estimate.HallView` at every event straight from the trace,
+rebuilds the :class:`kiosk.estimate.estimator.HallView` at every event straight from the trace,
 feeds :meth:`WaitEstimator.observe` with domain-event dicts, and records at every
 ``arrive`` the estimate the kiosk would print (using only what happened before).
 It also runs the four classic predictors (naive, ql, les, hol) on the same day.
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk.estimate import CounterView, HallView, WaitEstimator, WaitingTicket
+from kiosk.estimate.estimator import CounterView, HallView, WaitEstimator, WaitingTicket
 
 BASELINES = ("naive", "ql", "les", "hol")
 

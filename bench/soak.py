@@ -1,4 +1,4 @@
-"""The soak as a benchmark: days at peak load in accelerated time (kiosk/simday/soak.py).
+"""The soak as a benchmark: days at peak load in accelerated time (kiosk/sim/day/soak.py).
 
     python -m bench.soak [--days 7] [--speed 1200] [--out DIR]
 
@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from kiosk.simday.soak import SoakOptions, run_soak
+from kiosk.sim.day.soak import SoakOptions, run_soak
 
 
 def main() -> None:

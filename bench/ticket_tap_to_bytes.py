@@ -26,8 +26,8 @@ import time
 import tty
 
 from drivers.jobs import TicketPrintJob
-from drivers.printer_escpos import EscposPrinter
-from drivers.ticket_layout import LayoutOptions, ticket_bytes
+from drivers.printer.escpos import EscposPrinter
+from drivers.printer.ticket_layout import LayoutOptions, ticket_bytes
 from drivers.transport import SerialTransport
 
 BAUD = 115200
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
                 render.append((time.perf_counter() - t0) * 1000)
                 sizes.append(len(data))
             if mode == "image":  # worst case: no line cached (a fresh process, all lines new)
-                from drivers import ticket_layout
+                from drivers.printer.base import ticket_layout
 
                 cold = []
                 for i in range(max(20, args.n // 5)):

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HEADLESS = r"""
 import sys, time
-from kiosk.app import KioskApp
-from kiosk.config import load_settings
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.config.settings import load_settings
 app = KioskApp(load_settings(sys.argv[1]), sys.argv[2]).start()
 app.snapshot()
 rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:"))
@@ -79,7 +79,7 @@ Floor().run()
 
 
 def _config(tmp: Path, size: tuple[int, int]) -> Path:
-    from kiosk.config import DEFAULT_CONFIG
+    from kiosk.config.settings import DEFAULT_CONFIG
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     if "\n[ui]" not in text:
         text += f"\n[ui]\nfullscreen = false\nsize = [{size[0]}, {size[1]}]\n"

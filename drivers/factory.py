@@ -12,16 +12,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from .audio import AlsaAnnouncer, Announcer, MockAnnouncer, SilentAnnouncer
-from .base import DeviceConfigError, FaultListener
-from .display import AlphaCodec, CallDisplay, DisplayCodec, EpsonCodec
-from .display_ports import DisplayPort, SerialDisplayPort
-from .display_sim import MockDisplay, VirtualDisplay
-from .gpio_inputs import CounterKeypad, InputHub, RatingPad, Sink, TakeTicketButton
-from .gpio_outputs import ChimeBuzzer, CounterLamps, StackLight
-from .jobs import CallInfo
-from .printer import TicketPrinter
-from .ticket_layout import DEFAULT_FONT, LayoutOptions
+from drivers.audio.announcer import AlsaAnnouncer, Announcer, MockAnnouncer, SilentAnnouncer
+from drivers.base import DeviceConfigError, FaultListener
+from drivers.display.call_display import AlphaCodec, CallDisplay, DisplayCodec, EpsonCodec
+from drivers.display.ports import DisplayPort, SerialDisplayPort
+from drivers.display.virtual import MockDisplay, VirtualDisplay
+from drivers.gpio.inputs import CounterKeypad, InputHub, RatingPad, Sink, TakeTicketButton
+from drivers.gpio.outputs import ChimeBuzzer, CounterLamps, StackLight
+from drivers.jobs import CallInfo
+from drivers.printer.base import TicketPrinter
+from drivers.printer.ticket_layout import DEFAULT_FONT, LayoutOptions
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +62,15 @@ def build_printer(listener: Optional[FaultListener] = None, *, name: str = "prin
     timing = dict(status_poll_s=float(_opt(options, "status_poll_s", 5.0)),
                   print_timeout_s=float(_opt(options, "print_timeout_s", 30.0)))
     if driver in ("virtual", "mock"):
-        from .printer_sim import MockPrinter, VirtualPrinter
+        from drivers.printer.virtual import MockPrinter, VirtualPrinter
 
         timing["status_poll_s"] = min(timing["status_poll_s"], 1.0) or 1.0
         if driver == "mock":
             return MockPrinter(name, layout, listener=listener, **timing).start()
         out_dir = os.path.join(base_dir, _opt(options, "out_dir", "tickets"))
         return VirtualPrinter(name, layout, out_dir=out_dir, listener=listener, **timing).start()
-    from .printer_escpos import EscposPrinter
-    from .transport import FileTransport, SerialTransport, SocketTransport, UsbTransport
+    from drivers.printer.escpos import EscposPrinter
+    from drivers.transport import FileTransport, SerialTransport, SocketTransport, UsbTransport
 
     if driver == "escpos-serial":
         transport = SerialTransport(_opt(options, "port", "/dev/ttyUSB0"), int(_opt(options, "baud", 115200)),

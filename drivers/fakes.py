@@ -17,7 +17,7 @@ import time
 import tty
 from pathlib import Path
 
-from .printer_status import PrinterState, encode_status
+from drivers.printer.status import PrinterState, encode_status
 
 
 class PtyDevice:

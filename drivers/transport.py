@@ -16,8 +16,8 @@ import socket
 import time
 from typing import Optional
 
-from .base import DeviceConfigError, DeviceUnavailable
-from .escpos_cache import prepare as prepare_escpos
+from drivers.base import DeviceConfigError, DeviceUnavailable
+from drivers.printer.escpos_cache import prepare as prepare_escpos
 
 
 class Transport(ABC):

@@ -20,7 +20,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable, Optional
 
-from .base import DeviceError, DeviceTimeout
+from drivers.base import DeviceError, DeviceTimeout
 
 log = logging.getLogger(__name__)
 

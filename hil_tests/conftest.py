@@ -135,7 +135,7 @@ class HilSpec:
                     or self.lamps or self.buzzer is not None or self.stack or self.audio)
 
     def hardware_options(self, gpio: str) -> dict[str, Any]:
-        """The ``[hardware]`` section for ``kiosk.config_hardware.HardwareConfig``."""
+        """The ``[hardware]`` section for ``kiosk.config.hardware.HardwareConfig``."""
         return {
             "gpio": gpio,
             "printer": self.printer or {"driver": "mock"},
@@ -366,7 +366,7 @@ def rig(request, hil_spec, tmp_path) -> Iterator[Rig]:
     if kind == "hardware" and not hil_spec.declared:
         pytest.skip("no hardware declared (KIOSK_HIL_* unset; see hil_tests/README.md)")
 
-    from kiosk.config_hardware import HardwareConfig
+    from kiosk.config.hardware import HardwareConfig
 
     events: queue.Queue = queue.Queue()
     with contextlib.ExitStack() as stack:

@@ -16,7 +16,7 @@ import pytest
 
 from drivers.base import DeviceState
 from drivers.jobs import CallInfo, TicketPrintJob
-from drivers.printer_status import PrinterState
+from drivers.printer.status import PrinterState
 from hil_tests.conftest import HilSpec, parse_env, printer_options, display_options, HilSpecError
 
 TEST_JOB = TicketPrintJob(
@@ -85,7 +85,7 @@ def test_printer_status_follows_the_cover(rig):
     if not printer.status_enabled:
         pytest.skip("this printer connection has no real-time status")
     peer = rig.peers.get("printer")
-    from drivers.printer_status import encode_status
+    from drivers.printer.status import encode_status
 
     if peer is not None:
         peer.status = encode_status(PrinterState.COVER_OPEN)
@@ -217,7 +217,7 @@ def test_variables_parse():
     assert spec.keypads == {1: {"next": 5, "recall": 6}, 2: {"next": 13}}
     assert spec.lamps == {1: 17, 2: 27} and spec.buzzer == 18
     assert spec.audio["device"] == "hw:1,0"
-    from kiosk.config_hardware import HardwareConfig
+    from kiosk.config.hardware import HardwareConfig
 
     HardwareConfig(**spec.hardware_options("gpiozero"))  # valid for the real factory
     assert not parse_env({}).declared

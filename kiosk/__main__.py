@@ -1,6 +1,6 @@
 """`python -m kiosk …` is the `kiosk` command."""
 import sys
 
-from .cli import main
+from kiosk.cli.main import main
 
 sys.exit(main())

@@ -17,10 +17,10 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
-from kiosk.clock import FakeClock  # noqa: E402
-from kiosk.config import DEFAULT_CONFIG, Settings, load_settings  # noqa: E402
-from kiosk.queue import QueueEngine  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.domain.clock import FakeClock  # noqa: E402
+from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings  # noqa: E402
+from kiosk.engine.queue_engine import QueueEngine  # noqa: E402
+from kiosk.storage.store import Store  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

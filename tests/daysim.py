@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from kiosk.clock import FakeClock
-from kiosk.config import DEFAULT_CONFIG, Settings, load_settings
-from kiosk.queue import QueueEngine
-from kiosk.store import Store
+from kiosk.domain.clock import FakeClock
+from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings
+from kiosk.engine.queue_engine import QueueEngine
+from kiosk.storage.store import Store
 
 CN = timezone(timedelta(hours=8))
 MONDAY = datetime(2026, 11, 23, 8, 30, tzinfo=CN)  # 2026-11-23 is a Monday

@@ -6,9 +6,9 @@ import json
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from kiosk import alerts
-from kiosk.alerts import AlertMonitor, AlertState, Measurements, ServiceWait, Thresholds, decide
-from kiosk.readmodel import snapshot
+from kiosk.engine import alerts
+from kiosk.engine.alerts import AlertMonitor, AlertState, Measurements, ServiceWait, Thresholds, decide
+from kiosk.engine.readmodel import snapshot
 
 from daysim import Hall
 

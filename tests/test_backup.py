@@ -1,4 +1,4 @@
-"""kiosk.backup on real files: online backup, rotation, corruption, restore and report."""
+"""kiosk.storage.backup on real files: online backup, rotation, corruption, restore and report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.backup import (
+from kiosk.storage.backup import (
     BackupError,
     RestoreReport,
     backup_now,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.cli.main import main
 from tests.conftest import REPO, SHARED
 
 
@@ -79,9 +79,9 @@ def test_bad_config_stops_with_the_key_named(tmp_path, kiosk):
 
 
 def test_usage_errors_name_the_argument():
-    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "call", "three"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "call", "three"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2 and "argument counter: invalid int value: 'three'" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "frobnicate"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "frobnicate"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2 and "invalid choice: 'frobnicate'" in proc.stderr
 
 
@@ -102,7 +102,7 @@ def test_replay_writes_one_estimate_per_arrival_and_beats_the_classics(kiosk, tm
 def test_set_pin_prints_a_hash_that_verifies(kiosk, monkeypatch):
     import io
 
-    from kiosk.pin import verify_pin
+    from kiosk.access.pin import verify_pin
     monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
     code, out, _ = kiosk("--json", "set-pin", "--stdin")
     assert code == 0 and verify_pin("2468", json.loads(out)["admin_pin_hash"])

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from kiosk.clock import FakeClock, ScaledClock
+from kiosk.domain.clock import FakeClock, ScaledClock
 from tests.conftest import CN
 
 

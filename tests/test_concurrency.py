@@ -7,7 +7,7 @@ import sys
 import threading
 from collections import Counter
 
-from kiosk.app import KioskApp
+from kiosk.app.kiosk_app import KioskApp
 from tests.conftest import REPO, settings_with
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.config import DEFAULT_CONFIG, config_path, load_settings, parse_settings
-from kiosk.errors import ConfigError
+from kiosk.config.settings import DEFAULT_CONFIG, config_path, load_settings, parse_settings
+from kiosk.domain.errors import ConfigError
 
 SAMPLE = DEFAULT_CONFIG.read_text(encoding="utf-8")
 

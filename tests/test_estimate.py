@@ -1,4 +1,4 @@
-"""Behaviour of the wait estimator (kiosk/estimate.py): fast, deterministic, no engine."""
+"""Behaviour of the wait estimator (kiosk/estimate/estimator.py): fast, deterministic, no engine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kiosk.estimate import CounterView, HallView, WaitEstimator, WaitingTicket, humanize_wait
+from kiosk.estimate.estimator import CounterView, HallView, WaitEstimator, WaitingTicket, humanize_wait
 
 SERVICES = {"A": 300.0, "B": 600.0, "V": 480.0}
 

@@ -8,9 +8,9 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from kiosk.app import KioskApp
-from kiosk.config_hardware import HardwareConfig
-from kiosk.outputs import attach_outputs, simulated
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.config.hardware import HardwareConfig
+from kiosk.app.outputs import attach_outputs, simulated
 from tests.conftest import settings_with
 
 
@@ -131,7 +131,7 @@ def test_printer_fault_keeps_the_queue_serving(hall):
 
 
 def test_stack_light_follows_the_alert_monitor(hall):
-    from kiosk.alerts import AlertMonitor
+    from kiosk.engine.alerts import AlertMonitor
     app, outputs = hall
     monitor = app.loop.call(lambda: AlertMonitor(app.engine, app.settings))
     light = outputs.hw.stack_light

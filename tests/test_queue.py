@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from kiosk import errors
-from kiosk.readmodel import snapshot
+from kiosk.domain import errors
+from kiosk.engine.readmodel import snapshot
 from tests.conftest import CN, settings_with
 
 

@@ -16,12 +16,12 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings as hsettings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from kiosk import errors
-from kiosk.clock import FakeClock
-from kiosk.config import DEFAULT_CONFIG, load_settings
-from kiosk.queue import QueueEngine
-from kiosk.readmodel import snapshot
-from kiosk.store import Store
+from kiosk.domain import errors
+from kiosk.domain.clock import FakeClock
+from kiosk.config.settings import DEFAULT_CONFIG, load_settings
+from kiosk.engine.queue_engine import QueueEngine
+from kiosk.engine.readmodel import snapshot
+from kiosk.storage.store import Store
 from tests.conftest import CN, settings_with
 
 BASE = load_settings(DEFAULT_CONFIG)

@@ -9,8 +9,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from kiosk import report, stats, stats_cli
-from kiosk.errors import StoreError
+from kiosk.tools import report
+
+from kiosk.engine import stats
+
+from kiosk.cli import stats as stats_cli
+from kiosk.domain.errors import StoreError
 
 from daysim import Hall, simulated_week
 
@@ -69,7 +73,7 @@ def test_report_for_a_period_without_tickets(week, tmp_path):
 
 # -- the sub-commands ---------------------------------------------------------------------------
 def parse(argv: list[str]) -> argparse.Namespace:
-    """A parser shaped like `kiosk.cli`: global options before or after the sub-command."""
+    """A parser shaped like `kiosk.cli.main`: global options before or after the sub-command."""
     glob = argparse.ArgumentParser(add_help=False)
     glob.add_argument("--config", default=argparse.SUPPRESS)
     glob.add_argument("--data", default=argparse.SUPPRESS)
@@ -126,7 +130,7 @@ def test_commands_refuse_bad_input(tmp_path, capsys):
 
 
 def test_the_kiosk_command_has_stats_and_report(week, tmp_path, capsys):
-    from kiosk.cli import main
+    from kiosk.cli.main import main
     data_dir = str(week.path.parent)
     assert main(["--json", "--data", data_dir, "stats", "--by", "month", "--to", "2026-11-29"]) == 0
     assert [p["period"] for p in json.loads(capsys.readouterr().out)["periods"]] == ["2026-11"]

@@ -85,7 +85,7 @@ def test_simulated_hall_serves_a_customer(tmp_path):
 
 
 def test_viewer_leaves_devices_and_pending_prints_to_the_main_kiosk(tmp_path, monkeypatch):
-    from kiosk.cli import main
+    from kiosk.cli.main import main
     monkeypatch.setenv("KIOSK_DATA", str(tmp_path))
     monkeypatch.delenv("KIOSK_CONFIG", raising=False)
     assert main(["issue", "A"]) == 0                    # printed by nobody yet: 'pending'

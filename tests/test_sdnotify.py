@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from kiosk import sdnotify
+from kiosk.app import sdnotify
 
 
 @pytest.fixture

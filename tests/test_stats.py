@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from kiosk import stats
-from kiosk.stats import counters_needed, erlang_c, erlang_c_service_level, percentile
+from kiosk.engine import stats
+from kiosk.engine.stats import counters_needed, erlang_c, erlang_c_service_level, percentile
 
 from daysim import Hall, simulated_week
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from kiosk.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, _split_sql
+from kiosk.storage.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, _split_sql
 
 
 def _database_at(path, version: int) -> None:

@@ -90,12 +90,12 @@ def configure_kivy(ui: Any = None, *, data_dir: str | os.PathLike | None = None,
 def run_ui(kiosk_app: Any, screen: str = "kiosk") -> None:
     """Run the touchscreen on the main thread until the window closes.
 
-    `kiosk_app` is a started `kiosk.app.KioskApp`; `screen` is "kiosk" (customer screen with
+    `kiosk_app` is a started `kiosk.app.kiosk_app.KioskApp`; `screen` is "kiosk" (customer screen with
     the admin screen behind a PIN) or "display" (the now-serving screen for a TV)."""
     if screen not in SCREENS:
         raise ValueError(f"screen must be one of {', '.join(SCREENS)}, not {screen!r}")
     configure_kivy(kiosk_app.settings.ui, data_dir=kiosk_app.data_dir)
-    from .main import KioskUi
+    from ui.main import KioskUi
     ui = KioskUi(kiosk_app, screen)
     with _stop_on_signals(ui):
         ui.run()
@@ -136,14 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--windowed", default=None, metavar="WxH", help="a window of this size instead of full screen")
     p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    from kiosk.app import KioskApp
-    from kiosk.config import load_settings
+    from kiosk.app.kiosk_app import KioskApp
+    from kiosk.config.settings import load_settings
     settings = load_settings(args.config)
     size = tuple(int(x) for x in args.windowed.lower().split("x")) if args.windowed else None
     app = KioskApp(settings, args.data).start()
     try:
         configure_kivy(settings.ui, data_dir=app.data_dir, fullscreen=False if size else None, size=size)
-        from .main import KioskUi
+        from ui.main import KioskUi
         ui = KioskUi(app, args.screen)
         if args.exit_after_first_frame:
             ui.exit_after_first_frame = True

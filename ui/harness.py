@@ -30,7 +30,7 @@ def headless_env(kivy_home: str | None = None) -> None:
 def configure(size: tuple[int, int] = (800, 480)) -> None:
     from kivy.config import Config
 
-    from .app import configure_kivy
+    from ui.app import configure_kivy
     Config.set("graphics", "maxfps", "0")       # frames as fast as they render: no sleeping in pump()
     configure_kivy(None, fullscreen=False, size=size)
     from kivy.clock import Clock
@@ -59,7 +59,7 @@ def pump_until(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
 def start_ui(kiosk: Any, screen: str = "kiosk") -> Any:
     from kivy.base import EventLoop
     EventLoop.ensure_window()
-    from .main import KioskUi
+    from ui.main import KioskUi
     ui = KioskUi(kiosk, screen)
     ui._run_prepare()
     pump(4)
@@ -103,7 +103,7 @@ def screenshot(path: str | os.PathLike) -> Path:
 
 
 class FakeOutputs:
-    """Stands in for `kiosk.outputs` in the tests and the screenshots: one printer whose state
+    """Stands in for `kiosk.app.outputs` in the tests and the screenshots: one printer whose state
     can be switched, that "prints" (records) every `ticket.issued` while it is ready, plus
     one serial display that is always ready."""
 

@@ -22,10 +22,10 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.estimate import humanize_wait
+from kiosk.estimate.estimator import humanize_wait
 
-from . import i18n
-from .screens import (AdminScreen, CustomerScreen, NowServingScreen, PinScreen, ResultScreen,
+from ui import i18n
+from ui.screens import (AdminScreen, CustomerScreen, NowServingScreen, PinScreen, ResultScreen,
                       VipScreen, error_text)
 
 log = logging.getLogger(__name__)

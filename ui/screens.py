@@ -17,11 +17,11 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from kiosk import errors
-from kiosk.pin import PinGuard
+from kiosk.domain import errors
+from kiosk.access.pin import PinGuard
 
-from . import i18n
-from .widgets import ServiceButton, qr_texture
+from ui import i18n
+from ui.widgets import ServiceButton, qr_texture
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ class ResultScreen(Screen):
         self.hint_text = (svc.self_service.get(lang) if svc is not None and svc.self_service is not None
                           and int(alert.get("level") or 0) >= 1 else "")
         if self._problem_reason:
-            from .main import printer_text
+            from ui.main import printer_text
             self.problem = printer_text(self._problem_reason, lang)
             self.take_text = "\n".join((app.tr("Your ticket cannot be printed.", lang),
                                         app.tr("Please photograph this screen or remember your number.", lang)))
@@ -323,7 +323,7 @@ class ResultScreen(Screen):
         """The printer gave up on the ticket on screen: switch to the QR code and say why."""
         if (event.get("type") == "ticket.print_failed" and self.ticket is not None
                 and event.get("ticket_id") == self.ticket.ticket_id and not self._problem_reason):
-            from .main import printer_code
+            from ui.main import printer_code
             self._problem_reason = printer_code(event.get("reason"))
             self._relabel()
             self._schedule_back()

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .harness import headless_env
+from ui.harness import headless_env
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 DEFAULT_SIZES = ((800, 480), (1920, 1080))
@@ -23,8 +23,8 @@ SCREENS = ("customer", "ticket", "ticket-printer-fault", "vip", "pin", "admin", 
 
 def demo_settings():
     """The sample hall, plus a service that is closed at 09:00 (to show a disabled button)."""
-    from kiosk.config import Settings, load_settings
-    from kiosk.pin import hash_pin
+    from kiosk.config.settings import Settings, load_settings
+    from kiosk.access.pin import hash_pin
     data = load_settings().model_dump(mode="json")
     data["services"].append({"prefix": "C", "name": {"zh": "外币兑换", "en": "Foreign exchange"},
                              "hours": ["13:00-17:00"]})
@@ -52,12 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     headless_env()
-    from .harness import configure
+    from ui.harness import configure
     configure(sizes[0])
-    from kiosk.app import KioskApp
-    from kiosk.clock import FakeClock
+    from kiosk.app.kiosk_app import KioskApp
+    from kiosk.domain.clock import FakeClock
 
-    from . import harness as h
+    from ui import harness as h
     size = sizes[0]
 
     tmp = tempfile.mkdtemp(prefix="kiosk-shots-")

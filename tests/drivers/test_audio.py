@@ -7,10 +7,10 @@ import wave
 
 import pytest
 
-from drivers.audio import (AlsaAnnouncer, AudioFormat, MockAnnouncer, SilentAnnouncer, VoicePack,
+from drivers.audio.announcer import (AlsaAnnouncer, AudioFormat, MockAnnouncer, SilentAnnouncer, VoicePack,
                            UtteranceBuilder, chime_frames, write_wav)
 from drivers.jobs import CallInfo
-from drivers.speech import call_sentence, call_tokens, en_number, zh_number
+from drivers.audio.speech import call_sentence, call_tokens, en_number, zh_number
 
 CALL = CallInfo("A023", 3, {"zh": "3号窗口", "en": "Counter 3"})
 

@@ -5,7 +5,7 @@ import tomllib
 import pytest
 from pydantic import ValidationError
 
-from kiosk.config_hardware import HardwareConfig
+from kiosk.config.hardware import HardwareConfig
 
 SAMPLE = """
 gpio = "mock"

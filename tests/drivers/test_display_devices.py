@@ -5,9 +5,9 @@ import re
 import pytest
 
 from drivers.base import DeviceState
-from drivers.display import AlphaCodec, CallDisplay, EpsonCodec
-from drivers.display_ports import SerialDisplayPort
-from drivers.display_sim import MockDisplay, VirtualDisplay
+from drivers.display.call_display import AlphaCodec, CallDisplay, EpsonCodec
+from drivers.display.ports import SerialDisplayPort
+from drivers.display.virtual import MockDisplay, VirtualDisplay
 from drivers.jobs import CallInfo
 
 PACKET = re.compile(rb"\x00{5}\x01(.)(..)\x02(.*?)\x03(....)\x04", re.S)
@@ -163,7 +163,7 @@ def test_blink_then_steady_and_idle(waiter):
 def test_virtual_display_logs(caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="drivers.display_sim")
+    caplog.set_level(logging.INFO, logger="drivers.display.virtual")
     d = VirtualDisplay("hall", codec=AlphaCodec(address=1), blink_s=0).start()
     try:
         d.show_call(CallInfo("V001", 2)).result(10)

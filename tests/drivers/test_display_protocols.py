@@ -2,9 +2,9 @@
 
 import pytest
 
-from drivers import alpha_protocol as alpha
-from drivers import epson_display_protocol as epson
-from drivers.display import AlphaCodec, CallBoard, EpsonCodec, format_call
+from drivers.display import alpha_protocol as alpha
+from drivers.display import epson_protocol as epson
+from drivers.display.call_display import AlphaCodec, CallBoard, EpsonCodec, format_call
 from drivers.jobs import CallInfo
 
 

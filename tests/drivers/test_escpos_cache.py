@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from drivers.escpos_cache import VARIABLE, cache_dir
+from drivers.printer.escpos_cache import VARIABLE, cache_dir
 
 
 def test_cache_dir_follows_systemd_then_xdg_then_home(tmp_path, monkeypatch):
@@ -15,7 +15,7 @@ def test_cache_dir_follows_systemd_then_xdg_then_home(tmp_path, monkeypatch):
 
 
 def _first_print(env):
-    code = ("import os, tempfile, sys; from drivers.ticket_layout import profile_width_px; "
+    code = ("import os, tempfile, sys; from drivers.printer.ticket_layout import profile_width_px; "
             "profile_width_px('TM-T20II'); import escpos.capabilities as c; print(c.pickle_dir)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[2])

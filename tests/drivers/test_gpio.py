@@ -2,8 +2,8 @@
 
 import pytest
 
-from drivers.gpio_inputs import (CounterKeypad, Debouncer, InputHub, RatingPad, TakeTicketButton)
-from drivers.gpio_outputs import ChimeBuzzer, CounterLamps, StackLight
+from drivers.gpio.inputs import (CounterKeypad, Debouncer, InputHub, RatingPad, TakeTicketButton)
+from drivers.gpio.outputs import ChimeBuzzer, CounterLamps, StackLight
 
 
 class FakeClock:

@@ -4,9 +4,9 @@ what it receives and answers DLE EOT status queries."""
 import pytest
 
 from drivers.base import DeviceState
-from drivers.printer_escpos import EscposPrinter, query_status
-from drivers.printer_status import PrinterState, parse_status
-from drivers.ticket_layout import LayoutOptions, ticket_bytes
+from drivers.printer.escpos import EscposPrinter, query_status
+from drivers.printer.status import PrinterState, parse_status
+from drivers.printer.ticket_layout import LayoutOptions, ticket_bytes
 from drivers.transport import FileTransport, SerialTransport, SocketTransport
 
 QR = "https://q.example/{branch}/{ticket}?id={ticket_id}"

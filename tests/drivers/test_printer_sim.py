@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 from drivers.base import DeviceState
-from drivers.printer_sim import MockPrinter, VirtualPrinter
-from drivers.ticket_layout import LayoutOptions, ticket_bytes
+from drivers.printer.virtual import MockPrinter, VirtualPrinter
+from drivers.printer.ticket_layout import LayoutOptions, ticket_bytes
 
 
 @pytest.fixture

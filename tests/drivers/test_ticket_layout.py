@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from drivers.ticket_layout import (BigNumber, FS_CHINESE_OFF, FS_CHINESE_ON, LayoutOptions, QrCode,
+from drivers.printer.ticket_layout import (BigNumber, FS_CHINESE_OFF, FS_CHINESE_ON, LayoutOptions, QrCode,
                                    TextLine, layout_ticket, qr_data, render_image, ticket_bytes)
 
 QR = "https://q.example/{branch}/{ticket}?id={ticket_id}"

@@ -1,7 +1,7 @@
 """A day in the hall, end to end (issue 8): the kiosk process with its real printer and display
 drivers on ptys, gpio mock keypads, a real mosquitto and an HQ subscriber, ten hours of hall
 time at 900x with paper out, cover open, displays unplugged, the broker down, two SIGKILLs
-and clock jumps. Every check of kiosk/simday/checks.py must pass.
+and clock jumps. Every check of kiosk/sim/day/checks.py must pass.
 
 The soak (seven days at peak load) runs with KIOSK_SOAK=1: `KIOSK_SOAK=1 pytest tests/e2e -k soak`
 (about 10 minutes), or `kiosk simulate-day --soak`.
@@ -13,8 +13,8 @@ import shutil
 
 import pytest
 
-from kiosk.simday.checks import summary
-from kiosk.simday.harness import DayOptions, run_day
+from kiosk.sim.day.checks import summary
+from kiosk.sim.day.harness import DayOptions, run_day
 
 pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None and not os.path.exists("/usr/sbin/mosquitto"),
                                 reason="needs mosquitto")
@@ -38,6 +38,6 @@ def test_a_day_in_the_hall_loses_nothing(tmp_path):
 @pytest.mark.timeout(1800)
 @pytest.mark.skipif(os.environ.get("KIOSK_SOAK") != "1", reason="the soak takes ~10 minutes: KIOSK_SOAK=1")
 def test_soak_week(tmp_path):
-    from kiosk.simday.soak import SoakOptions, run_soak
+    from kiosk.sim.day.soak import SoakOptions, run_soak
     report = run_soak(SoakOptions(days=7, out=tmp_path / "soak", log=lambda s: None))
     assert report["ok"], report["summary"]

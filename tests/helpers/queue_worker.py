@@ -12,10 +12,10 @@ import random
 import sys
 from pathlib import Path
 
-from kiosk import errors
-from kiosk.config import DEFAULT_CONFIG, load_settings
-from kiosk.queue import QueueEngine
-from kiosk.store import Store
+from kiosk.domain import errors
+from kiosk.config.settings import DEFAULT_CONFIG, load_settings
+from kiosk.engine.queue_engine import QueueEngine
+from kiosk.storage.store import Store
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,5 @@
 """Fixtures for the HQ dashboard tests: one mosquitto (tests/mqtt/mqttkit.Broker) and one
-`python -m kiosk.hq_web.cli serve` for the whole directory, kiosks in their own processes,
+`python -m kiosk.cli.hq_web serve` for the whole directory, kiosks in their own processes,
 and headless Chromium (Debian's /usr/bin/chromium) driven by Playwright — never
 `playwright install`. Browser tests skip, with the reason, when chromium or Playwright is
 missing; CI installs both. Helpers are in hqkit.py.
@@ -25,7 +25,7 @@ def hq_broker(tmp_path_factory) -> Iterator[Broker]:
 
 @pytest.fixture(scope="session")
 def hq_db(tmp_path_factory) -> Path:
-    from kiosk.hq_web.auth import Users
+    from kiosk.hq.web.auth import Users
     db = tmp_path_factory.mktemp("hq-db") / "hq.db"
     users = Users(db)
     for name, (role, password) in USERS.items():

@@ -40,7 +40,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.log = open(db.parent / f"server-{self.port}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.hq_web.cli", "serve", "--broker", broker_url,
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.hq_web", "serve", "--broker", broker_url,
                                       "--db", str(db), "--port", str(self.port), "--push-ms", "250", *extra],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))
         try:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import sys
 
-from kiosk.alerts import AlertMonitor
-from kiosk.app import KioskApp
-from kiosk.config import Settings
-from kiosk.telemetry import attach_telemetry
+from kiosk.engine.alerts import AlertMonitor
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.config.settings import Settings
+from kiosk.mqtt.telemetry import attach_telemetry
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from kiosk.hq_web.app import Dashboard
-from kiosk.hq_web.auth import MAX_FAILURES, AuthError, Users, hash_password, verify_password
-from kiosk.hq_web.live import Live
+from kiosk.hq.web.app import Dashboard
+from kiosk.hq.web.auth import MAX_FAILURES, AuthError, Users, hash_password, verify_password
+from kiosk.hq.web.live import Live
 
 from hqkit import REPO, USERS
 
@@ -64,7 +64,7 @@ def test_cli_user_add_list_remove(tmp_path):
     db = tmp_path / "hq.db"
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "kiosk.hq_web.cli", "user", *args, "--db", str(db)],
+        return subprocess.run([sys.executable, "-m", "kiosk.cli.hq_web", "user", *args, "--db", str(db)],
                               input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60)
     r = run("add", "dave", "--role", "operator", stdin="a good password\n")
     assert r.returncode == 0, r.stderr
@@ -170,9 +170,9 @@ def test_static_and_login_page_without_login(hq_server):
 
 
 def test_cli_wired_under_kiosk_hq():
-    """`kiosk hq serve` and `kiosk hq user` through the real `kiosk` parser (kiosk/hq_cli.py wires add_parsers)."""
-    from kiosk.cli import build_parser
-    from kiosk.hq_web import cli as web_cli
+    """`kiosk hq serve` and `kiosk hq user` through the real `kiosk` parser (kiosk/cli/hq.py wires add_parsers)."""
+    from kiosk.cli.main import build_parser
+    from kiosk.cli import hq_web as web_cli
     top = build_parser()
     args = top.parse_args(["hq", "serve", "--broker", "mqtt://h:1", "--db", "x.db", "--port", "9000",
                            "--shared", "g"])

@@ -10,9 +10,9 @@ import uuid
 import httpx
 import pytest
 
-from kiosk.hq import Recorder, record_events
-from kiosk.hq_web import queries
-from kiosk.hq_web.live import Live
+from kiosk.hq.monitor import Recorder, record_events
+from kiosk.hq.web import queries
+from kiosk.hq.web.live import Live
 
 from hqkit import new_branch
 from mqttkit import Collector, wait_until
@@ -197,7 +197,7 @@ def test_sigterm_writes_the_last_batch(hq_broker, tmp_path):
     import sqlite3
 
     from hqkit import USERS, Server
-    from kiosk.hq_web.auth import Users
+    from kiosk.hq.web.auth import Users
     db = tmp_path / "term.db"
     users = Users(db)
     users.add("op", *USERS["op"])
@@ -224,7 +224,7 @@ def test_sigterm_writes_the_last_batch(hq_broker, tmp_path):
 
 
 def test_open_stream_ends_when_the_user_is_removed(hq_server, hq_db, hq_broker):
-    from kiosk.hq_web.auth import Users
+    from kiosk.hq.web.auth import Users
     users = Users(hq_db)
     pub = Collector(hq_broker.port, ["nothing/here"])
     branch = new_branch("gone")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import Settings
+from kiosk.config.settings import Settings
 from mqttkit import Broker, Collector, KioskProcess
 
 
@@ -43,8 +43,8 @@ def collectors() -> Iterator[Callable[..., Collector]]:
 @pytest.fixture
 def make_kiosk(tmp_path):
     """make_kiosk(settings, data=None) → a started KioskApp with telemetry; stopped afterwards."""
-    from kiosk.app import KioskApp
-    from kiosk.telemetry import attach_telemetry
+    from kiosk.app.kiosk_app import KioskApp
+    from kiosk.mqtt.telemetry import attach_telemetry
     apps: list[Any] = []
 
     def make(settings: Settings, data: Path | None = None, *, telemetry: bool = True, url: str | None = None):

@@ -11,9 +11,9 @@ import json
 import sys
 import time
 
-from kiosk.app import KioskApp
-from kiosk.config import Settings
-from kiosk.telemetry import attach_telemetry
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.config.settings import Settings
+from kiosk.mqtt.telemetry import attach_telemetry
 
 
 def main() -> None:

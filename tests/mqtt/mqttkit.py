@@ -16,9 +16,9 @@ import paho.mqtt.client as mqtt
 
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.config import DEFAULT_CONFIG, Settings, load_settings
-from kiosk.simday.broker import Broker, free_port  # noqa: F401 - the tests' broker
-from kiosk.simday.fakes import wait_until as _wait_until
+from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings
+from kiosk.sim.broker import Broker, free_port  # noqa: F401 - the tests' broker
+from kiosk.sim.hq_subscriber import wait_until as _wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

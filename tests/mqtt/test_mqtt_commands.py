@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk import hq_commands as hc
+from kiosk.mqtt import commands as hc
 from mqttkit import mqtt_settings, wait_until
 
 T = "kiosk/demo-001"

@@ -8,8 +8,8 @@ import io
 import json
 import uuid
 
-from kiosk import hq_cli
-from kiosk.hq import HqMonitor, MonitorState, Recorder, export_csv, record_events, render
+from kiosk.cli import hq as hq_cli
+from kiosk.hq.monitor import HqMonitor, MonitorState, Recorder, export_csv, record_events, render
 from mqttkit import mqtt_settings, wait_until
 
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from kiosk.simday.fakes import HqSubscriber
-from kiosk.store import Store, db_path
-from kiosk.telemetry import Telemetry, TelemetryError, parse_url, read_password
+from kiosk.sim.hq_subscriber import HqSubscriber
+from kiosk.storage.store import Store, db_path
+from kiosk.mqtt.telemetry import Telemetry, TelemetryError, parse_url, read_password
 
 from mqttkit import Broker, mqtt_settings, wait_until
 
@@ -115,7 +115,7 @@ def test_graceful_stop_says_offline(broker, collectors, make_kiosk):
 
 
 def test_no_broker_runs_offline_and_keeps_outbox(tmp_path, make_kiosk):
-    from kiosk.config import DEFAULT_CONFIG, load_settings
+    from kiosk.config.settings import DEFAULT_CONFIG, load_settings
     app = make_kiosk(load_settings(DEFAULT_CONFIG))
     assert app.telemetry.state["state"] == "disabled"
     issue(app, 3)
@@ -141,8 +141,8 @@ def test_tls_with_test_ca(tmp_path, collectors, make_kiosk, test_ca):
         issue(app, 2)
         wait_until(lambda: len(col.on("/events")) >= 2, what="events over TLS")
         # the HQ monitor over TLS (its socket goes through the monitor's read buffer)
-        from kiosk.config_mqtt import MqttTls
-        from kiosk.hq import HqMonitor
+        from kiosk.config.mqtt import MqttTls
+        from kiosk.hq.monitor import HqMonitor
         mon = HqMonitor(f"mqtts://127.0.0.1:{b.tls_port}", tls=MqttTls(ca_file=test_ca["ca"],
                         cert_file=test_ca["client_cert"], key_file=test_ca["client_key"])).start()
         try:
@@ -185,9 +185,9 @@ def test_parse_url():
 def test_stats_hourly_when_the_hour_closes(broker, collectors, make_kiosk, tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from kiosk.app import KioskApp
-    from kiosk.clock import FakeClock
-    from kiosk.telemetry import attach_telemetry
+    from kiosk.app.kiosk_app import KioskApp
+    from kiosk.domain.clock import FakeClock
+    from kiosk.mqtt.telemetry import attach_telemetry
     cn = timezone(timedelta(hours=8))
     clock = FakeClock(wall=datetime(2026, 11, 23, 9, 58, tzinfo=cn), tz=cn)
     col = collectors(broker.port, [f"{T}/stats/hourly"])
@@ -323,7 +323,7 @@ def test_username_and_password_file_against_the_broker(tmp_path, make_kiosk):
 def test_delivered_events_are_pruned_after_retention(broker, make_kiosk, tmp_path):
     import time
 
-    from kiosk.config import Settings
+    from kiosk.config.settings import Settings
     data = mqtt_settings(broker.url).model_dump(mode="json")
     data["store"]["event_retention_days"] = 0.5 / 86400  # half a second
     app = make_kiosk(Settings.model_validate(data))

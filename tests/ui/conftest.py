@@ -12,10 +12,10 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from kiosk.app import KioskApp  # noqa: E402
-from kiosk.clock import FakeClock  # noqa: E402
-from kiosk.config import Settings, load_settings  # noqa: E402
-from kiosk.pin import hash_pin  # noqa: E402
+from kiosk.app.kiosk_app import KioskApp  # noqa: E402
+from kiosk.domain.clock import FakeClock  # noqa: E402
+from kiosk.config.settings import Settings, load_settings  # noqa: E402
+from kiosk.access.pin import hash_pin  # noqa: E402
 from ui import harness  # noqa: E402
 
 harness.configure((800, 480))

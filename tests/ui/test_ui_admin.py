@@ -6,8 +6,8 @@ import json
 from kivy.base import EventLoop
 from kivy.core.window import Window
 
-from kiosk.pin import PinGuard, hash_pin, set_pin_command, verify_pin
-from kiosk.config import load_settings
+from kiosk.access.pin import PinGuard, hash_pin, set_pin_command, verify_pin
+from kiosk.config.settings import load_settings
 from ui import harness as h
 from ui.i18n import tr
 

@@ -229,9 +229,9 @@ def test_core_events_reach_the_widgets_on_the_kivy_thread(kiosk, ui):
 
 
 def test_with_the_real_outputs_and_the_virtual_printer(kiosk, open_ui):
-    """kiosk.outputs with `simulate=True`: the virtual printer prints the ticket; with its
+    """kiosk.app.outputs with `simulate=True`: the virtual printer prints the ticket; with its
     paper out the ticket is still issued and the QR code says why."""
-    from kiosk.outputs import attach_outputs
+    from kiosk.app.outputs import attach_outputs
     outputs = attach_outputs(kiosk, simulate=True)
     printer = outputs.hw.printer
     ui = open_ui(kiosk)

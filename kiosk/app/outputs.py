@@ -1,0 +1,247 @@
+"""Devices wired to the core: domain events → printer, displays, voice, lamps, stack light;
+keypads, take-ticket buttons and rating pads → commands; device faults → events.
+
+Every device runs on its own worker (see `drivers/`), so nothing here blocks the core thread:
+event handlers only hand jobs over, and results come back as commands through the loop.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from drivers.base import RECOVERED
+from drivers.jobs import CallInfo, InputEvent, PrintResult, TicketPrintJob
+
+from kiosk.config.settings import Settings
+from kiosk.config.hardware import DisplayConfig, HardwareConfig
+from kiosk.domain.errors import KioskError
+from kiosk.estimate.estimator import humanize_wait
+
+log = logging.getLogger(__name__)
+
+
+def simulated(hw: HardwareConfig) -> HardwareConfig:
+    """The same hall with virtual devices: PNG tickets, displays in the log, console keys."""
+    displays = [d.model_copy(update={"driver": "virtual",
+                                     "protocol": "alpha" if d.driver == "alpha-serial" else d.protocol})
+                for d in hw.displays] or [DisplayConfig(name="hall-board", driver="virtual", protocol="alpha"),
+                                          DisplayConfig(name="counter-vfd", driver="virtual", protocol="epson")]
+    return hw.model_copy(update={
+        "gpio": "virtual",
+        "printer": hw.printer.model_copy(update={"driver": "virtual"}),
+        "displays": displays,
+        "audio": hw.audio.model_copy(update={"driver": "silent"}),
+    })
+
+
+class Outputs:
+    def __init__(self, app: Any, hardware_config: HardwareConfig, *, pin_factory: Any = None) -> None:
+        self.app = app
+        self.settings: Settings = app.settings
+        self._since: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._open_faults = app.loop.call(app.engine.open_device_faults)
+        self._since.update({name: f["since"] for name, f in self._open_faults.items()})
+        self.hw = hardware_config.build(listener=_FaultListener(self), sink=self._on_input,
+                                        repeat_guard_s=self.settings.policy.repeat_guard_s,
+                                        base_dir=str(app.data_dir), pin_factory=pin_factory,
+                                        clock=app.clock.monotonic)
+        self._close_faults_of_removed_devices()
+        self.kinds = {self.hw.printer.name: "printer", **{n: "display" for n in self.hw.displays},
+                      getattr(self.hw.announcer, "name", "audio"): "audio"}
+
+    # -- events → devices (core thread; never blocks) -----------------------------------------
+    def on_event(self, ev: dict[str, Any]) -> None:
+        handler = _HANDLERS.get(ev["type"])
+        if handler is not None:
+            handler(self, ev)
+
+    def _issued(self, ev: dict[str, Any]) -> None:
+        self._print(self._job(ev, reprint=False))
+
+    def _print(self, job: TicketPrintJob) -> None:
+        fut = self.hw.printer.print_ticket(job)
+        tid = job.ticket_id
+
+        def done(f) -> None:
+            try:
+                result: PrintResult = f.result()
+            except Exception as exc:  # noqa: BLE001 — the driver promises not to, but be safe
+                result = PrintResult(False, job.number, reason=str(exc))
+            if tid is not None:
+                self.app.loop.submit(self.app.engine.record_print, tid, result.ok, result.reason)
+        fut.add_done_callback(done)
+
+    def _job(self, t: dict[str, Any], *, reprint: bool) -> TicketPrintJob:
+        svc = self.settings.service(t["service"])
+        langs = tuple(self.settings.languages.available)
+        est = t.get("estimate_s")
+        issued = t.get("issued") or t.get("issued_wall")
+        return TicketPrintJob(
+            number=t.get("ticket") or t.get("number"),
+            service_names=svc.name.model_dump(exclude_none=True) if svc else {"en": t["service"]},
+            branch_name=self.settings.branch.name.model_dump(exclude_none=True),
+            ahead=t.get("ahead"),
+            estimate_s=est,
+            estimate_text={lang: humanize_wait(est or 0.0, lang) for lang in langs} if est is not None else None,
+            issued_at=datetime.fromisoformat(issued) if issued else None,
+            languages=langs,
+            ticket_id=t.get("ticket_id") or t.get("id"),
+            service=t["service"],
+            branch_id=self.settings.branch.id,
+            reprint=reprint,
+        )
+
+    def _call_info(self, ev: dict[str, Any], recall: bool) -> CallInfo:
+        c = self.settings.counter(ev["counter"])
+        names = {lang: c.display_name(lang) for lang in ("zh", "en")} if c else {}
+        return CallInfo(ev["ticket"], ev["counter"], names, recall=recall)
+
+    def _called(self, ev: dict[str, Any]) -> None:
+        call = self._call_info(ev, recall=ev["type"] == "ticket.recalled")
+        self.hw.show_call(call)
+        if self.hw.buzzer is not None:
+            self.hw.buzzer.chime()
+        self.hw.announcer.announce(call, tuple(self.settings.languages.announce))
+        if self.hw.lamps is not None:
+            self.hw.lamps.blink(ev["counter"])
+
+    def _left_counter(self, ev: dict[str, Any]) -> None:
+        if self.hw.lamps is not None and ev.get("counter") is not None:
+            self.hw.lamps.set(ev["counter"], False)
+
+    def _message(self, ev: dict[str, Any]) -> None:
+        for d in self.hw.displays.values():
+            d.show_idle(str(ev.get("text", "")))
+
+    def _alert(self, ev: dict[str, Any]) -> None:
+        if self.hw.stack_light is not None:
+            self.hw.stack_light.set_level(int(ev.get("level", 0)) if ev["type"] == "alert.raised" else 0)
+
+    # -- inputs → commands (gpiozero's thread: enqueue only) -----------------------------------
+    def _on_input(self, ev: InputEvent) -> None:
+        self.app.loop.submit(self._handle_input, ev)
+
+    def _handle_input(self, ev: InputEvent) -> Any:
+        engine = self.app.engine
+        try:
+            if ev.source == "take_ticket":
+                return engine.issue(ev.service)
+            if ev.source == "rating":
+                return engine.rate_at_counter(ev.counter, ev.score)
+            if ev.action == "next":
+                return engine.call_next(ev.counter)
+            if ev.action in ("recall", "noshow"):
+                return getattr(engine, ev.action)(ev.counter)
+            if ev.action == "transfer":
+                return engine.transfer(ev.counter, self._transfer_target(ev.counter))
+            if ev.action == "pause":
+                state = engine.conn.execute("SELECT state FROM counters WHERE number = ?", (ev.counter,)).fetchone()
+                if state is None:
+                    raise KioskError(f"unknown counter {ev.counter}")
+                return engine.set_counter(ev.counter, "open" if state[0] == "paused" else "paused")
+        except KioskError as exc:
+            log.warning("%s %s at counter %s refused: %s", ev.source, ev.action, ev.counter, exc)
+            return None
+        log.warning("unknown input %r", ev)
+        return None
+
+    def _transfer_target(self, counter: int) -> str:
+        """The transfer key sends the customer to the counter's next service in its list."""
+        engine = self.app.engine
+        row = engine.conn.execute("SELECT t.service FROM counters c JOIN tickets t ON t.id = c.ticket_id "
+                                  "WHERE c.number = ?", (counter,)).fetchone()
+        services = list(self.settings.counter(counter).services)
+        current = row[0] if row else None
+        i = services.index(current) if current in services else -1
+        others = [s for s in services[i + 1:] + services[:i + 1] if s != current]
+        if not others:
+            raise KioskError(f"counter {counter} serves no other service to transfer to")
+        return others[0]
+
+    # -- faults → events (device threads: enqueue only) ----------------------------------------
+    def _on_fault(self, device: str, kind: str, reason: str) -> None:
+        with self._lock:
+            self._since[device] = self.app.clock.wall().isoformat(timespec="seconds")
+            self._open_faults.pop(device, None)
+        if kind == RECOVERED:   # `reason` names the fault kind that cleared
+            self.app.loop.submit(self.app.engine.record_device, device, False, reason, f"{reason} cleared")
+        else:
+            self.app.loop.submit(self.app.engine.record_device, device, True, kind, reason)
+
+    def _close_faults_of_removed_devices(self) -> None:
+        with self._lock:
+            gone = [name for name in self._open_faults if name not in self.hw.devices()]
+        for name in gone:
+            self._on_fault(name, RECOVERED, self._open_faults[name]["kind"])
+            log.info("device %s is no longer configured: its open fault is closed", name)
+
+    # -- admin -----------------------------------------------------------------------------------
+    def status(self) -> dict[str, dict[str, Any]]:
+        """name → {kind, state (the device's own: a printer near the paper end still prints),
+        fault (the active fault kind or None), reason, since}."""
+        out = {}
+        faults = self.hw.faults()
+        for name, dev in self.hw.devices().items():
+            tracker = getattr(dev, "faults", None)
+            state = getattr(dev, "state", None)
+            out[name] = {"kind": self.kinds.get(name, "device"),
+                         "state": getattr(state, "value", str(state)),
+                         "fault": faults.get(name),
+                         "reason": getattr(tracker, "reason", "") or "",
+                         "since": self._since.get(name)}
+        return out
+
+    def reprint(self, ticket_row: dict[str, Any]) -> None:
+        self._print(self._job(ticket_row, reprint=True))
+
+    def test_print(self) -> None:
+        self.hw.printer.print_ticket(TicketPrintJob(
+            number="TEST", service_names={"zh": "测试打印", "en": "Test print"},
+            branch_name=self.settings.branch.name.model_dump(exclude_none=True),
+            ahead=0, estimate_s=0.0, issued_at=datetime.now().astimezone(),
+            languages=tuple(self.settings.languages.available)))
+
+    def close(self) -> None:
+        self.hw.close()
+
+
+class _FaultListener:
+    """The drivers' fault listener: faults and recoveries become events; ``known_fault`` hands each
+    device the fault still open from before the restart, so a device found working closes it."""
+
+    def __init__(self, outputs: Outputs) -> None:
+        self._outputs = outputs
+
+    def __call__(self, device: str, kind: str, reason: str) -> None:
+        self._outputs._on_fault(device, kind, reason)
+
+    def known_fault(self, device: str) -> tuple[str, str] | None:
+        with self._outputs._lock:
+            f = self._outputs._open_faults.get(device)
+        return (f["kind"], f["reason"]) if f else None
+
+
+_HANDLERS = {
+    "ticket.issued": Outputs._issued,
+    "ticket.called": Outputs._called,
+    "ticket.recalled": Outputs._called,
+    "ticket.finished": Outputs._left_counter,
+    "ticket.noshow": Outputs._left_counter,
+    "ticket.transferred": Outputs._left_counter,
+    "display.message": Outputs._message,
+    "alert.raised": Outputs._alert,
+    "alert.cleared": Outputs._alert,
+}
+
+
+def attach_outputs(app: Any, *, simulate: bool = False, pin_factory: Any = None) -> Outputs:
+    """Build the devices from the settings (virtual ones with `simulate`) and subscribe them."""
+    hw = app.settings.hardware
+    outputs = Outputs(app, simulated(hw) if simulate else hw, pin_factory=pin_factory)
+    app.outputs = outputs
+    app.subscribe(outputs.on_event)
+    app.add_closer(outputs.close)
+    return outputs

@@ -1,0 +1,112 @@
+"""`kiosk run`: the service loop of the kiosk, supervised by systemd on a Pi.
+
+Start-up order: check the database (restore a corrupt one from the newest backup and report
+the loss; the daily backup itself is `kiosk backup`, run by kiosk-backup.timer), open the
+core, attach the devices, alerts and MQTT, tell systemd we are ready, and ping its watchdog
+from the core thread (so a hung core is restarted, not just a dead process). Then show the
+Kivy screen, or wait headless for SIGTERM.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.app import sdnotify
+from kiosk.app.kiosk_app import KioskApp, data_dir
+from kiosk.config.settings import Settings, load_settings
+from kiosk.storage.store import db_path
+
+log = logging.getLogger("kiosk.app.run")
+
+
+def run(args: argparse.Namespace) -> int:
+    t_start = time.monotonic()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+    # before anything else: a SIGTERM during start-up still stops the kiosk cleanly
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    settings = load_settings(args.config)
+    ddir = data_dir(args.data)
+    ddir.mkdir(parents=True, exist_ok=True)
+    viewer = getattr(args, "viewer", False)
+    report = None if viewer else _restore_if_corrupt(ddir)
+    app = KioskApp(settings, ddir, clock=_clock_from_env()).start()
+    try:
+        if report is not None:
+            log.error("%s", report.summary())
+            app.call("record_event", "device.fault", **report.as_dict())
+        if viewer:
+            log.info("viewer: devices, alerts and MQTT are the main kiosk process's; following its events")
+        else:
+            interrupted = app.call("fail_interrupted_prints")
+            if interrupted:
+                log.warning("tickets whose printing was interrupted (reprint on request): %s",
+                            ", ".join(interrupted))
+            attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
+        _schedule_watchdog(app)
+        ready_s = time.monotonic() - t_start
+        sdnotify.ready(f"serving branch {settings.branch.id}")
+        log.info("kiosk ready in %.2f s: branch %s, data %s, screen %s", ready_s, settings.branch.id, ddir,
+                 args.screen)
+        print(f"kiosk ready in {ready_s:.2f} s (branch {settings.branch.id}, data {ddir})", flush=True)
+        if (args.simulate or args.console) and args.screen == "none":
+            from kiosk.app.console import Console
+            Console(app, sys.stdin, sys.stdout, on_quit=stop.set).start()
+        if args.screen != "none" and not stop.is_set():
+            from ui.app import run_ui
+            run_ui(app, args.screen)
+        else:
+            while not stop.wait(1.0):
+                pass
+    finally:
+        sdnotify.stopping("stopping")
+        app.stop()
+    return 0
+
+
+def attach_everything(app: KioskApp, settings: Settings, *, simulate: bool, mqtt_url: str | None) -> None:
+    """Devices, alerts and telemetry, each optional and each failing alone."""
+    from kiosk.engine.alerts import AlertMonitor
+    from kiosk.app.outputs import attach_outputs
+    attach_outputs(app, simulate=simulate)
+    monitor = app.loop.call(lambda: AlertMonitor(app.engine, settings))
+    app.subscribe(lambda ev: None if ev["type"].startswith("alert.") else monitor.evaluate())
+    app.loop.every(5.0, monitor.evaluate)
+    if settings.mqtt.enabled or mqtt_url:
+        from kiosk.mqtt.telemetry import attach_telemetry
+        attach_telemetry(app, url_override=mqtt_url)
+
+
+def _clock_from_env():
+    """Accelerated simulated time when KIOSK_SIM_CLOCK is set (simulate-day, soak); else the system's."""
+    import os
+    spec = os.environ.get("KIOSK_SIM_CLOCK")
+    if not spec:
+        return None
+    from kiosk.domain.clock import ScaledClock
+    clock = ScaledClock.from_spec(spec)
+    log.warning("simulated time: %s× from %s", clock.speed, clock.sim_origin.isoformat())
+    return clock
+
+
+def _restore_if_corrupt(ddir: Path):
+    from kiosk.storage.backup import restore_if_corrupt
+    return restore_if_corrupt(db_path(ddir), ddir / "backups")
+
+
+def _schedule_watchdog(app: KioskApp) -> None:
+    period = sdnotify.watchdog_period_s()
+    if period:
+        app.loop.every(period, sdnotify.watchdog_ping)
+        log.info("systemd watchdog pinged every %.1f s from the core thread", period)

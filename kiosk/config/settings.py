@@ -1,0 +1,301 @@
+"""One TOML file → typed, validated settings.
+
+Validation is pydantic's (unknown keys, wrong types and out-of-range values are rejected);
+cross-field rules (duplicate prefixes, a counter naming an unknown service…) are model
+validators. Any problem becomes one `ConfigError` naming the key — and its line where the
+key can be found in the file — and the kiosk does not start.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time as dtime
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kiosk.config.hardware import HardwareConfig
+from kiosk.config.mqtt import MqttConfig
+from kiosk.config.ui import UiConfig
+from kiosk.domain.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "firmware_config" / "kiosk.toml"
+LANGS = ("zh", "en")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_RANGE = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
+
+Lang = Literal["zh", "en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Names(_Strict):
+    """A text in each language; `en` is the fallback."""
+
+    zh: str | None = None
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return getattr(self, lang, None) or self.en
+
+
+class Branch(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="MQTT topic segment")
+    name: Names
+
+
+class Languages(_Strict):
+    available: list[Lang] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
+    announce: list[Lang] = Field(default_factory=lambda: ["zh", "en"])
+
+
+class Day(_Strict):
+    rollover: str = Field("04:00", description="HH:MM local time at which the business day starts")
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("rollover")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError("must be a time HH:MM, e.g. 04:00")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @property
+    def rollover_time(self) -> dtime:
+        h, m = map(int, self.rollover.split(":"))
+        return dtime(h, m)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Policy(_Strict):
+    priority_at: Literal["vip_first", "all"] = "vip_first"
+    noshow_requeue: bool = True
+    repeat_guard_s: float = Field(2.0, ge=0, le=60)
+
+
+class Service(_Strict):
+    prefix: str = Field(pattern=r"^[A-Z]$", description="one capital letter")
+    name: Names
+    priority: Literal["normal", "vip"] = "normal"
+    numbers: tuple[Annotated[int, Field(ge=0, le=9999)], Annotated[int, Field(ge=0, le=9999)]] = (1, 999)
+    on_exhausted: Literal["wrap", "refuse"] = "wrap"
+    target_wait_min: float = Field(10, gt=0, le=600)
+    starvation_limit_min: float = Field(20, gt=0, le=1440)
+    expected_service_min: float = Field(5, gt=0, le=240)
+    hours: list[str] = Field(default_factory=lambda: ["00:00-24:00"], min_length=1)
+    daily_cap: int = Field(0, ge=0, le=100000)
+    self_service: Names | None = None
+
+    @field_validator("numbers")
+    @classmethod
+    def _range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError(f"the first number {v[0]} is above the last {v[1]}")
+        return v
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: list[str]) -> list[str]:
+        for item in v:
+            parse_hours(item)
+        return v
+
+    @property
+    def digits(self) -> int:
+        return max(3, len(str(self.numbers[1])))
+
+    def is_open_at(self, hhmm: dtime, hours: list[str] | None = None) -> bool:
+        return any(lo <= hhmm < hi for lo, hi in map(parse_hours, hours or self.hours))
+
+
+class Counter(_Strict):
+    number: int = Field(ge=1, le=999)
+    name: Names | None = None
+    services: list[str] = Field(min_length=1)
+    vip_first: bool = False
+
+    def display_name(self, lang: str) -> str:
+        if self.name:
+            return self.name.get(lang)
+        return f"{self.number}号窗口" if lang == "zh" else f"Counter {self.number}"
+
+
+class Alerts(_Strict):
+    level1_per_counter: float = Field(2.5, gt=0, le=100)
+    level2_per_counter: float = Field(3.5, gt=0, le=100)
+    clear_ratio: float = Field(0.8, gt=0, lt=1)
+    min_hold_s: float = Field(60, ge=0, le=3600)
+    wait_over_target: bool = True
+
+    @model_validator(mode="after")
+    def _order(self) -> Alerts:
+        if self.level2_per_counter <= self.level1_per_counter:
+            raise ValueError("level2_per_counter must be above level1_per_counter")
+        return self
+
+
+class StoreConfig(_Strict):
+    synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+    event_retention_days: float = Field(30, gt=0, le=3650)
+
+
+class Settings(_Strict):
+    branch: Branch
+    languages: Languages = Languages()
+    day: Day = Day()
+    policy: Policy = Policy()
+    services: list[Service] = Field(min_length=1)
+    counters: list[Counter] = Field(min_length=1)
+    alerts: Alerts = Alerts()
+    store: StoreConfig = StoreConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    mqtt: MqttConfig = MqttConfig()
+    ui: UiConfig = UiConfig()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        prefixes = [s.prefix for s in self.services]
+        for i, p in enumerate(prefixes):
+            if p in prefixes[:i]:
+                raise _KeyedError(("services", i, "prefix"), f"duplicate service prefix {p!r}")
+        numbers = [c.number for c in self.counters]
+        for i, c in enumerate(self.counters):
+            if c.number in numbers[:i]:
+                raise _KeyedError(("counters", i, "number"), f"duplicate counter number {c.number}")
+            for j, s in enumerate(c.services):
+                if s not in prefixes:
+                    raise _KeyedError(("counters", i, "services", j),
+                                      f"counter {c.number} names unknown service {s!r} "
+                                      f"(known: {', '.join(prefixes)})")
+                if s in c.services[:j]:
+                    raise _KeyedError(("counters", i, "services", j), f"service {s!r} listed twice")
+        for s_i, s in enumerate(self.services):
+            if not any(s.prefix in c.services for c in self.counters):
+                raise _KeyedError(("services", s_i, "prefix"), f"no counter serves service {s.prefix!r}")
+        return self
+
+    def service(self, prefix: str) -> Service | None:
+        return next((s for s in self.services if s.prefix == prefix), None)
+
+    def counter(self, number: int) -> Counter | None:
+        return next((c for c in self.counters if c.number == number), None)
+
+
+class _KeyedError(ValueError):
+    """A cross-field error that knows which key it is about."""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def parse_hours(item: str) -> tuple[dtime, dtime]:
+    m = _RANGE.match(item)
+    if not m:
+        raise ValueError(f"{item!r} is not an opening-hours range HH:MM-HH:MM")
+    lo, hi = m.groups()
+    if not _HHMM.match(lo) or not (_HHMM.match(hi) or hi == "24:00"):
+        raise ValueError(f"{item!r} has an impossible time")
+    end = dtime.max if hi == "24:00" else dtime(*map(int, hi.split(":")))
+    start = dtime(*map(int, lo.split(":")))
+    if end <= start:
+        raise ValueError(f"{item!r} ends before it starts")
+    return start, end
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """`--config`, else `KIOSK_CONFIG`, else the default sample hall."""
+    return Path(explicit or os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    path = config_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration {path}: {exc.strerror or exc}") from exc
+    return parse_settings(text, source=str(path))
+
+
+def parse_settings(text: str, source: str = "<config>") -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, text, source)) from None
+
+
+def _describe(exc: ValidationError, text: str, source: str) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        msg = err["msg"]
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _KeyedError):
+            loc, msg = loc + ctx_err.loc, ctx_err.message
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        key = _dotted(loc)
+        line = _find_line(text, loc)
+        where = f"{source}:{line}" if line else source
+        lines.append(f"{where}: {key}: {msg}")
+    return "invalid configuration\n  " + "\n  ".join(lines)
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _find_line(text: str, loc: tuple) -> int | None:
+    """Best effort: the line of `loc` in the TOML text (tables, arrays of tables, keys)."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    path = [p for p in loc]
+    found: int | None = None
+    while path:
+        part = path.pop(0)
+        if isinstance(part, int):
+            continue
+        index = path[0] if path and isinstance(path[0], int) else None
+        header = re.compile(rf"^\s*\[\[?\s*{re.escape(part)}\s*\]\]?\s*(#.*)?$")
+        key = re.compile(rf"^\s*{re.escape(part)}\s*=")
+        hits = [i for i in range(start, end) if header.match(lines[i])]
+        if hits:
+            pick = hits[index] if index is not None and index < len(hits) else hits[0]
+            nxt = [i for i in range(pick + 1, len(lines)) if lines[i].lstrip().startswith("[")]
+            start, end = pick + 1, (nxt[0] if nxt else len(lines))
+            found = pick + 1
+            continue
+        keyhits = [i for i in range(start, end) if key.match(lines[i])]
+        if keyhits:
+            found = keyhits[0] + 1
+            start = keyhits[0]
+            end = keyhits[0] + 1
+        break
+    return found

@@ -1,0 +1,349 @@
+"""The Starlette application: login, pages, JSON API, server-sent events, HQ commands.
+
+Every path but ``/login`` and ``/static/…`` needs a signed-in user (`RequireLogin`, an ASGI
+middleware, so no route can forget it); the role is read from the database on every
+request, so removing a user or changing a role takes effect at once. Sessions are
+Starlette's signed cookies (itsdangerous), the secret kept in the recording's database.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import json
+import time
+import uuid
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, \
+    StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kiosk.mqtt import commands as hq_commands
+
+from kiosk.hq.web import queries
+from kiosk.hq.web.auth import Users
+from kiosk.hq.web.i18n import LANGS, TEXT
+from kiosk.hq.web.live import Live, valid_branch
+from kiosk.hq.web.sse import Hub
+
+STATIC = Path(str(resources.files("kiosk.hq.web") / "static"))
+SESSION_MAX_AGE = 12 * 3600
+COMMAND_TIMEOUT_S = 10.0
+PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PATHS = ("/login",)
+
+
+def _static_version() -> str:
+    h = hashlib.sha256()
+    for p in sorted(STATIC.glob("*")):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:10]
+
+
+class RequireLogin:
+    """ASGI middleware: no page or API without a signed-in user whose account still exists."""
+
+    def __init__(self, app: ASGIApp, users: Users) -> None:
+        self.app = app
+        self.users = users
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        session = scope.get("session") or {}
+        name = session.get("user")
+        role = self.users.role_of(name) if isinstance(name, str) else None
+        if role is None:
+            if path.startswith("/api/"):
+                resp: Response = JSONResponse({"error": "unauthorized", "message": "sign in first"}, 401)
+            else:
+                qs = scope.get("query_string", b"").decode("latin-1")
+                target = path + ("?" + qs if qs else "")
+                resp = RedirectResponse("/login?next=" + quote(target, safe=""), 303)
+            await resp(scope, receive, send)
+            return
+        scope["hq_user"] = {"name": name, "role": role}
+        await self.app(scope, receive, send)
+
+
+def _lang(request: Request) -> str:
+    q = request.query_params.get("lang")
+    if q in LANGS:
+        return q
+    c = request.cookies.get("hq_lang")
+    if c in LANGS:
+        return c
+    accept = request.headers.get("accept-language", "")
+    return "zh" if accept.lower().startswith("zh") else "en"
+
+
+def _with_lang(request: Request, resp: Response) -> Response:
+    q = request.query_params.get("lang")
+    if q in LANGS:
+        resp.set_cookie("hq_lang", q, max_age=365 * 86400, samesite="lax")
+    return resp
+
+
+def _json_for_script(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+class Dashboard:
+    def __init__(self, live: Live, users: Users, db_path: str | Path, *, push_ms: float = 250,
+                 secure_cookie: bool = False) -> None:
+        self.live = live
+        self.users = users
+        self.db_path = Path(db_path)
+        queries.ensure_indexes(self.db_path)
+        self.hub = Hub(live, push_ms / 1000.0)
+        self.version = _static_version()
+        live.on_reply = self._on_reply
+        self.app = Starlette(
+            routes=[
+                Route("/login", self.login, methods=["GET", "POST"]),
+                Route("/logout", self.logout, methods=["POST"]),
+                Route("/", self.page_list),
+                Route("/branch/{branch:path}", self.page_branch),
+                Route("/compare", self.page_compare),
+                Route("/api/me", self.api_me),
+                Route("/api/branches", self.api_branches),
+                Route("/api/stats", self.api_stats),
+                Route("/api/stream", self.api_stream),
+                Route("/api/compare", self.api_compare),
+                Route("/api/days", self.api_days),
+                Route("/api/branch/{branch}", self.api_branch),
+                Route("/api/branch/{branch}/day", self.api_branch_day),
+                Route("/api/branch/{branch}/commands", self.api_commands),
+                Route("/api/branch/{branch}/cmd/{name}", self.api_command, methods=["POST"]),
+                Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+            ],
+            middleware=[
+                Middleware(SessionMiddleware, secret_key=users.secret(), session_cookie="hq_session",
+                           max_age=SESSION_MAX_AGE, same_site="lax", https_only=secure_cookie),
+                Middleware(RequireLogin, users=users),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette):  # noqa: ANN202
+        self.hub.start()
+        try:
+            yield
+        finally:
+            await self.hub.stop()
+
+    async def _query(self, fn: Any, *args: Any) -> Any:
+        """A read of the recording on a worker thread, with its own read-only connection."""
+        def run() -> Any:
+            conn = queries.open_ro(self.db_path)
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.close()
+        return await asyncio.to_thread(run)
+
+    def _on_reply(self, cmd_id: str, reply: dict[str, Any]) -> None:
+        self.users.log_reply(cmd_id, "ok" if reply.get("ok") else "error", reply)
+
+    # -- pages ----------------------------------------------------------------------------------
+    def _page(self, request: Request, kind: str, title: str, extra: dict[str, Any] | None = None) -> Response:
+        lang = _lang(request)
+        t = TEXT[lang]
+        user = request.scope.get("hq_user")
+        other = "en" if lang == "zh" else "zh"
+        cfg = {"page": kind, "lang": lang, "text": t, "user": user, **(extra or {})}
+        nav = ""
+        live_dot = '<span id="live" class="live off">●</span>' if kind != "compare" else ""
+        if user:
+            nav = (f'<nav><a href="/" class="{"on" if kind == "list" else ""}">{t["branches"]}</a>'
+                   f'<a href="/compare" class="{"on" if kind == "compare" else ""}">{t["compare"]}</a></nav>'
+                   f'<div class="who">{live_dot}'
+                   f'<span class="uname">{html.escape(user["name"])} · {t[user["role"]]}</span>'
+                   f'<a class="lang" href="?lang={other}">{t["lang"]}</a>'
+                   f'<form method="post" action="/logout"><button type="submit">{t["sign_out"]}</button></form>'
+                   f'</div>')
+        else:
+            nav = f'<div class="who"><a class="lang" href="?lang={other}">{t["lang"]}</a></div>'
+        body = (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<title>{html.escape(title)} · {t["title"]}</title>'
+                f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/hq.css?v={self.version}"></head>'
+                f'<body data-page="{kind}"><header><a class="brand" href="/">{t["title"]}</a>{nav}</header>'
+                f'<main id="main"></main>'
+                f'<script>window.HQ = {_json_for_script(cfg)};</script>'
+                f'<script src="/static/hq.js?v={self.version}"></script></body></html>')
+        return _with_lang(request, HTMLResponse(body, headers={"Cache-Control": "no-store"}))
+
+    async def login(self, request: Request) -> Response:
+        lang = _lang(request)
+        t = TEXT[lang]
+        nxt = request.query_params.get("next") or "/"
+        error = ""
+        status = 200
+        if request.method == "POST":
+            form = await request.form()
+            name = str(form.get("name") or "")[:64]
+            password = str(form.get("password") or "")[:1024]
+            nxt = str(form.get("next") or "/")
+            locked = self.users.locked(name)
+            role = None if locked else await asyncio.to_thread(self.users.authenticate, name, password)
+            if role is not None:
+                request.session.clear()
+                request.session["user"] = name
+                request.session["since"] = int(time.time())
+                safe = nxt if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt else "/"
+                return RedirectResponse(safe, 303)
+            error = t["locked"] if locked or self.users.locked(name) else t["bad_login"]
+            status = 401
+        other = "en" if lang == "zh" else "zh"
+        err = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+        body = (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<title>{t["login"]} · {t["title"]}</title>'
+                f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/hq.css?v={self.version}"></head>'
+                f'<body class="login"><header><span class="brand">{t["title"]}</span><div class="who">'
+                f'<a class="lang" href="?lang={other}&amp;next={quote(nxt, safe="")}">{t["lang"]}</a></div></header>'
+                f'<main><form class="card login" method="post" action="/login">'
+                f'<h1>{t["login"]}</h1>{err}'
+                f'<label>{t["user"]}<input name="name" autocomplete="username" required autofocus></label>'
+                f'<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" '
+                f'required></label><input type="hidden" name="next" value="{html.escape(nxt)}">'
+                f'<button type="submit">{t["sign_in"]}</button></form></main></body></html>')
+        return _with_lang(request, HTMLResponse(body, status, headers={"Cache-Control": "no-store"}))
+
+    async def logout(self, request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/login", 303)
+
+    async def page_list(self, request: Request) -> Response:
+        return self._page(request, "list", TEXT[_lang(request)]["branches"])
+
+    async def page_branch(self, request: Request) -> Response:
+        branch = request.path_params["branch"]
+        if not valid_branch(branch):
+            return PlainTextResponse("no such branch", 404)
+        return self._page(request, "branch", branch, {"branch": branch})
+
+    async def page_compare(self, request: Request) -> Response:
+        return self._page(request, "compare", TEXT[_lang(request)]["compare"])
+
+    # -- API ------------------------------------------------------------------------------------
+    async def api_me(self, request: Request) -> Response:
+        return JSONResponse(request.scope["hq_user"])
+
+    async def api_branches(self, request: Request) -> Response:
+        return JSONResponse({"rows": self.live.rows(), "totals": self.live.ingest_totals()})
+
+    async def api_stats(self, request: Request) -> Response:
+        return JSONResponse({**self.live.ingest_totals(), "sse_clients": len(self.hub.clients),
+                             "sse_ticks": self.hub.ticks, "sse_last_tick_ms": round(self.hub.last_tick_ms, 2)})
+
+    async def api_stream(self, request: Request) -> Response:
+        branch = request.query_params.get("branch") or None
+        if branch is not None and not valid_branch(branch):
+            return JSONResponse({"error": "bad_branch"}, 400)
+        name = request.scope["hq_user"]["name"]
+        allowed = lambda: self.users.role_of(name) is not None  # noqa: E731
+        return StreamingResponse(self.hub.stream(branch, request.is_disconnected, allowed),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    def _day(self, request: Request) -> str | None:
+        d = request.query_params.get("day")
+        if not d:
+            return date.today().isoformat()
+        try:
+            return date.fromisoformat(d).isoformat()
+        except ValueError:
+            return None
+
+    async def api_days(self, request: Request) -> Response:
+        return JSONResponse({"days": await self._query(queries.days)})
+
+    async def api_compare(self, request: Request) -> Response:
+        day = self._day(request)
+        if day is None:
+            return JSONResponse({"error": "bad_day", "message": "day must be YYYY-MM-DD"}, 400)
+        rows = await self._query(queries.compare_day, day, dict(self.live.targets))
+        return JSONResponse({"day": day, "rows": rows})
+
+    async def api_branch(self, request: Request) -> Response:
+        branch = request.path_params["branch"]
+        d = self.live.branch_detail(branch) if valid_branch(branch) else None
+        if d is None:
+            return JSONResponse({"error": "unknown_branch", "message": f"no branch {branch!r} seen"}, 404)
+        return JSONResponse(d)
+
+    async def api_branch_day(self, request: Request) -> Response:
+        branch = request.path_params["branch"]
+        day = self._day(request)
+        if day is None or not valid_branch(branch):
+            return JSONResponse({"error": "bad_request"}, 400)
+        out = await self._query(queries.branch_day, branch, day, dict(self.live.targets))
+        out["events"] = await self._query(queries.recent_events, branch, 100)
+        return JSONResponse(out)
+
+    async def api_commands(self, request: Request) -> Response:
+        branch = request.path_params["branch"]
+        return JSONResponse({"commands": await asyncio.to_thread(self.users.commands, branch, 30)})
+
+    async def api_command(self, request: Request) -> Response:
+        user = request.scope["hq_user"]
+        branch, name = request.path_params["branch"], request.path_params["name"]
+        if user["role"] != "operator":
+            if name in hq_commands.SCHEMAS and valid_branch(branch):
+                self.users.log_command(uuid.uuid4().hex, user["name"], user["role"], branch, name, None, "refused")
+            return JSONResponse({"error": "forbidden", "message": f"the role {user['role']!r} may not send commands"},
+                                403)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "bad_request", "message": "send application/json"}, 415)
+        if not valid_branch(branch) or not self.live.known(branch):
+            return JSONResponse({"error": "unknown_branch", "message": f"no branch {branch!r} seen"}, 404)
+        try:
+            args = await request.json()
+        except ValueError:
+            args = None
+        if not isinstance(args, dict):
+            return JSONResponse({"error": "bad_json", "message": "send a JSON object"}, 400)
+        try:
+            cmd = self.live.validate(branch, name, args)
+        except hq_commands.CommandError as exc:
+            return JSONResponse({"error": exc.code, "message": exc.message}, 400)
+        cmd_id = uuid.uuid4().hex
+        self.users.log_command(cmd_id, user["name"], user["role"], branch, cmd.name, cmd.args, "sent")
+        _, fut = self.live.send(branch, cmd.name, cmd.args, cmd_id)
+        try:
+            reply = await asyncio.wait_for(asyncio.wrap_future(fut), COMMAND_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            self.users.log_reply(cmd_id, "timeout", None)
+            return JSONResponse({"id": cmd_id, "status": "timeout", "message": "no reply from the kiosk"}, 504)
+        except ConnectionError as exc:
+            self.live.forget(cmd_id)
+            self.users.log_reply(cmd_id, "failed", {"error": str(exc)})
+            return JSONResponse({"id": cmd_id, "status": "failed", "message": str(exc)}, 503)
+        return JSONResponse({"id": cmd_id, "status": "ok" if reply.get("ok") else "error", "reply": reply})
+
+
+def create_app(live: Live, users: Users, db_path: str | Path, **kw: Any) -> Starlette:
+    return Dashboard(live, users, db_path, **kw).app
+
+
+__all__ = ["Dashboard", "RequireLogin", "create_app"]

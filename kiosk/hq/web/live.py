@@ -1,0 +1,288 @@
+"""The MQTT side of the dashboard: the HQ recorder and branch table of `kiosk.hq.monitor`, plus
+what a web page needs on top of them.
+
+Two subscriptions:
+
+* **events** — ``{prefix}/+/events`` through `kiosk.hq.monitor.HqMonitor` (its `MonitorState`
+  de-duplicates by id, its `Recorder` stores every event idempotently). With ``shared``
+  this is the MQTT 5 shared subscription ``$share/GROUP/{prefix}/+/events``: several
+  recorders behind one (clustered) broker split the event load.
+* **state** — ``status``, ``queue``, ``alerts``, ``stats/hourly`` and ``reply/+`` on a
+  second, *non-shared* client: these are retained and small, every dashboard needs every
+  branch, and the broker does not send retained messages to shared subscriptions.
+
+Both feed the same `MonitorState`. Every message marks its branch *dirty*; the web side
+(`sse.Hub`) takes the dirty set a few times a second and pushes only those rows.
+HQ commands are published on ``{prefix}/{branch}/cmd/{name}`` with an ``"id"`` that the
+kiosk echoes in its reply on ``{prefix}/{branch}/reply/{name}``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any
+
+from kiosk.mqtt import commands as hq_commands
+from kiosk.hq.monitor import HqMonitor, Recorder
+
+log = logging.getLogger(__name__)
+
+RECENT_EVENTS = 50
+PENDING_S = 600.0
+BRANCH_RE_BAD = set("/+#\0")
+
+
+def _now_like(iso: Any) -> str:
+    """Now, with the UTC offset of the ISO time `iso` (the server's own when it has none)."""
+    try:
+        tz = datetime.fromisoformat(iso).tzinfo if isinstance(iso, str) else None
+    except ValueError:
+        tz = None
+    now = datetime.now(tz) if tz is not None else datetime.now().astimezone()
+    return now.isoformat(timespec="seconds")
+
+
+def valid_branch(name: str) -> bool:
+    return bool(name) and len(name) <= 128 and not any(c in BRANCH_RE_BAD for c in name)
+
+
+class Live:
+    """The recorder, the branch table and per-branch detail, fed by MQTT (paho threads)."""
+
+    def __init__(self, url: str, *, prefix: str = "kiosk", shared: str | None = None, protocol: str = "5",
+                 recorder: Recorder | None = None, tls: Any = None, username: str | None = None,
+                 password_file: str | None = None, client_id: str = "") -> None:
+        from kiosk.mqtt.telemetry import make_client, protocol_of, read_password
+        self.prefix = prefix.rstrip("/")
+        self.monitor = HqMonitor(url, prefix=self.prefix, shared=shared, protocol=protocol, recorder=recorder,
+                                 client_id=client_id, tls=tls, username=username, password_file=password_file)
+        # the monitor subscribes to the (shared) event stream only; the state topics come below
+        self.monitor.topic = (f"$share/{shared}/" if shared else "") + f"{self.prefix}/+/events"
+        self.monitor.client.on_message = self._on_event_message
+        self.state = self.monitor.state
+        self.recorder = recorder
+        self.shared = shared
+        password = read_password(password_file) if password_file else None
+        self.client = make_client("", protocol_of(protocol), self.monitor.broker, tls=tls, username=username,
+                                  password=password, max_inflight=100)
+        self.client.on_connect = self._on_state_connect
+        self.client.on_message = self._on_state_message
+        self.client.on_subscribe = lambda *a: self.state_subscribed.set()
+        self.client.reconnect_delay_set(1, 30)
+        self.state_subscribed = threading.Event()
+        self.lock = threading.Lock()
+        self.detail: dict[str, dict[str, Any]] = {}
+        self.dirty: set[str] = set()
+        self.targets: dict[str, float] = {}
+        self.pending: dict[str, tuple[Future, float]] = {}  # command id -> (reply future, sent at)
+        self.on_reply: Callable[[str, dict[str, Any]], None] | None = None
+        self.started = time.monotonic()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> Live:
+        self.monitor.start()
+        b = self.monitor.broker
+        self.client.connect_async(b.host, b.port, 30)
+        self.client.loop_start()
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.client.disconnect()
+            self.client.loop_stop()
+        except Exception:  # noqa: BLE001
+            log.exception("stopping the state client")
+        self.monitor.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.monitor.connected.is_set() and self.client.is_connected()
+
+    def ready(self) -> bool:
+        return self.monitor.subscribed.is_set() and self.state_subscribed.is_set()
+
+    # -- MQTT callbacks (paho threads) ----------------------------------------------------------
+    def _on_state_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if getattr(reason_code, "is_failure", False):
+            log.warning("broker refused the dashboard's state client: %s", reason_code)
+            return
+        p = self.prefix
+        client.subscribe([(f"{p}/+/status", 1), (f"{p}/+/queue", 1), (f"{p}/+/alerts", 1),
+                          (f"{p}/+/stats/hourly", 1), (f"{p}/+/reply/+", 1)])
+
+    def _split(self, topic: str) -> tuple[str, str]:
+        rest = topic[len(self.prefix) + 1:] if topic.startswith(self.prefix + "/") else ""
+        name, _, kind = rest.partition("/")
+        return name, kind
+
+    def _on_event_message(self, client, userdata, msg) -> None:  # noqa: ANN001
+        name, kind = self._split(msg.topic)
+        if kind != "events" or not valid_branch(name):
+            return
+        st = self.state
+        b = st.branches.get(name)
+        before = b.events if b is not None else 0
+        st.ingest(msg.topic, msg.payload)
+        b = st.branches.get(name)
+        if b is None or b.events == before:
+            return  # a duplicate or a bad payload
+        alert = None
+        if b'"alert.' in msg.payload:  # parsed again only for alert events (the hot path stays one parse)
+            try:
+                doc = json.loads(msg.payload)
+            except ValueError:
+                doc = {}
+            if doc.get("type") in ("alert.raised", "alert.cleared"):
+                alert = {k: doc.get(k) for k in ("level", "reason", "waiting", "open_counters", "ts")}
+        with self.lock:
+            d = self._detail(name)
+            d["recent"].append(msg.payload)  # raw bytes: 1,000 branches x 50 events stay small
+            if alert is not None:
+                d["alerts"] = alert
+            self.dirty.add(name)
+
+    def _on_state_message(self, client, userdata, msg) -> None:  # noqa: ANN001
+        name, kind = self._split(msg.topic)
+        if not valid_branch(name) or not kind:
+            return
+        if kind.startswith("reply/"):
+            self._reply(name, kind[6:], msg.payload)
+            return
+        if kind not in ("status", "queue", "alerts", "stats/hourly"):
+            return
+        self.state.ingest(msg.topic, msg.payload)
+        try:
+            doc = json.loads(msg.payload)
+        except ValueError:
+            return
+        if not isinstance(doc, dict):
+            return
+        with self.lock:
+            d = self._detail(name)
+            key = "stats" if kind == "stats/hourly" else kind
+            prev = (d["status"] or {}).get("state")
+            if kind == "status" and not msg.retain and prev is not None and prev != doc.get("state"):
+                # a change seen live: when it happened (a Last Will carries the session's start, not
+                # the moment the kiosk died), in the branch's own UTC offset
+                d["state_seen"] = _now_like(doc.get("ts") or doc.get("since"))
+            d[key] = doc
+            if kind == "queue":
+                for s in doc.get("services") or []:
+                    if isinstance(s, dict) and isinstance(s.get("target_wait_s"), (int, float)):
+                        self.targets.setdefault(str(s.get("service")), float(s["target_wait_s"]))
+            self.dirty.add(name)
+
+    def _detail(self, name: str) -> dict[str, Any]:
+        d = self.detail.get(name)
+        if d is None:
+            d = self.detail[name] = {"recent": deque(maxlen=RECENT_EVENTS), "queue": None, "status": None,
+                                     "alerts": None, "stats": None, "state_seen": None}
+        return d
+
+    # -- what the web side reads ----------------------------------------------------------------
+    def take_dirty(self) -> set[str]:
+        with self.lock:
+            d, self.dirty = self.dirty, set()
+        return d
+
+    def rows(self, names: set[str] | None = None) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        st = self.state
+        with st.lock:
+            keys = st.branches.keys() if names is None else [n for n in names if n in st.branches]
+            rows = [st.branches[k].as_dict(now) for k in keys]
+        with self.lock:
+            for r in rows:
+                r["waiting_total"] = sum(r["waiting"].values())
+                r["device_faults"] = len(r["devices"])
+                d = self.detail.get(r["branch"])
+                r["state_seen"] = d.get("state_seen") if d else None
+        return rows
+
+    def branch_detail(self, name: str) -> dict[str, Any] | None:
+        rows = self.rows({name})
+        if not rows:
+            return None
+        with self.lock:
+            d = self.detail.get(name) or {}
+            out = {"row": rows[0], "queue": d.get("queue"), "status": d.get("status"), "alerts": d.get("alerts"),
+                   "stats": d.get("stats"), "recent": list(d.get("recent") or [])[::-1]}
+        out["recent"] = [json.loads(p) for p in out["recent"]]
+        return out
+
+    def known(self, name: str) -> bool:
+        with self.state.lock:
+            return name in self.state.branches
+
+    def ingest_totals(self) -> dict[str, Any]:
+        t = self.state.totals()
+        if self.recorder is not None:
+            t["recorded"] = self.recorder.inserted
+            t["received"] = self.recorder.received
+        t["connected"] = self.connected
+        t["shared"] = self.shared
+        return t
+
+    def limits(self, name: str) -> hq_commands.Limits:
+        """What the branch's last queue snapshot says it has (counters, services)."""
+        with self.lock:
+            q = (self.detail.get(name) or {}).get("queue") or {}
+        counters = frozenset(c["counter"] for c in q.get("counters") or [] if isinstance(c, dict)
+                             and isinstance(c.get("counter"), int))
+        services = frozenset(str(s["service"]) for s in q.get("services") or [] if isinstance(s, dict)
+                             and s.get("service"))
+        return hq_commands.Limits(counters=counters, services=services)
+
+    # -- HQ commands ----------------------------------------------------------------------------
+    def validate(self, branch: str, name: str, args: dict[str, Any]) -> hq_commands.Command:
+        """Check a command as the kiosk will (raises `hq_commands.CommandError`)."""
+        payload = json.dumps({k: v for k, v in args.items() if k != "id"}, ensure_ascii=False)
+        return hq_commands.validate(name, payload, self.limits(branch))
+
+    def send(self, branch: str, name: str, args: dict[str, Any], cmd_id: str | None = None) -> tuple[str, Future]:
+        """Publish a (validated) command; the Future gets the kiosk's reply (a dict)."""
+        cmd_id = cmd_id or uuid.uuid4().hex
+        fut: Future = Future()
+        now = time.monotonic()
+        with self.lock:
+            for k in [k for k, (_, t) in self.pending.items() if now - t > PENDING_S]:
+                del self.pending[k]  # late replies are still logged for this long
+            self.pending[cmd_id] = (fut, now)
+        payload = json.dumps({**{k: v for k, v in args.items() if k != "id"}, "id": cmd_id}, ensure_ascii=False)
+        info = self.client.publish(f"{self.prefix}/{branch}/cmd/{name}", payload, qos=1)
+        if info.rc != 0:
+            with self.lock:
+                self.pending.pop(cmd_id, None)
+            fut.set_exception(ConnectionError(f"not connected to the broker (rc {info.rc})"))
+        return cmd_id, fut
+
+    def forget(self, cmd_id: str) -> None:
+        with self.lock:
+            self.pending.pop(cmd_id, None)
+
+    def _reply(self, branch: str, name: str, payload: bytes) -> None:
+        try:
+            doc = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+            return
+        with self.lock:
+            entry = self.pending.pop(doc["id"], None)
+        if entry is None:
+            return  # not ours (another HQ tool), or we stopped waiting
+        fut, _ = entry
+        if self.on_reply is not None:
+            try:
+                self.on_reply(doc["id"], doc)
+            except Exception:  # noqa: BLE001
+                log.exception("logging a reply")
+        if not fut.done():
+            fut.set_result(doc)

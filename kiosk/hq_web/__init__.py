@@ -1,8 +1,0 @@
-"""The HQ dashboard: the HQ recorder (kiosk.hq) plus a small web server (Starlette + uvicorn)
-that serves a live page of every branch, pushed by server-sent events.
-
-Modules: `auth` (users, scrypt hashes, command log, in the recording's SQLite file),
-`live` (the MQTT side: the recorder/monitor of kiosk.hq, per-branch detail, dirty
-tracking, HQ commands with replies), `sse` (per-client coalesced pushes), `app` (the
-Starlette application), `queries` (day figures from the recorded events), `cli`.
-"""

@@ -1,0 +1,326 @@
+"""HQ commands on ``{prefix}/{branch}/cmd/{name}``: strict validation, then dispatch.
+
+`validate()` is a pure function: bytes in, a `Command` or a `CommandError` out. Nothing
+is changed by a command that does not validate. `dispatch()` runs a valid command on the
+core thread through ``app.submit`` / ``app.loop.submit`` and returns a `Future` of the
+result; `reply()` builds the reply payload (``{"v":1,"ts","command","ok",...}``).
+
+Schemas (every payload is a JSON object of at most ``max_command_bytes`` bytes; unknown
+fields are rejected; an optional ``"id"`` (1-64 printable characters) is echoed in the
+reply; an optional ``"v"`` must be 1):
+
+====================  =================================================================
+``ping``              ``{}``
+``counter``           ``{"counter": 1..999 (configured), "state": "open"|"paused"|"closed"}``
+``stats``             ``{}`` (the queue snapshot, as on the ``queue`` topic)
+``display_message``   ``{"text": 1..280 characters, "seconds": 1..3600 (default 60)}``
+``service_hours``     ``{"service": "A" (configured), "hours": ["HH:MM-HH:MM", ...] (1..8)}``
+====================  =================================================================
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Collection
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from kiosk import __version__
+
+MAX_ID_CHARS = 64
+MAX_TEXT_CHARS = 280
+MAX_HOURS_RANGES = 8
+MAX_NAME_CHARS = 64
+COMMON_FIELDS = ("id", "v")
+_NAME_RE = re.compile(r"^[a-z_]{1,64}$")
+_HOURS_RE = re.compile(r"^\d\d:\d\d-\d\d:\d\d$")
+
+
+class CommandError(Exception):
+    """A command that is rejected; `code` is machine-readable, the message names the problem."""
+
+    def __init__(self, code: str, message: str, cmd_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.cmd_id = cmd_id
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: dict[str, Any]
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the validator needs to know about the branch (pure data, no engine)."""
+
+    max_bytes: int = 4096
+    counters: Collection[int] = field(default_factory=frozenset)
+    services: Collection[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Any, max_bytes: int | None = None) -> Limits:
+        return cls(max_bytes=max_bytes if max_bytes is not None else settings.mqtt.max_command_bytes,
+                   counters=frozenset(c.number for c in settings.counters),
+                   services=frozenset(s.prefix for s in settings.services))
+
+
+# -- field checks (each raises CommandError naming the field) --------------------------------
+def _int(args: dict, key: str, lo: int, hi: int, *, required: bool = True, default: int | None = None) -> int | None:
+    if key not in args:
+        if required:
+            raise CommandError("missing_field", f"missing field {key!r}")
+        return default
+    v = args[key]
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise CommandError("bad_type", f"field {key!r} must be an integer, not {_jtype(v)}")
+    if not lo <= v <= hi:
+        raise CommandError("out_of_range", f"field {key!r} must be between {lo} and {hi}, not {v}")
+    return v
+
+
+def _str(args: dict, key: str, *, max_chars: int, required: bool = True) -> str | None:
+    if key not in args:
+        if required:
+            raise CommandError("missing_field", f"missing field {key!r}")
+        return None
+    v = args[key]
+    if not isinstance(v, str):
+        raise CommandError("bad_type", f"field {key!r} must be a string, not {_jtype(v)}")
+    if not v.strip():
+        raise CommandError("out_of_range", f"field {key!r} must not be empty")
+    if len(v) > max_chars:
+        raise CommandError("out_of_range", f"field {key!r} is longer than {max_chars} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in v):
+        raise CommandError("bad_value", f"field {key!r} contains control or unassigned characters")
+    return v
+
+
+def _choice(args: dict, key: str, choices: tuple[str, ...]) -> str:
+    if key not in args:
+        raise CommandError("missing_field", f"missing field {key!r}")
+    v = args[key]
+    if not isinstance(v, str):
+        raise CommandError("bad_type", f"field {key!r} must be a string, not {_jtype(v)}")
+    if v not in choices:
+        raise CommandError("bad_value", f"field {key!r} must be one of {', '.join(choices)}, not {v[:32]!r}")
+    return v
+
+
+def _jtype(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+def _only(args: dict, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(k for k in args if k not in allowed and k not in COMMON_FIELDS)
+    if unknown:
+        shown = ", ".join(repr(k[:32]) for k in unknown[:5])
+        raise CommandError("unknown_field", f"unknown field{'s' if len(unknown) > 1 else ''} {shown}")
+
+
+# -- per-command schemas -----------------------------------------------------------------------
+def _v_empty(args: dict, limits: Limits) -> dict:
+    _only(args, ())
+    return {}
+
+
+def _v_counter(args: dict, limits: Limits) -> dict:
+    _only(args, ("counter", "state"))
+    counter = _int(args, "counter", 1, 999)
+    if limits.counters and counter not in limits.counters:
+        raise CommandError("unknown_counter", f"no counter {counter} in this branch")
+    state = _choice(args, "state", ("open", "paused", "closed"))
+    return {"counter": counter, "state": state}
+
+
+def _v_display_message(args: dict, limits: Limits) -> dict:
+    _only(args, ("text", "seconds"))
+    text = _str(args, "text", max_chars=MAX_TEXT_CHARS)
+    seconds = _int(args, "seconds", 1, 3600, required=False, default=60)
+    return {"text": text, "seconds": seconds}
+
+
+def _v_service_hours(args: dict, limits: Limits) -> dict:
+    from kiosk.config.settings import parse_hours
+
+    _only(args, ("service", "hours"))
+    service = _str(args, "service", max_chars=1)
+    if not re.fullmatch(r"[A-Z]", service or ""):
+        raise CommandError("bad_value", "field 'service' must be one capital letter")
+    if limits.services and service not in limits.services:
+        raise CommandError("unknown_service", f"no service {service!r} in this branch")
+    if "hours" not in args:
+        raise CommandError("missing_field", "missing field 'hours'")
+    hours = args["hours"]
+    if not isinstance(hours, list):
+        raise CommandError("bad_type", f"field 'hours' must be an array, not {_jtype(hours)}")
+    if not 1 <= len(hours) <= MAX_HOURS_RANGES:
+        raise CommandError("out_of_range", f"field 'hours' needs 1 to {MAX_HOURS_RANGES} ranges, not {len(hours)}")
+    for i, h in enumerate(hours):
+        if not isinstance(h, str) or not _HOURS_RE.match(h):
+            raise CommandError("bad_value", f"hours[{i}] must be a range \"HH:MM-HH:MM\"")
+        try:
+            parse_hours(h)
+        except ValueError as exc:
+            raise CommandError("bad_value", f"hours[{i}]: {exc}") from None
+    return {"service": service, "hours": list(hours)}
+
+
+SCHEMAS: dict[str, Callable[[dict, Limits], dict]] = {
+    "ping": _v_empty,
+    "counter": _v_counter,
+    "stats": _v_empty,
+    "display_message": _v_display_message,
+    "service_hours": _v_service_hours,
+}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate field {k[:32]!r}")
+        out[k] = v
+    return out
+
+
+def validate(name: str, payload: bytes | bytearray | str, limits: Limits) -> Command:
+    """A valid `Command`, or `CommandError` naming the problem. Pure: changes nothing."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise CommandError("unknown_command", f"unknown command {str(name)[:MAX_NAME_CHARS]!r}")
+    if name not in SCHEMAS:
+        raise CommandError("unknown_command",
+                           f"unknown command {name!r} (known: {', '.join(sorted(SCHEMAS))})")
+    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else bytes(payload)
+    if len(raw) > limits.max_bytes:
+        raise CommandError("too_large", f"payload is {len(raw)} bytes, more than the limit {limits.max_bytes}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError("bad_json", "payload is not UTF-8") from None
+    if not text.strip():
+        raise CommandError("bad_json", "payload is empty: send a JSON object, e.g. {}")
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise CommandError("bad_json", "payload is nested too deeply") from None
+    except ValueError as exc:
+        raise CommandError("bad_json", f"payload is not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(doc, dict):
+        raise CommandError("not_object", f"payload must be a JSON object, not {_jtype(doc)}")
+    cmd_id = None
+    if "id" in doc:
+        v = doc["id"]
+        if not isinstance(v, str) or not 1 <= len(v) <= MAX_ID_CHARS or not v.isprintable():
+            raise CommandError("bad_value", f"field 'id' must be a string of 1 to {MAX_ID_CHARS} printable characters")
+        cmd_id = v
+    if "v" in doc:
+        v = doc["v"]
+        if isinstance(v, bool) or not isinstance(v, int) or v != 1:
+            raise CommandError("bad_value", "field 'v' must be 1", cmd_id)
+    try:
+        args = SCHEMAS[name](doc, limits)
+    except CommandError as exc:
+        exc.cmd_id = cmd_id
+        raise
+    return Command(name, args, cmd_id)
+
+
+# -- replies -----------------------------------------------------------------------------------
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def reply_ok(name: str, cmd_id: str | None, result: Any, ts: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"v": 1, "ts": ts or _now(), "command": name, "ok": True}
+    if cmd_id is not None:
+        out["id"] = cmd_id
+    out["result"] = result
+    return out
+
+
+def reply_error(name: str, cmd_id: str | None, code: str, message: str, ts: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"v": 1, "ts": ts or _now(), "command": str(name)[:MAX_NAME_CHARS], "ok": False}
+    if cmd_id is not None:
+        out["id"] = cmd_id
+    out["error"] = {"code": code, "message": message}
+    return out
+
+
+def encode(reply: dict[str, Any]) -> bytes:
+    return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+# -- dispatch (runs the engine on the core thread) -----------------------------------------------
+def dispatch(cmd: Command, app: Any) -> Future:
+    """Run a validated command; the Future's result is the reply's ``result``. Engine errors
+    (`QueueError` with a ``.code``) come out of the Future as exceptions."""
+    a = cmd.args
+    if cmd.name == "ping":
+        fut: Future = Future()
+        fut.set_result({"pong": True, "version": __version__})
+        return fut
+    if cmd.name == "counter":
+        return _then(app.submit("set_counter", a["counter"], a["state"]),
+                     lambda state: {"counter": a["counter"], "state": state})
+    if cmd.name == "stats":
+        from kiosk.engine import readmodel
+        return app.loop.submit(lambda: readmodel.snapshot(app.engine))
+    if cmd.name == "display_message":
+        return _then(app.submit("record_event", "display.message", text=a["text"], seconds=a["seconds"]),
+                     lambda _: {"text": a["text"], "seconds": a["seconds"]})
+    if cmd.name == "service_hours":
+        return _then(app.submit("set_service_hours", a["service"], a["hours"]),
+                     lambda hours: {"service": a["service"], "hours": hours})
+    raise CommandError("unknown_command", f"unknown command {cmd.name!r}")  # pragma: no cover
+
+
+def _then(fut: Future, fn: Callable[[Any], Any]) -> Future:
+    out: Future = Future()
+
+    def done(f: Future) -> None:
+        exc = f.exception()
+        if exc is not None:
+            out.set_exception(exc)
+        else:
+            try:
+                out.set_result(fn(f.result()))
+            except Exception as e:  # noqa: BLE001
+                out.set_exception(e)
+
+    fut.add_done_callback(done)
+    return out
+
+
+def error_of(exc: BaseException) -> tuple[str, str]:
+    """(code, message) of an exception raised by the engine while running a command."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, CommandError):
+        return exc.code, exc.message
+    if isinstance(code, str):
+        return code, str(exc)
+    return "internal_error", f"{type(exc).__name__}: {exc}"[:200]

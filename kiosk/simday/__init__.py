@@ -1,4 +1,0 @@
-"""End-to-end proof of the kiosk: a simulated day in the hall with faults, and a week-long soak.
-
-`kiosk simulate-day` (kiosk/simday_cli.py) runs them; tests/e2e/ runs a short day in CI.
-"""

@@ -1,0 +1,247 @@
+"""The SQLite store: schema and migrations, durable transactions, and the outbox.
+
+One file per branch in the data directory. WAL journal, ``synchronous=FULL`` by default:
+what is committed survives a power cut. Every mutation of the queue is one
+``BEGIN IMMEDIATE`` transaction, which also takes SQLite's write lock before anything is
+read, so two processes sharing the file (the CLI next to a running kiosk) are serialised.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.domain.errors import StoreError
+
+DB_FILENAME = "kiosk.db"
+BUSY_TIMEOUT_S = 30.0
+
+# Each migration takes the schema from version i to i + 1. Append, never edit.
+MIGRATIONS: list[str] = [
+    # 1: the initial schema
+    """
+    CREATE TABLE hall_clock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        boot_id TEXT NOT NULL,
+        offset REAL NOT NULL,
+        last_t REAL NOT NULL,
+        last_wall TEXT
+    );
+    CREATE TABLE business_day (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        day TEXT NOT NULL,
+        started_wall TEXT
+    );
+    CREATE TABLE service_day (
+        prefix TEXT NOT NULL,
+        day TEXT NOT NULL,
+        next_seq INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (prefix, day)
+    );
+    CREATE TABLE service_override (
+        prefix TEXT PRIMARY KEY,
+        hours TEXT NOT NULL
+    );
+    CREATE TABLE counters (
+        number INTEGER PRIMARY KEY,
+        state TEXT NOT NULL DEFAULT 'closed',
+        ticket_id INTEGER REFERENCES tickets(id),
+        since_t REAL
+    );
+    CREATE UNIQUE INDEX counters_one_ticket ON counters(ticket_id) WHERE ticket_id IS NOT NULL;
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        number TEXT NOT NULL,
+        service TEXT NOT NULL,
+        seq INTEGER,
+        priority INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        origin_id INTEGER REFERENCES tickets(id),
+        issued_t REAL NOT NULL,
+        queued_t REAL NOT NULL,
+        issued_wall TEXT NOT NULL,
+        called_t REAL,
+        called_wall TEXT,
+        started_t REAL,
+        finished_t REAL,
+        finished_wall TEXT,
+        counter INTEGER,
+        recalls INTEGER NOT NULL DEFAULT 0,
+        noshows INTEGER NOT NULL DEFAULT 0,
+        ahead INTEGER,
+        estimate_s REAL,
+        printed TEXT NOT NULL DEFAULT 'pending',
+        print_reason TEXT,
+        rating INTEGER,
+        member TEXT
+    );
+    CREATE UNIQUE INDEX tickets_issue_once ON tickets(day, service, seq);
+    CREATE INDEX tickets_waiting ON tickets(state, queued_t) WHERE state = 'waiting';
+    CREATE INDEX tickets_day ON tickets(day);
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        t REAL NOT NULL,
+        body TEXT NOT NULL,
+        delivered_at TEXT
+    );
+    CREATE INDEX outbox_undelivered ON outbox(seq) WHERE delivered_at IS NULL;
+    CREATE TABLE alert_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        level INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        since_t REAL
+    );
+    """,
+    # 2: the device faults reported and not yet recovered, so that a restart can close them
+    """
+    CREATE TABLE device_fault (
+        device TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        since TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    seq: int
+    id: str
+    type: str
+    ts: str
+    body: dict[str, Any]
+
+    def as_message(self) -> dict[str, Any]:
+        """The event as published: the body with `seq` filled in."""
+        return {**self.body, "seq": self.seq}
+
+
+class Store:
+    """A connection to the branch database. Use from one thread (the command loop);
+    other threads and processes open their own `Store` on the same file."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", readonly: bool = False) -> None:
+        self.path = Path(path)
+        if synchronous not in ("FULL", "NORMAL", "OFF", "EXTRA"):
+            raise StoreError(f"store.synchronous must be FULL, NORMAL, OFF or EXTRA, not {synchronous!r}")
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                       timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                                       check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        self.conn = conn
+        # no sqlite-utils plugins on the branch database: nothing installed beside the kiosk may change
+        # its connection (and no scan of every installed package's entry points at start)
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self._tx_lock = threading.RLock()
+        if not readonly:
+            self.migrate()
+
+    # -- schema ---------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Bring the schema up to `SCHEMA_VERSION`, one transaction per step."""
+        with self.transaction():
+            version = self.schema_version
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {version}, newer than this kiosk "
+                    f"({SCHEMA_VERSION}): upgrade the kiosk software")
+            for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _split_sql(script):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {target}")
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT`; rolls back on any exception. Not re-entrant."""
+        with self._tx_lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    # -- outbox ---------------------------------------------------------------------------
+    def append_event(self, type_: str, ts: str, t: float, body: dict[str, Any]) -> OutboxEvent:
+        """Append a domain event inside the caller's transaction; returns it with its `seq`."""
+        if not self.conn.in_transaction:
+            raise StoreError("append_event must run inside a transaction")
+        event_id = str(uuid.uuid4())
+        full = {"v": 1, "id": event_id, "type": type_, "ts": ts, **body}
+        cur = self.conn.execute(
+            "INSERT INTO outbox (id, type, ts, t, body) VALUES (?, ?, ?, ?, ?)",
+            (event_id, type_, ts, t, json.dumps(full, ensure_ascii=False, separators=(",", ":"))))
+        return OutboxEvent(cur.lastrowid, event_id, type_, ts, full)
+
+    def events_after(self, seq: int, limit: int = 1000, *, undelivered_only: bool = False) -> list[OutboxEvent]:
+        sql = "SELECT seq, id, type, ts, body FROM outbox WHERE seq > ?"
+        if undelivered_only:
+            sql += " AND delivered_at IS NULL"
+        rows = self.conn.execute(sql + " ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+        return [OutboxEvent(r["seq"], r["id"], r["type"], r["ts"], json.loads(r["body"])) for r in rows]
+
+    def last_seq(self) -> int:
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        return row[0] if row else 0
+
+    def mark_delivered(self, seqs: Sequence[int], ts: str) -> None:
+        if not seqs:
+            return
+        with self.transaction():
+            self.conn.executemany("UPDATE outbox SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL",
+                                  [(ts, s) for s in seqs])
+
+    def undelivered_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
+
+    def prune_delivered(self, before_t: float) -> int:
+        """Delete delivered events recorded before hall time `before_t`. Undelivered ones stay."""
+        with self.transaction():
+            cur = self.conn.execute("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND t < ?", (before_t,))
+            return cur.rowcount
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def db_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / DB_FILENAME
