@@ -17,9 +17,9 @@ def test_eight_counters_press_next_at_the_same_instant(tmp_path, settings, clock
     app = KioskApp(s, tmp_path, clock=clock).start()
     try:
         for n in range(1, 9):
-            app.call("set_counter", n, "open")
+            app.set_counter(n, "open").result()
         for _ in range(200):
-            app.call("issue", "A")
+            app.issue("A").result()
         barrier = threading.Barrier(8)
         got: list[str] = []
         lock = threading.Lock()
@@ -27,7 +27,7 @@ def test_eight_counters_press_next_at_the_same_instant(tmp_path, settings, clock
         def press(counter: int) -> None:
             for _ in range(20):
                 barrier.wait()
-                r = app.call("call_next", counter)
+                r = app.call_next(counter).result()
                 with lock:
                     got.append(r.ticket)
 

@@ -52,7 +52,7 @@ def hall(tmp_path, settings, clock, pins):
     app = KioskApp(settings_with(settings, hardware=hw.model_dump()), tmp_path, clock=clock).start()
     outputs = attach_outputs(app, pin_factory=pins)
     for c in (1, 2, 3, 4):
-        app.call("set_counter", c, "open")
+        app.set_counter(c, "open").result()
     try:
         yield app, outputs
     finally:
@@ -72,27 +72,27 @@ def press(pins, pin):
 
 def test_ticket_printed_and_recorded(hall):
     app, outputs = hall
-    t = app.call("issue", "A")
+    t = app.issue("A").result()
     printer = outputs.hw.printer
     wait_for(lambda: printer.numbers == ["A001"])
     job = printer.printed[0].job
     assert job.ahead == 0 and job.service_names["zh"] == "缴费" and job.ticket_id == t.ticket_id
     wait_for(lambda: events(app, "ticket.printed"))
-    assert app.call("ticket", "A001")["printed"] == "ok"
+    assert app.ticket("A001").result()["printed"] == "ok"
 
 
 def test_call_reaches_displays_voice_and_lamp(hall):
     app, outputs = hall
-    app.call("issue", "A")
-    app.call("call_next", 3)
+    app.issue("A").result()
+    app.call_next(3).result()
     board, vfd = outputs.hw.displays["board"], outputs.hw.displays["vfd3"]
     wait_for(lambda: any("A001" in line for line in board.lines))
     wait_for(lambda: any("A001" in line for line in vfd.lines))
     wait_for(lambda: outputs.hw.announcer.texts)
     said = " ".join(outputs.hw.announcer.texts)
     assert "A001" in said.replace(" ", "") or "A 0 0 1" in said
-    app.call("issue", "B")
-    app.call("call_next", 1)
+    app.issue("B").result()
+    app.call_next(1).result()
     wait_for(lambda: any("B001" in line for line in board.lines))
     time.sleep(0.2)
     assert not any("B001" in line for line in vfd.lines)     # vfd3 shows counter 3 only
@@ -100,7 +100,7 @@ def test_call_reaches_displays_voice_and_lamp(hall):
 
 def test_keypad_and_rating_pad_become_commands(hall, pins):
     app, outputs = hall
-    app.call("issue", "A"); app.call("issue", "B")
+    app.issue("A").result(); app.issue("B").result()
     press(pins, 5)                                            # next at counter 3
     wait_for(lambda: events(app, "ticket.called"))
     assert events(app, "ticket.called")[0]["ticket"] == "A001"
@@ -116,12 +116,12 @@ def test_printer_fault_keeps_the_queue_serving(hall):
     printer = outputs.hw.printer
     printer.set_faults(paper_out=True)
     wait_for(lambda: events(app, "device.fault"))
-    t = app.call("issue", "A")                                # the ticket is still issued
+    t = app.issue("A").result()                                # the ticket is still issued
     assert t.ticket == "A001"
     wait_for(lambda: events(app, "ticket.print_failed"))
-    assert app.call("ticket", "A001")["printed"] == "failed"
+    assert app.ticket("A001").result()["printed"] == "failed"
     assert app.device_status()["printer"]["state"] == "fault"
-    assert app.call("call_next", 3).ticket == "A001"          # and the queue keeps serving
+    assert app.call_next(3).result().ticket == "A001"          # and the queue keeps serving
     printer.clear_faults()
     wait_for(lambda: events(app, "device.recovered"))
     assert app.reprint_last().result(10) == "A001"
@@ -137,7 +137,7 @@ def test_stack_light_follows_the_alert_monitor(hall):
     light = outputs.hw.stack_light
     assert light.level == 0
     for _ in range(4 * 4):                        # 16 waiting for 4 open counters: 4 per counter ≥ 3.5
-        app.call("issue", "A")
+        app.issue("A").result()
     app.loop.call(monitor.evaluate)
     wait_for(lambda: light.level == 2)
     assert events(app, "alert.raised")[-1]["level"] == 2
@@ -148,7 +148,7 @@ def test_paper_near_end_is_a_warning_not_a_fault(hall):
     outputs.hw.printer.set_faults(paper_near_end=True)
     wait_for(lambda: app.device_status()["printer"]["fault"] == "paper_near_end")
     assert app.device_status()["printer"]["state"] == "ready"        # the screen keeps printing tickets
-    app.call("issue", "A")
+    app.issue("A").result()
     wait_for(lambda: outputs.hw.printer.numbers == ["A001"])
 
 
@@ -163,16 +163,16 @@ def test_a_fault_open_at_a_restart_is_closed_once_the_device_works(tmp_path, set
     the recovery instead of a fault open for ever; a device no longer configured is closed too."""
     s = settings_with(settings, hardware=HardwareConfig.model_validate(HALL_HARDWARE).model_dump())
     app = KioskApp(s, tmp_path, clock=clock).start()
-    app.call("record_device", "board", True, "unplugged", "board: port gone")
-    app.call("record_device", "printer", True, "paper_out", "paper out")
-    app.call("record_device", "old-sign", True, "unplugged", "removed during the night")
-    assert set(app.call("open_device_faults")) == {"board", "printer", "old-sign"}
+    app.record_device("board", True, "unplugged", "board: port gone").result()
+    app.record_device("printer", True, "paper_out", "paper out").result()
+    app.record_device("old-sign", True, "unplugged", "removed during the night").result()
+    assert set(app.open_device_faults().result()) == {"board", "printer", "old-sign"}
     app.stop()
 
     app = KioskApp(s, tmp_path, clock=clock).start()
     try:
         attach_outputs(app, pin_factory=pins)
-        wait_for(lambda: app.call("open_device_faults") == {})
+        wait_for(lambda: app.open_device_faults().result() == {})
         recovered = {e["device"]: e["kind"] for e in events(app, "device.recovered")}
         assert recovered == {"board": "unplugged", "printer": "paper_out", "old-sign": "unplugged"}
         assert len(events(app, "device.fault")) == 3                 # nothing reported twice

@@ -286,10 +286,6 @@ class KioskUi(App):
                 update(snap)
 
     # -- commands (Futures; results come back through the Clock) ----------------------------------
-    def submit(self, method: str, *args: Any, on_done: Any = None, **kw: Any) -> None:
-        fut = self.kiosk.submit(method, *args, **kw)
-        self.when_done(fut, on_done)
-
     def when_done(self, fut: Any, on_done: Any) -> None:
         if on_done is None:
             return

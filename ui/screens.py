@@ -155,8 +155,8 @@ class CustomerScreen(Screen):
         self.busy = True
         priority = self.priority_mode
         member = self.member
-        app.submit("issue", prefix, priority=priority, member=member,
-                   on_done=lambda fut: self._issued(fut, prefix))
+        app.when_done(app.kiosk.issue(prefix, priority=priority, member=member),
+                      lambda fut: self._issued(fut, prefix))
 
     def _issued(self, fut: Any, prefix: str) -> None:
         app = _app()
@@ -610,7 +610,7 @@ class AdminScreen(Screen):
     # actions
     def set_counter(self, counter: int, state: str) -> None:
         app = _app()
-        app.submit("set_counter", counter, state, on_done=lambda f: self._done(f, app.tr("Counter updated.")))
+        app.when_done(app.kiosk.set_counter(counter, state), lambda f: self._done(f, app.tr("Counter updated.")))
 
     def test_print(self) -> None:
         app = _app()
@@ -630,7 +630,7 @@ class AdminScreen(Screen):
             self._confirm_ev = Clock.schedule_once(lambda dt: setattr(self, "confirm_rollover", False), 8)
             return
         self.confirm_rollover = False
-        app.submit("rollover", on_done=lambda f: self._done(f, app.tr("A new business day has started.")))
+        app.when_done(app.kiosk.rollover(), lambda f: self._done(f, app.tr("A new business day has started.")))
 
     def _done(self, fut: Any, ok_text: str) -> None:
         app = _app()

@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     written: list[Path] = []
     try:
         for c in (1, 2, 3):
-            kiosk.call("set_counter", c, "open")
+            kiosk.set_counter(c, "open").result()
         for prefix in "AAABABBAAB":
-            kiosk.call("issue", prefix)
+            kiosk.issue(prefix).result()
             kiosk.clock.advance(40)
-        kiosk.call("issue", "V", priority=True)
+        kiosk.issue("V", priority=True).result()
         for c in (1, 2, 3, 1, 2):
-            kiosk.call("call_next", c)
+            kiosk.call_next(c).result()
             kiosk.clock.advance(50)
         h.force_alert(kiosk, 1)   # a busy hall: the self-service hint shows
         ui = h.start_ui(kiosk, "kiosk")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import IO, Any
 
+from kiosk.app.kiosk_app import KioskApp
 from kiosk.domain.errors import KioskError
 
 HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
@@ -18,8 +20,8 @@ HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | nos
         "clock [jump SECONDS] | housekeeping | help | quit")
 
 
-def parse(line: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-    """A console line → (engine method, args, kwargs). Raises ValueError naming the problem."""
+def parse(line: str) -> Callable[[KioskApp], Future]:
+    """A console line → the app command it stands for. Raises ValueError naming the problem."""
     words = line.split()
     if not words:
         raise ValueError("empty command")
@@ -38,28 +40,39 @@ def parse(line: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
             raise ValueError(f"{cmd}: missing {what}") from None
 
     if cmd == "issue":
-        return "issue", (word(0, "service").upper(),), {"priority": "vip" in (w.lower() for w in rest[1:])}
-    if cmd == "next":
-        return "call_next", (counter(),), {}
+        service, vip = word(0, "service").upper(), "vip" in (w.lower() for w in rest[1:])
+        return lambda app: app.issue(service, priority=vip)
     if cmd == "call":
-        return "call_ticket", (counter(), word(1, "ticket")), {}
-    if cmd in ("recall", "noshow", "start", "finish"):
-        return cmd, (counter(),), {}
+        n, number = counter(), word(1, "ticket")
+        return lambda app: app.call_ticket(n, number)
+    if cmd in COUNTER_COMMANDS:
+        n = counter()
+        return lambda app: COUNTER_COMMANDS[cmd](app, n)
     if cmd == "transfer":
-        return "transfer", (counter(), word(1, "service")), {}
+        n, service = counter(), word(1, "service")
+        return lambda app: app.transfer(n, service)
     if cmd == "rate":
+        number = word(0, "ticket")
         try:
             score = int(word(1, "score"))
         except ValueError:
             raise ValueError("rate: the score is a whole number from 1 to 5") from None
-        return "rate", (word(0, "ticket"), score), {}
-    if cmd in ("open", "pause", "close"):
-        return "set_counter", (counter(), {"open": "open", "pause": "paused", "close": "closed"}[cmd]), {}
+        return lambda app: app.rate(number, score)
+    if cmd in COUNTER_STATES:
+        n, state = counter(), COUNTER_STATES[cmd]
+        return lambda app: app.set_counter(n, state)
     raise ValueError(f"unknown command {cmd!r}; {HELP}")
 
 
+COUNTER_COMMANDS: dict[str, Callable[[KioskApp, int], Future]] = {
+    "next": KioskApp.call_next, "recall": KioskApp.recall, "noshow": KioskApp.noshow,
+    "start": KioskApp.start_service, "finish": KioskApp.finish,
+}
+COUNTER_STATES = {"open": "open", "pause": "paused", "close": "closed"}
+
+
 class Console:
-    def __init__(self, app: Any, stdin: IO[str], stdout: IO[str], on_quit: Callable[[], None]) -> None:
+    def __init__(self, app: KioskApp, stdin: IO[str], stdout: IO[str], on_quit: Callable[[], None]) -> None:
         self.app, self.stdin, self.stdout, self.on_quit = app, stdin, stdout, on_quit
 
     def start(self) -> None:
@@ -107,8 +120,8 @@ class Console:
             if word == "reprint":
                 self._say(f"reprinted {self.app.reprint_last().result(30)}")
                 return
-            method, args, kwargs = parse(line)
-            self._say(f"> {_show(self.app.call(method, *args, **kwargs))}")
+            command = parse(line)
+            self._say(f"> {_show(command(self.app).result(30))}")
         except (ValueError, KioskError) as exc:
             self._say(f"! {exc}")
 

@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.engine import readmodel
 from kiosk.domain.clock import Clock, SystemClock
+from kiosk.domain.model import CallResult, EventType, IssuedTicket
 from kiosk.engine.command_loop import CommandLoop
 from kiosk.config.settings import Settings
 from kiosk.engine.event_hub import EventHub
@@ -25,6 +26,7 @@ from kiosk.storage.store import Store, db_path
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("var")
+T = TypeVar("T")
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -106,13 +108,69 @@ class KioskApp:
                 log.info("pruned %d delivered events older than %.0f days", pruned,
                          self.settings.store.event_retention_days)
 
-    # -- commands from any thread --------------------------------------------------------------
-    def submit(self, method: str, *args: Any, **kwargs: Any) -> Future:
-        """Run `engine.<method>(*args)` on the core thread; returns a Future."""
-        return self.loop.submit(lambda: getattr(self.engine, method)(*args, **kwargs))
+    # -- commands from any thread: each runs on the core thread and returns a Future ------------
+    def _run(self, fn: Callable[[QueueEngine], T]) -> Future[T]:
+        return self.loop.submit(lambda: fn(self.engine))
 
-    def call(self, method: str, *args: Any, timeout: float | None = 30, **kwargs: Any) -> Any:
-        return self.submit(method, *args, **kwargs).result(timeout)
+    def issue(self, service: str, *, priority: bool = False, member: str | None = None) -> Future[IssuedTicket]:
+        return self._run(lambda e: e.issue(service, priority=priority, member=member))
+
+    def call_next(self, counter: int) -> Future[CallResult | None]:
+        return self._run(lambda e: e.call_next(counter))
+
+    def call_ticket(self, counter: int, number: str) -> Future[CallResult]:
+        return self._run(lambda e: e.call_ticket(counter, number))
+
+    def recall(self, counter: int) -> Future[CallResult]:
+        return self._run(lambda e: e.recall(counter))
+
+    def start_service(self, counter: int) -> Future[str]:
+        return self._run(lambda e: e.start(counter))
+
+    def finish(self, counter: int) -> Future[str]:
+        return self._run(lambda e: e.finish(counter))
+
+    def noshow(self, counter: int) -> Future[tuple[str, bool]]:
+        return self._run(lambda e: e.noshow(counter))
+
+    def transfer(self, counter: int, service: str) -> Future[str]:
+        return self._run(lambda e: e.transfer(counter, service))
+
+    def rate(self, number: str, score: int) -> Future[str]:
+        return self._run(lambda e: e.rate(number, score))
+
+    def rate_at_counter(self, counter: int, score: int) -> Future[str]:
+        return self._run(lambda e: e.rate_at_counter(counter, score))
+
+    def set_counter(self, counter: int, state: str) -> Future[str]:
+        return self._run(lambda e: e.set_counter(counter, state))
+
+    def set_service_hours(self, prefix: str, hours: list[str]) -> Future[list[str]]:
+        return self._run(lambda e: e.set_service_hours(prefix, hours))
+
+    def rollover(self) -> Future[str]:
+        return self._run(lambda e: e.rollover())
+
+    def record_print(self, ticket_id: int, ok: bool, reason: str = "") -> Future[None]:
+        return self._run(lambda e: e.record_print(ticket_id, ok, reason))
+
+    def fail_interrupted_prints(self) -> Future[list[str]]:
+        return self._run(lambda e: e.fail_interrupted_prints())
+
+    def record_device(self, device: str, fault: bool, kind: str, reason: str = "") -> Future[None]:
+        return self._run(lambda e: e.record_device(device, fault, kind, reason))
+
+    def open_device_faults(self) -> Future[dict[str, dict[str, str]]]:
+        return self._run(lambda e: e.open_device_faults())
+
+    def record_event(self, type_: EventType | str, **body: Any) -> Future[None]:
+        return self._run(lambda e: e.record_event(type_, **body))
+
+    def ticket(self, number: str) -> Future[dict[str, Any]]:
+        return self._run(lambda e: e.ticket(number))
+
+    def current_day(self) -> Future[str]:
+        return self._run(lambda e: e.current_day())
 
     def snapshot(self, timeout: float = 10) -> dict[str, Any]:
         return self.loop.call(lambda: readmodel.snapshot(self.engine), timeout=timeout)

@@ -45,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if report is not None:
             log.error("%s", report.summary())
-            app.call("record_event", "device.fault", **report.as_dict())
+            app.record_event("device.fault", **report.as_dict()).result()
         if viewer:
             log.info("viewer: devices, alerts and MQTT are the main kiosk process's; following its events")
         else:
-            interrupted = app.call("fail_interrupted_prints")
+            interrupted = app.fail_interrupted_prints().result()
             if interrupted:
                 log.warning("tickets whose printing was interrupted (reprint on request): %s",
                             ", ".join(interrupted))

@@ -285,16 +285,16 @@ def dispatch(cmd: Command, app: Any) -> Future:
         fut.set_result({"pong": True, "version": __version__})
         return fut
     if cmd.name == "counter":
-        return _then(app.submit("set_counter", a["counter"], a["state"]),
+        return _then(app.set_counter(a["counter"], a["state"]),
                      lambda state: {"counter": a["counter"], "state": state})
     if cmd.name == "stats":
         from kiosk.engine import readmodel
         return app.loop.submit(lambda: readmodel.snapshot(app.engine))
     if cmd.name == "display_message":
-        return _then(app.submit("record_event", "display.message", text=a["text"], seconds=a["seconds"]),
+        return _then(app.record_event("display.message", text=a["text"], seconds=a["seconds"]),
                      lambda _: {"text": a["text"], "seconds": a["seconds"]})
     if cmd.name == "service_hours":
-        return _then(app.submit("set_service_hours", a["service"], a["hours"]),
+        return _then(app.set_service_hours(a["service"], a["hours"]),
                      lambda hours: {"service": a["service"], "hours": hours})
     raise CommandError("unknown_command", f"unknown command {cmd.name!r}")  # pragma: no cover
 

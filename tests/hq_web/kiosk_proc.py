@@ -34,7 +34,7 @@ def main() -> None:
         if words[:1] == ["issue"]:
             n = int(words[1])
             for i in range(n):
-                app.call("issue", services[i % len(services)])
+                app.issue(services[i % len(services)]).result()
             print(f"issued {n}", flush=True)
 
 

@@ -23,7 +23,7 @@ def main() -> None:
     n = int(sys.argv[3])
     services = [s.prefix for s in settings.services]
     for i in range(n):
-        app.call("issue", services[i % len(services)])
+        app.issue(services[i % len(services)]).result()
     last = app.loop.call(lambda: app.store.last_seq())
     print(f"issued {n} last_seq {last}", flush=True)
     seen = None

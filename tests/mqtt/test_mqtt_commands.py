@@ -212,8 +212,8 @@ def test_commands_over_the_broker(broker, collectors, make_kiosk):
     assert r["ok"] and r["result"]["branch"] == "demo-001" and "services" in r["result"]
 
     # an engine error comes back typed: close a counter that is serving someone
-    app.call("issue", "A")
-    app.call("call_next", 3)
+    app.issue("A").result()
+    app.call_next(3).result()
     r = hq.wait_reply(hq.send("counter", enc({"counter": 3, "state": "closed", "id": "c9"})))
     assert not r["ok"] and r["error"]["code"] == "illegal_state" and r["id"] == "c9"
 

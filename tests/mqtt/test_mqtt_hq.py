@@ -116,8 +116,8 @@ def test_kiosk_to_monitor_over_the_broker(broker, make_kiosk, tmp_path, capsys):
     app = make_kiosk(mqtt_settings(broker.url))
     assert app.telemetry.wait_for("connected")
     for i in range(6):
-        app.call("issue", "A")
-    app.call("set_counter", 1, "open")
+        app.issue("A").result()
+    app.set_counter(1, "open").result()
     last = app.loop.call(lambda: app.store.last_seq())
     wait_until(lambda: app.loop.call(lambda: app.store.undelivered_count()) == 0, what="delivery")
     db = tmp_path / "hq.db"
@@ -131,7 +131,7 @@ def test_kiosk_to_monitor_over_the_broker(broker, make_kiosk, tmp_path, capsys):
         wait_until(lambda: mon.state.snapshot() and mon.state.snapshot()[0]["waiting"].get("A") == 6,
                    what="the retained queue")
         for i in range(4):
-            app.call("issue", "B")
+            app.issue("B").result()
         wait_until(lambda: mon.state.snapshot()[0]["events"] == 4, what="4 live events")
         row = mon.state.snapshot()[0]
         assert row["branch"] == "demo-001" and row["online"] is True and row["open_counters"] == 1

@@ -23,7 +23,7 @@ def seqs_of(col) -> list[int]:
 
 def issue(app, n: int) -> None:
     for i in range(n):
-        app.call("issue", "AB"[i % 2])
+        app.issue("AB"[i % 2]).result()
 
 
 def test_events_in_order_across_a_broker_outage(tmp_path, make_kiosk):
@@ -195,7 +195,7 @@ def test_stats_hourly_when_the_hour_closes(broker, collectors, make_kiosk, tmp_p
     try:
         tele = attach_telemetry(app)
         assert tele.wait_for("connected")
-        app.call("issue", "A")
+        app.issue("A").result()
         wait_until(lambda: tele._hour_key is not None, what="the first hour tick")
         clock.advance(180)
         wait_until(lambda: col.json_on("/stats/hourly"), what="stats/hourly")
@@ -347,13 +347,13 @@ def test_alerts_follow_alert_events(broker, collectors, make_kiosk):
     assert app.telemetry.wait_for("connected")
     wait_until(lambda: col.json_on("/alerts"), what="the first alerts message")
     assert col.json_on("/alerts")[-1]["level"] == 0
-    app.call("record_event", "alert.raised", level=2, reason="12 waiting for 3 counters", code="per_counter",
-             waiting=12, open_counters=3)
+    app.record_event("alert.raised", level=2, reason="12 waiting for 3 counters", code="per_counter",
+             waiting=12, open_counters=3).result()
     wait_until(lambda: col.json_on("/alerts")[-1]["level"] == 2, what="alert level 2")
     a = col.json_on("/alerts")[-1]
     assert a["reason"] == "12 waiting for 3 counters" and a["waiting"] == 12 and a["open_counters"] == 3
     assert a["code"] == "per_counter" and a["since"]
-    app.call("record_event", "alert.cleared", level=0, reason="", waiting=2, open_counters=3)
+    app.record_event("alert.cleared", level=0, reason="", waiting=2, open_counters=3).result()
     wait_until(lambda: col.json_on("/alerts")[-1]["level"] == 0, what="alert cleared")
 
 

@@ -171,7 +171,7 @@ def test_admin_opens_pauses_and_closes_counters(kiosk, ui):
 
 
 def test_admin_test_print_and_reprint(kiosk, printer, ui):
-    kiosk.call("issue", "A")
+    kiosk.issue("A").result()
     screen = admin(ui)
     h.tap(screen.ids.test_print_btn)
     h.pump_until(lambda: printer.test_pages == 1)
@@ -189,8 +189,8 @@ def test_admin_without_a_printer_says_so(kiosk, ui):
 
 
 def test_admin_shows_figures_alert_and_mqtt(kiosk, ui):
-    kiosk.call("issue", "A")
-    kiosk.call("issue", "B")
+    kiosk.issue("A").result()
+    kiosk.issue("B").result()
     h.force_alert(kiosk, 2, "queue_level2")
     screen = admin(ui)
     ui.refresh()
@@ -204,31 +204,31 @@ def test_admin_shows_figures_alert_and_mqtt(kiosk, ui):
 
 
 def test_admin_rollover_needs_a_second_tap(kiosk, ui):
-    kiosk.call("issue", "A")
-    day = kiosk.call("current_day")
+    kiosk.issue("A").result()
+    day = kiosk.current_day().result()
     screen = admin(ui)
     h.tap(screen.ids.rollover_btn)
-    assert screen.confirm_rollover and kiosk.call("current_day") == day
+    assert screen.confirm_rollover and kiosk.current_day().result() == day
     h.tap(screen.ids.rollover_btn)
-    h.pump_until(lambda: kiosk.call("current_day") != day)
+    h.pump_until(lambda: kiosk.current_day().result() != day)
     h.pump_until(lambda: screen.message == tr("A new business day has started.", "zh"))
     assert kiosk.snapshot()["waiting"] == 0
 
 
 # -- now serving ---------------------------------------------------------------------------------------
 def test_now_serving_lists_calls_newest_first_and_blinks_the_newest(kiosk, open_ui):
-    kiosk.call("set_counter", 3, "open")
-    kiosk.call("set_counter", 4, "open")
+    kiosk.set_counter(3, "open").result()
+    kiosk.set_counter(4, "open").result()
     for p in "AAB":
-        kiosk.call("issue", p)
-    kiosk.call("call_next", 3)
+        kiosk.issue(p).result()
+    kiosk.call_next(3).result()
     ui = open_ui(kiosk, "display")
     screen = ui.sm.get_screen("display")
     rows = list(reversed(screen.ids.calls.children))
     assert [r.number for r in rows] == ["A001"] and rows[0].newest
     assert not screen.blinking                          # what was on screen at start does not blink
     kiosk.clock.advance(30)
-    kiosk.call("call_next", 4)
+    kiosk.call_next(4).result()
     h.pump_until(lambda: [r.number for r in reversed(screen.ids.calls.children)] == ["B001", "A001"])
     rows = list(reversed(screen.ids.calls.children))
     assert rows[0].newest and rows[0].counter_name == "4号窗口" and not rows[1].newest

@@ -95,7 +95,7 @@ def test_a_failed_print_reported_later_switches_to_the_qr_code(kiosk, printer, u
     h.pump_until(lambda: ui.sm.current == "result")
     res = result(ui)
     assert res.qr is None
-    kiosk.call("record_print", res.ticket.ticket_id, False, "cover_open")
+    kiosk.record_print(res.ticket.ticket_id, False, "cover_open").result()
     h.pump_until(lambda: res.qr is not None)
     assert res.problem == tr("The printer cover is open.", "zh")
 
@@ -137,7 +137,7 @@ def test_service_at_its_daily_cap_is_disabled(mk, hall, open_ui):
 
 def test_refused_ticket_shows_why(kiosk, ui):
     screen = customer(ui)
-    kiosk.call("set_service_hours", "A", ["13:00-14:00"])   # closed since the last refresh
+    kiosk.set_service_hours("A", ["13:00-14:00"]).result()   # closed since the last refresh
     screen.buttons["A"].disabled = False
     h.tap(screen.buttons["A"])
     h.pump_until(lambda: screen.message)
@@ -185,7 +185,7 @@ def test_member_code_on_the_keypad(mk, hall, open_ui, tmp_path):
     h.pump_until(lambda: ui.sm.current == "result")
     t = result(ui).ticket
     assert t.ticket.startswith("V") and t.priority == 1
-    assert kiosk.call("ticket", t.ticket)["member"] == "123456"
+    assert kiosk.ticket(t.ticket).result()["member"] == "123456"
 
 
 def test_barcode_reader_types_the_member_code(mk, hall, open_ui):
@@ -196,7 +196,7 @@ def test_barcode_reader_types_the_member_code(mk, hall, open_ui):
     Window.dispatch("on_key_down", 13, 40, None, [])
     h.pump_until(lambda: ui.sm.current == "result")
     t = result(ui).ticket
-    assert t.priority == 1 and kiosk.call("ticket", t.ticket)["member"] == "88776655"
+    assert t.priority == 1 and kiosk.ticket(t.ticket).result()["member"] == "88776655"
 
 
 def test_priority_without_a_vip_service_lets_the_customer_choose(mk, hall, open_ui):
@@ -221,7 +221,7 @@ def test_core_events_reach_the_widgets_on_the_kivy_thread(kiosk, ui):
     screen.on_core_event = lambda ev: seen.append((ev["type"], threading.current_thread()))
     before = screen.buttons["B"].detail
     done = threading.Event()
-    threading.Thread(target=lambda: (kiosk.call("issue", "B"), kiosk.call("issue", "B"), done.set())).start()
+    threading.Thread(target=lambda: (kiosk.issue("B").result(), kiosk.issue("B").result(), done.set())).start()
     done.wait(10)
     h.pump_until(lambda: screen.buttons["B"].detail != before)
     assert "2人等候" in screen.buttons["B"].detail
