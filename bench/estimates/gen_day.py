@@ -4,13 +4,15 @@ Writes a day folder in the format of ``../shared/replay`` (``trace.csv``, ``meta
 ``truth.csv``, and the classic predictors' ``baseline_*.csv`` so that ``score.py`` works
 on it), for validating the wait estimator on many days it was never tuned on.
 
-    python -m bench.gen_day SCENARIO SEED OUT_DIR
-    python -m bench.gen_day --list
+    python -m bench.estimates.gen_day SCENARIO SEED OUT_DIR
+    python -m bench.estimates.gen_day --list
 
 The hall: services A (payments), B (general business), V (VIP, priority 1); counters
-with the services they serve, ``vip_first`` counters that call waiting priority tickets
-first, otherwise the longest-waiting ticket among the counter's services (optionally an
-anti-starvation limit, written to ``meta.json`` as ``starvation_limit_s``).  Arrivals are
+with the services they serve, calling with the engine's rule
+(:func:`kiosk.domain.policy.choose_next`): ``vip_first`` counters call waiting priority
+tickets first, otherwise the longest-waiting ticket among the counter's services
+(optionally an anti-starvation limit, written to ``meta.json`` as ``starvation_limit_s``:
+a normal ticket past it is called before priority tickets).  Arrivals are
 a non-homogeneous Poisson process with a time-of-day profile; service times are
 lognormal per service (mean and spread drawn per day, slower in some hours); called
 customers walk up (10-60 s) or never come (no-show, logged after a 45-90 s grace;
@@ -34,6 +36,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from bench.estimates.trace_replay import BASELINES, replay, write_predictions
+from kiosk.domain.policy import Candidate, choose_next
 
 SCENARIOS = {
     # load (arrivals / capacity of the staffed counters), no-show share, priority share
@@ -167,7 +172,8 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
 
     trace: list[tuple] = []
     truth: dict[str, dict] = {}
-    waiting: dict[str, tuple[float, str, int]] = {}  # ticket -> (arrive, svc, prio)
+    waiting: dict[str, Candidate] = {}  # ticket -> its place in the lines
+    names: dict[int, str] = {}  # Candidate.ticket_id -> ticket
     numbers = {"A": 0, "B": 0, "V": 0}
     st = {c: {"state": "closed", "busy": None, "pending_close": False, "gen": 0} for c in counters}
     heap: list = []
@@ -193,17 +199,10 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
     def log(t, ev, ticket="", svc="", prio="", counter=""):
         trace.append((round(t, 1), ev, ticket, svc, prio, counter))
 
-    def pick(c: str, t: float):
+    def pick(c: str, t: float) -> str | None:
         cm = counters[c]
-        cands = [(k, v) for k, v in waiting.items() if v[1] in cm["services"]]
-        if not cands:
-            return None
-        if cm["vip_first"]:
-            urgent = [(k, v) for k, v in cands if v[2] > 0
-                      or (limits is not None and t - v[0] >= limits[v[1]])]
-            if urgent:
-                cands = urgent
-        return min(cands, key=lambda kv: kv[1][0])[0]
+        chosen = choose_next(cm["services"], cm["vip_first"], waiting.values(), t, "vip_first", limits or {})
+        return names[chosen.ticket_id] if chosen is not None else None
 
     def close_now(c, t):
         st[c]["state"] = "closed"
@@ -220,10 +219,11 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
             return
         k = pick(c, t)
         if k is None:
-            if day_over and not any(v[1] in counters[c]["services"] for v in waiting.values()):
+            if day_over and not any(w.service in counters[c]["services"] for w in waiting.values()):
                 close_now(c, t)
             return
-        arr, svc, prio = waiting.pop(k)
+        w = waiting.pop(k)
+        arr, svc, prio = w.queued_t, w.service, w.priority
         s["busy"] = k
         log(t, "call", k, svc, prio, c)
         truth[k].update(call_ts=round(t, 1), wait_s=round(t, 1) - round(arr, 1), counter=c)
@@ -243,7 +243,8 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
             svc, prio = data
             numbers[svc] += 1
             k = f"{svc}{numbers[svc]:03d}"
-            waiting[k] = (t, svc, prio)
+            waiting[k] = Candidate(len(names) + 1, svc, prio, t)
+            names[waiting[k].ticket_id] = k
             truth[k] = {"ticket": k, "service": svc, "priority": prio, "arrive_ts": round(t, 1), "noshow": 0}
             log(t, "arrive", k, svc, prio)
             for c in counters:
@@ -288,7 +289,7 @@ def simulate(scenario: str, seed: int) -> tuple[dict, list[tuple], list[dict]]:
                     try_call(c, t)
         if day_over and not heap and waiting:
             # nobody left to serve what is waiting: a counter that serves it reopens
-            svc = next(iter(waiting.values()))[1]
+            svc = next(iter(waiting.values())).service
             c = next(c for c in counters if svc in counters[c]["services"])
             plan[c]["end"] = None
             push(t + 60, "open", c)
@@ -322,11 +323,9 @@ def generate(scenario: str, seed: int, out: Path, baselines: bool = True) -> Pat
         for r in truth:
             w.writerow({k: (f"{r[k]:.1f}" if isinstance(r[k], float) else r[k]) for k in cols})
     if baselines:
-        from bench.replay_lab import BASELINES, replay, write_predictions
-
-        res = replay(out, run_estimator=False)
+        res = replay(out, None)
         for b in BASELINES:
-            write_predictions(out / f"baseline_{b}.csv", res["preds"][b])
+            write_predictions(out / f"baseline_{b}.csv", res.preds[b])
     return out
 
 

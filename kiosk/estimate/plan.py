@@ -1,0 +1,174 @@
+"""The starting point of a simulation: the lines ahead of a ticket and the counters that
+will call them, with what was learnt (durations, breaks, priority arrivals) frozen in."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from kiosk.domain.policy import CallingRule, Candidate, priority_first
+from kiosk.estimate.durations import BreakReturn, BusyCustomer, Durations
+from kiosk.estimate.learn import Learner
+from kiosk.estimate.params import EstimatorParams
+from kiosk.estimate.service_model import ServiceModel
+from kiosk.estimate.views import CounterView, HallView, WaitingTicket
+
+
+@dataclass(frozen=True)
+class SimCounter:
+    view: CounterView
+    expected_free: float  # hall time it is expected to call next
+    start: float  # earliest hall time it can work (end of a pause or break)
+    busy: BusyCustomer | None  # its current customer
+    back: BreakReturn | None  # closed: it may come back from a break
+    lines: tuple[int, ...] = ()  # indices of the lines it calls from
+    slowdown: float = 1.0  # >= 1: its time taken by priority tickets still to come (deterministic pass)
+
+
+@dataclass(frozen=True)
+class PriorityStream:
+    line: int  # index of the priority line they join
+    service: str
+    rate: float  # arrivals per second
+
+
+@dataclass(frozen=True)
+class SimPlan:
+    now: float
+    target: WaitingTicket
+    target_line: int
+    target_pos: int
+    lines: tuple[tuple[Candidate, ...], ...]  # per (service, class), FIFO by (queued_at, ticket_id)
+    line_times: tuple[tuple[float, ...], ...]  # the queued_t of the tickets of each line
+    line_urgent: tuple[bool, ...]  # a priority line
+    line_model: tuple[ServiceModel, ...]
+    counters: tuple[SimCounter, ...]
+    arrivals: tuple[PriorityStream, ...]
+    priority_at: str
+    limits: dict[str, float]  # the starvation limits the simulated calling rule applies
+    rules: tuple[CallingRule, ...]  # the calling rule of each counter (same order as `counters`)
+    turnaround_s: float
+    noshow_hold_s: float
+    depth: int  # tickets simulated
+    target_model: ServiceModel
+
+
+def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, learner: Learner,
+               durations: Durations, params: EstimatorParams) -> SimPlan:
+    """``extra``: ``target`` is a ticket that would be taken now (not in ``hall.waiting``)."""
+    now = hall.now if isinstance(hall.now, (int, float)) and math.isfinite(hall.now) else 0.0
+    models: dict[str, ServiceModel] = {}
+
+    def model(svc: str) -> ServiceModel:
+        m = models.get(svc)
+        if m is None:
+            m = models[svc] = durations.service_model(svc, hour)
+        return m
+
+    queues = _queues(hall, target, extra, learner, params)
+    depth = sum(len(q) for q in queues.values())
+    counters = _counters(hall, now, learner, durations, model, params)
+
+    # priority tickets that will arrive later and jump ahead of normal tickets
+    share: dict[int, float] = {}
+    rates: dict[str, float] = {}
+    if target.priority == 0 and params.future_priority:
+        load: dict[str, float] = {}
+        for svc in learner.priority_arrivals:
+            rate = durations.priority_rate(svc, now)
+            if rate > 0:
+                rates[svc] = rate
+                queues.setdefault((svc, 1), [])
+                load[svc] = rate * model(svc).occupancy_s
+        for svc, work in load.items():
+            servers = [sc.view for sc in counters
+                       if svc in sc.view.services and priority_first(sc.view.vip_first, hall.priority_at)]
+            for c in servers:
+                share[c.number] = share.get(c.number, 0.0) + work / len(servers)
+        for k in share:
+            share[k] = min(share[k], params.max_priority_share)
+
+    keys = list(queues)
+    index = {k: i for i, k in enumerate(keys)}
+    sim_counters = []
+    for sc in counters:
+        lines = tuple(index[(svc, cls)] for svc in sc.view.services for cls in (1, 0) if (svc, cls) in index)
+        sh = share.get(sc.view.number, 0.0)
+        sim_counters.append(replace(sc, lines=lines, slowdown=1.0 / (1.0 - sh) if sh > 0 else 1.0))
+    target_line = index[(target.service, 1 if target.priority > 0 else 0)]
+    target_pos = next(i for i, t in enumerate(queues[keys[target_line]]) if t is target)
+    virtual_id = max((t.ticket_id for t in hall.waiting), default=0) + 1  # a ticket taken now comes last
+    lines = tuple(tuple(Candidate(virtual_id if (extra and t is target) else t.ticket_id, t.service,
+                                  1 if t.priority > 0 else 0, t.queued_at) for t in queues[k]) for k in keys)
+    limits = learner.starvation.limits(hall)
+    return SimPlan(
+        now=now, target=target, target_line=target_line, target_pos=target_pos, lines=lines,
+        line_times=tuple(tuple(c.queued_t for c in line) for line in lines),
+        line_urgent=tuple(k[1] == 1 for k in keys), line_model=tuple(model(k[0]) for k in keys),
+        counters=tuple(sim_counters),
+        arrivals=tuple(PriorityStream(index[(svc, 1)], svc, rate) for svc, rate in rates.items()),
+        priority_at=hall.priority_at, limits=limits,
+        rules=tuple(CallingRule(sc.view.services, sc.view.vip_first, hall.priority_at, limits) for sc in sim_counters),
+        turnaround_s=durations.turnaround_s(), noshow_hold_s=durations.noshow_hold_s(), depth=depth,
+        target_model=model(target.service))
+
+
+def _queues(hall: HallView, target: WaitingTicket, extra: bool, learner: Learner,
+            params: EstimatorParams) -> dict[tuple[str, int], list[WaitingTicket]]:
+    """The lines per (service, class) that can matter to ``target``."""
+    queues: dict[tuple[str, int], list[WaitingTicket]] = {}
+    waiting = list(hall.waiting)
+    if extra:
+        waiting.append(target)
+
+    def order(t: WaitingTicket) -> tuple[float, float]:
+        return t.queued_at, (math.inf if extra and t is target else t.ticket_id)
+
+    tkey = order(target)
+    passes = params.zombie_passes
+    for t in waiting:
+        # tickets behind the target in its own line are never called before it
+        if t.service == target.service and (t.priority > 0) == (target.priority > 0) and order(t) > tkey:
+            continue
+        if t is not target and passes > 0 and learner.passed.get(t.ticket_id, 0) >= passes:
+            # a ticket the hall keeps passing over (later tickets of its own line are
+            # called first: held, or requeued but never called again) is not in the line
+            continue
+        queues.setdefault((t.service, 1 if t.priority > 0 else 0), []).append(t)
+    for q in queues.values():
+        q.sort(key=lambda t: (t.queued_at, t.ticket_id))
+    if extra:
+        q = queues[(target.service, 1 if target.priority > 0 else 0)]
+        q.remove(target)
+        q.append(target)
+    return queues
+
+
+def _counters(hall: HallView, now: float, learner: Learner, durations: Durations,
+              model: Callable[[str], ServiceModel], params: EstimatorParams) -> list[SimCounter]:
+    """The counters that can work, with when each is expected to call next."""
+    turnaround = durations.turnaround_s()
+    pickup = durations.pickup_s()
+    out = []
+    for c in hall.counters:
+        back = None
+        if c.state == "closed":
+            back = durations.break_return(c, now) if params.reopen_breaks else None
+            if back is None:
+                continue
+            start = now + back.remaining[len(back.remaining) // 2]
+        elif c.state == "paused":
+            since = learner.paused_since.get(c.number, now)
+            start = now + max(durations.pause_s() - (now - since), 60.0)
+        else:
+            start = now
+        busy = None
+        if c.busy_service is not None and c.state != "closed":
+            left, busy = durations.busy_left(c, now, model(c.busy_service))
+            expected = max(start, now + left + turnaround)
+        elif c.state == "open":
+            expected = now + pickup
+        else:
+            expected = start
+        out.append(SimCounter(c, expected, start, busy, back))
+    return out
