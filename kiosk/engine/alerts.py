@@ -3,7 +3,7 @@
 Two halves:
 
 * :func:`decide` — pure: (previous state, measurements, now, thresholds) → new state.
-  No I/O, no clock; property-tested (tests/test_alerts.py).
+  No I/O, no clock; property-tested (tests/engine/test_alerts.py).
 * :class:`AlertMonitor` — measures the hall from the store, asks :func:`decide`, and when
   the level changes writes ``alert_state`` and emits ``alert.raised`` / ``alert.cleared``
   in ONE engine transaction.

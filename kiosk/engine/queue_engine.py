@@ -3,55 +3,35 @@
 An illegal command raises a typed `QueueError` and changes nothing (the transaction rolls
 back). Hall time (see `timeline`) measures waits; the wall clock only names the business
 day and the times printed for people.
+
+The engine's parts live beside it: `transaction` (the command transaction and its outbox
+events), `business_day`, `issuing` (availability and numbering), `lookups` (rows a command
+works on), `hall_view` (what the estimator sees) and `estimation` (the estimator's feed).
 """
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
+from kiosk.config.settings import Service, Settings, parse_hours
 from kiosk.domain import errors
 from kiosk.domain.clock import Clock, SystemClock
-from kiosk.config.settings import Service, Settings, parse_hours
 from kiosk.domain.model import CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
-from kiosk.estimate.estimator import CounterView, HallView, WaitEstimator, WaitingTicket
 from kiosk.domain.policy import Candidate, choose_next
+from kiosk.domain.timeline import HallTime
+from kiosk.engine.business_day import current_day
+from kiosk.engine.estimation import Estimator, EstimatorFeed, default_estimator
+from kiosk.engine.hall_view import people_ahead, read_hall
+from kiosk.engine.issuing import next_number, override_hours, why_unavailable
+from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
+from kiosk.engine.transaction import Transactions, Tx
+from kiosk.estimate import HallView
 from kiosk.storage.store import OutboxEvent, Store
-from kiosk.domain.timeline import HallTime, wall_is_sane
 
 log = logging.getLogger(__name__)
-
-FIRST_DAY_UNKNOWN = "1970-01-01"
-WARM_START_EVENTS = 3000
-
-
-class Estimator(Protocol):
-    def observe(self, event: dict, now: float) -> None: ...
-    def estimate_for(self, hall: HallView, ticket_id: int) -> float: ...
-    def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float: ...
-
-
-@dataclass
-class Tx:
-    """What one command sees: the connection, hall time, wall time and the business day."""
-
-    conn: sqlite3.Connection
-    now: float
-    wall: datetime
-    day: str
-    events: list[OutboxEvent] = field(default_factory=list)
-
-
-def business_day(wall: datetime, settings: Settings) -> str:
-    """The business day of a wall-clock instant: the date of (local time − rollover time)."""
-    local = wall.astimezone(settings.day.tz)
-    rt = settings.day.rollover_time
-    return (local - timedelta(hours=rt.hour, minutes=rt.minute)).date().isoformat()
 
 
 class QueueEngine:
@@ -61,11 +41,9 @@ class QueueEngine:
         self.settings = settings
         self.clock = clock or SystemClock(settings.day.tz)
         self.time = HallTime(store.conn, self.clock)
-        self.estimator = estimator if estimator is not None else _default_estimator(settings)
-        self._observed_seq = 0
-        self._data_version: int | None = None   # PRAGMA data_version at our last commit
-        self._day: str | None = None            # the business day as of our last commit
-        self._listeners: list[Callable[[list[OutboxEvent]], None]] = []
+        self.estimator = estimator if estimator is not None else default_estimator(settings)
+        self._feed = EstimatorFeed(self.estimator)
+        self._transactions = Transactions(store, self.clock, self.time, settings, self._feed)
         self._services = {s.prefix: s for s in settings.services}
         self._counters = {c.number: c for c in settings.counters}
         self._starvation = {s.prefix: s.starvation_limit_min * 60 for s in settings.services}
@@ -74,108 +52,31 @@ class QueueEngine:
             for c in settings.counters:
                 conn.execute("INSERT OR IGNORE INTO counters (number, state) VALUES (?, 'closed')", (c.number,))
             conn.execute("INSERT OR IGNORE INTO alert_state (id, level, reason) VALUES (1, 0, '')")
-        self._warm_start()
+        self._feed.warm_start(self.store)
 
     # -- plumbing ---------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[list[OutboxEvent]], None]) -> None:
         """`listener(events)` runs after each commit, in the committing thread."""
-        self._listeners.append(listener)
+        self._transactions.subscribe(listener)
 
     @property
     def conn(self) -> sqlite3.Connection:
         return self.store.conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self) -> AbstractContextManager[Tx]:
         """One durable command: hall time, the business day, rollover check, events after commit.
 
         Use `emit(tx, type, **fields)` inside it; listeners hear the events once committed."""
-        with self.store.transaction() as conn:
-            now = self.time.now()
-            wall = self.clock.wall()
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._data_version:   # another connection committed since we last looked
-                self._catch_up()
-                self._day = None
-            tx = Tx(conn, now, wall, self._day or self._current_day(conn))
-            self._maybe_rollover(tx)
-            yield tx
-            self.time.record(now)
-        self._data_version, self._day = version, tx.day
-        for ev in tx.events:
-            self._observe(ev)
-        if tx.events:
-            for listener in list(self._listeners):
-                listener(tx.events)
+        return self._transactions.open()
 
     def emit(self, tx: Tx, type_: EventType | str, **body: Any) -> OutboxEvent:
-        body = {"branch": self.settings.branch.id, "day": tx.day, **body}
-        ev = self.store.append_event(str(type_), tx.wall.isoformat(timespec="seconds"), tx.now, body)
-        ev.body["t"] = tx.now
-        tx.events.append(ev)
-        return ev
-
-    def _observe(self, ev: OutboxEvent) -> None:
-        if ev.seq <= self._observed_seq:
-            return
-        self._observed_seq = ev.seq
-        try:
-            self.estimator.observe(ev.as_message(), ev.body.get("t", 0.0))
-        except Exception:  # noqa: BLE001 — a learning glitch must never stop the queue
-            log.exception("estimator failed to observe %s", ev.type)
-
-    def _catch_up(self) -> None:
-        """Feed the estimator what other processes committed since we last looked."""
-        rows = self.conn.execute("SELECT seq, id, type, ts, t, body FROM outbox WHERE seq > ? ORDER BY seq",
-                                 (self._observed_seq,)).fetchall()
-        for r in rows:
-            self._observe_row(r)
-
-    def _observe_row(self, r: sqlite3.Row) -> None:
-        body = json.loads(r["body"])
-        body["t"] = r["t"]
-        self._observe(OutboxEvent(r["seq"], r["id"], r["type"], r["ts"], body))
-
-    def _warm_start(self) -> None:
-        rows = self.conn.execute(
-            "SELECT * FROM (SELECT seq, id, type, ts, t, body FROM outbox ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-            (WARM_START_EVENTS,)).fetchall()
-        for r in rows:
-            self._observe_row(r)
-        self._observed_seq = max(self._observed_seq, self.store.last_seq())
+        return self._transactions.emit(tx, type_, **body)
 
     # -- business day -----------------------------------------------------------------------
-    def _current_day(self, conn: sqlite3.Connection) -> str:
-        row = conn.execute("SELECT day FROM business_day WHERE id = 1").fetchone()
-        if row:
-            return row[0]
-        wall = self.clock.wall()
-        day = business_day(wall, self.settings) if wall_is_sane(wall) else FIRST_DAY_UNKNOWN
-        conn.execute("INSERT INTO business_day (id, day, started_wall) VALUES (1, ?, ?)", (day, wall.isoformat()))
-        return day
-
-    def _maybe_rollover(self, tx: Tx, force: bool = False) -> None:
-        if not wall_is_sane(tx.wall) and not force:
-            return
-        today = business_day(tx.wall, self.settings)
-        if today <= tx.day and not force:
-            return  # the same day, or the clock went backwards: never roll back
-        if force and today <= tx.day:
-            today = (datetime.fromisoformat(tx.day) + timedelta(days=1)).date().isoformat()
-        cur = tx.conn.execute(
-            "UPDATE tickets SET state = 'expired', finished_t = ?, finished_wall = ? "
-            "WHERE day = ? AND state IN ('waiting', 'called', 'serving')",
-            (tx.now, tx.wall.isoformat(), tx.day))
-        expired = cur.rowcount
-        tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = NULL")
-        tx.conn.execute("UPDATE business_day SET day = ?, started_wall = ? WHERE id = 1", (today, tx.wall.isoformat()))
-        from_day, tx.day = tx.day, today
-        self.emit(tx, EventType.DAY_ROLLOVER, from_day=from_day, to_day=today, expired=expired)
-
     def rollover(self) -> str:
         """Start the next business day now (the admin's manual rollover). Returns the new day."""
         with self.transaction() as tx:
-            self._maybe_rollover(tx, force=True)
+            self._transactions.roll_over(tx, force=True)
             return tx.day
 
     def tick(self) -> None:
@@ -190,52 +91,19 @@ class QueueEngine:
             raise errors.UnknownService(f"unknown service {prefix!r} (known: {', '.join(self._services)})")
         return svc
 
-    def _counter_row(self, tx: Tx, number: int) -> sqlite3.Row:
-        if number not in self._counters:
-            raise errors.UnknownCounter(
-                f"unknown counter {number!r} (known: {', '.join(map(str, self._counters))})")
-        return tx.conn.execute("SELECT * FROM counters WHERE number = ?", (number,)).fetchone()
-
-    def _ticket_at(self, tx: Tx, counter: int) -> sqlite3.Row:
-        row = self._counter_row(tx, counter)
-        if row["ticket_id"] is None:
-            raise errors.NothingCalled(f"counter {counter} has no ticket called")
-        return tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (row["ticket_id"],)).fetchone()
-
-    def _find_ticket(self, tx: Tx, number: str, states: tuple[str, ...] | None = None) -> sqlite3.Row:
-        number = number.strip().upper()
-        sql = "SELECT * FROM tickets WHERE day = ? AND number = ? AND state NOT IN ('transferred')"
-        rows = tx.conn.execute(sql + " ORDER BY id DESC", (tx.day, number)).fetchall()
-        if states:
-            rows = [r for r in rows if r["state"] in states]
-        if not rows:
-            what = f" that is {' or '.join(states)}" if states else ""
-            raise errors.UnknownTicket(f"no ticket {number}{what} today ({tx.day})")
-        return rows[0]
-
-    def _open_counter(self, tx: Tx, counter: int) -> sqlite3.Row:
-        row = self._counter_row(tx, counter)
-        if row["state"] != CounterState.OPEN:
-            raise errors.CounterNotOpen(f"counter {counter} is {row['state']}: open it first")
-        return row
-
-    def _ticket_fields(self, t: sqlite3.Row, **extra: Any) -> dict[str, Any]:
-        return {"ticket": t["number"], "ticket_id": t["id"], "service": t["service"],
-                "priority": t["priority"], **extra}
-
     # -- issuing ----------------------------------------------------------------------------
     def issue(self, service: str, priority: bool = False, member: str | None = None) -> IssuedTicket:
         svc = self._service(service)
         with self.transaction() as tx:
             self._check_available(tx, svc)
-            number, seq = self._next_number(tx, svc)
+            number, seq = next_number(tx, svc)
             prio = 1 if (priority or svc.priority == "vip") else 0
             cur = tx.conn.execute(
                 "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member) "
                 "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
                 (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member))
             tid = cur.lastrowid
-            ahead = self._ahead(tx, svc.prefix, prio, tx.now, tid)
+            ahead = people_ahead(tx.conn, svc.prefix, prio, tx.now, tid)
             estimate = self._estimate_for(tx, tid)
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
             self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
@@ -246,18 +114,8 @@ class QueueEngine:
         """None when the service takes tickets now, else why not: 'hours' or 'daily_cap'."""
         conn = tx.conn if tx else self.conn
         wall = tx.wall if tx else self.clock.wall()
-        day = tx.day if tx else self._current_day(conn)
-        if wall_is_sane(wall):
-            override = conn.execute("SELECT hours FROM service_override WHERE prefix = ?", (svc.prefix,)).fetchone()
-            hours = override[0].split(",") if override else None
-            if not svc.is_open_at(wall.astimezone(self.settings.day.tz).time(), hours):
-                return "hours"
-        if svc.daily_cap:
-            issued = conn.execute("SELECT count(*) FROM tickets WHERE day = ? AND service = ? AND seq IS NOT NULL",
-                                  (day, svc.prefix)).fetchone()[0]
-            if issued >= svc.daily_cap:
-                return "daily_cap"
-        return None
+        day = tx.day if tx else current_day(conn, self.clock, self.settings)
+        return why_unavailable(conn, svc, wall, day, self.settings.day.tz)
 
     def _check_available(self, tx: Tx, svc: Service) -> None:
         why = self.availability(tx, svc)
@@ -268,62 +126,15 @@ class QueueEngine:
             raise errors.DailyCapReached(f"service {svc.prefix} has issued its daily cap of {svc.daily_cap} tickets")
 
     def service_hours(self, prefix: str, tx: Tx | None = None) -> list[str]:
-        conn = tx.conn if tx else self.conn
-        row = conn.execute("SELECT hours FROM service_override WHERE prefix = ?", (prefix,)).fetchone()
-        return row[0].split(",") if row else list(self._service(prefix).hours)
-
-    def _next_number(self, tx: Tx, svc: Service) -> tuple[str, int]:
-        row = tx.conn.execute("SELECT next_seq FROM service_day WHERE prefix = ? AND day = ?",
-                              (svc.prefix, tx.day)).fetchone()
-        seq = row[0] if row else 1
-        lo, hi = svc.numbers
-        span = hi - lo + 1
-        if seq > span and svc.on_exhausted == "refuse":
-            raise errors.RangeExhausted(
-                f"service {svc.prefix} has used all its numbers today ({svc.prefix}{lo:0{svc.digits}d}–"
-                f"{svc.prefix}{hi:0{svc.digits}d}) and is set to refuse more")
-        active = {r[0] for r in tx.conn.execute(
-            "SELECT number FROM tickets WHERE day = ? AND service = ? AND state IN ('waiting', 'called', 'serving')",
-            (tx.day, svc.prefix))} if seq > span else set()
-        for _ in range(span):
-            number = f"{svc.prefix}{lo + (seq - 1) % span:0{svc.digits}d}"
-            if number not in active:
-                break
-            seq += 1
-        else:
-            raise errors.RangeExhausted(f"every number of service {svc.prefix} is still in the queue")
-        tx.conn.execute("INSERT INTO service_day (prefix, day, next_seq) VALUES (?, ?, ?) "
-                        "ON CONFLICT (prefix, day) DO UPDATE SET next_seq = excluded.next_seq",
-                        (svc.prefix, tx.day, seq + 1))
-        return number, seq
-
-    def _ahead(self, tx: Tx, service: str, priority: int, queued_t: float, tid: int) -> int:
-        """People of the same service before this ticket (priority tickets only count priority)."""
-        sql = ("SELECT count(*) FROM tickets WHERE state = 'waiting' AND service = ? AND id != ? "
-               "AND (queued_t < ? OR (queued_t = ? AND id < ?))")
-        args: tuple = (service, tid, queued_t, queued_t, tid)
-        if priority:
-            sql += " AND priority = 1"
-        return tx.conn.execute(sql, args).fetchone()[0]
+        hours = override_hours(tx.conn if tx else self.conn, prefix)
+        return hours if hours is not None else list(self._service(prefix).hours)
 
     # -- estimates --------------------------------------------------------------------------
     def hall_view(self, tx: Tx | None = None) -> HallView:
         conn = tx.conn if tx else self.conn
         now = tx.now if tx else self.time.now()
         wall = tx.wall if tx else self.clock.wall()
-        waiting = tuple(WaitingTicket(r[0], r[1], r[2], r[3]) for r in conn.execute(
-            "SELECT id, service, priority, queued_t FROM tickets WHERE state = 'waiting' ORDER BY queued_t, id"))
-        counters = []
-        for r in conn.execute("SELECT c.number, c.state, c.ticket_id, t.service, t.called_t FROM counters c "
-                              "LEFT JOIN tickets t ON t.id = c.ticket_id ORDER BY c.number"):
-            cfg = self._counters.get(r[0])
-            if cfg is None:
-                continue
-            counters.append(CounterView(r[0], tuple(cfg.services), cfg.vip_first, r[1],
-                                        r[3] if r[2] is not None else None, r[4] if r[2] is not None else None))
-        return HallView(now=now, hour=wall.astimezone(self.settings.day.tz).hour, waiting=waiting,
-                        counters=tuple(counters), priority_at=self.settings.policy.priority_at,
-                        starvation_limit_s=self._starvation)
+        return read_hall(conn, now, wall, self.settings, self._counters, self._starvation)
 
     def _estimate_for(self, tx: Tx, ticket_id: int) -> float:
         try:
@@ -348,7 +159,7 @@ class QueueEngine:
     def call_next(self, counter: int) -> CallResult | None:
         """Finish what the counter holds, then call the next ticket; None when nobody waits."""
         with self.transaction() as tx:
-            row = self._open_counter(tx, counter)
+            row = open_counter(tx, self._counters, counter)
             if row["ticket_id"] is not None:
                 self._finish(tx, counter)
             cfg = self._counters[counter]
@@ -364,8 +175,8 @@ class QueueEngine:
     def call_ticket(self, counter: int, number: str) -> CallResult:
         """Call a given waiting ticket (call by number)."""
         with self.transaction() as tx:
-            row = self._open_counter(tx, counter)
-            t = self._find_ticket(tx, number, ("waiting",))
+            row = open_counter(tx, self._counters, counter)
+            t = find_ticket(tx, number, ("waiting",))
             cfg = self._counters[counter]
             if t["service"] not in cfg.services:
                 raise errors.IllegalState(f"counter {counter} does not serve service {t['service']} "
@@ -380,26 +191,26 @@ class QueueEngine:
         tx.conn.execute("UPDATE tickets SET state = 'called', called_t = ?, called_wall = ?, counter = ? WHERE id = ?",
                         (tx.now, tx.wall.isoformat(timespec="seconds"), counter, ticket_id))
         tx.conn.execute("UPDATE counters SET ticket_id = ?, since_t = ? WHERE number = ?", (ticket_id, tx.now, counter))
-        self.emit(tx, EventType.TICKET_CALLED, **self._ticket_fields(t, counter=counter, wait_s=round(wait, 1)))
+        self.emit(tx, EventType.TICKET_CALLED, **ticket_fields(t, counter=counter, wait_s=round(wait, 1)))
         return CallResult(t["number"], ticket_id, t["service"], counter, wait)
 
     def recall(self, counter: int) -> CallResult:
         with self.transaction() as tx:
-            t = self._ticket_at(tx, counter)
+            t = ticket_at(tx, self._counters, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is already being served at counter {counter}")
             tx.conn.execute("UPDATE tickets SET recalls = recalls + 1 WHERE id = ?", (t["id"],))
-            self.emit(tx, EventType.TICKET_RECALLED, **self._ticket_fields(t, counter=counter, recalls=t["recalls"] + 1))
+            self.emit(tx, EventType.TICKET_RECALLED, **ticket_fields(t, counter=counter, recalls=t["recalls"] + 1))
             return CallResult(t["number"], t["id"], t["service"], counter, max(0.0, t["called_t"] - t["queued_t"]))
 
     def start(self, counter: int) -> str:
         """The customer has reached the counter."""
         with self.transaction() as tx:
-            t = self._ticket_at(tx, counter)
+            t = ticket_at(tx, self._counters, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is already being served at counter {counter}")
             tx.conn.execute("UPDATE tickets SET state = 'serving', started_t = ? WHERE id = ?", (tx.now, t["id"]))
-            self.emit(tx, EventType.TICKET_STARTED, **self._ticket_fields(
+            self.emit(tx, EventType.TICKET_STARTED, **ticket_fields(
                 t, counter=counter, walk_s=round(max(0.0, tx.now - t["called_t"]), 1)))
             return t["number"]
 
@@ -408,13 +219,13 @@ class QueueEngine:
             return self._finish(tx, counter)
 
     def _finish(self, tx: Tx, counter: int) -> str:
-        t = self._ticket_at(tx, counter)
+        t = ticket_at(tx, self._counters, counter)
         service_s = max(0.0, tx.now - t["called_t"])
         tx.conn.execute("UPDATE tickets SET state = 'done', finished_t = ?, finished_wall = ?, "
                         "started_t = coalesce(started_t, called_t) WHERE id = ?",
                         (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
         tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-        self.emit(tx, EventType.TICKET_FINISHED, **self._ticket_fields(
+        self.emit(tx, EventType.TICKET_FINISHED, **ticket_fields(
             t, counter=counter, service_s=round(service_s, 1),
             wait_s=round(max(0.0, t["called_t"] - t["queued_t"]), 1)))
         return t["number"]
@@ -422,7 +233,7 @@ class QueueEngine:
     def noshow(self, counter: int) -> tuple[str, bool]:
         """The called customer did not come. Returns (ticket, requeued)."""
         with self.transaction() as tx:
-            t = self._ticket_at(tx, counter)
+            t = ticket_at(tx, self._counters, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is being served: finish it instead")
             requeue = self.settings.policy.noshow_requeue and t["noshows"] == 0
@@ -433,7 +244,7 @@ class QueueEngine:
                 tx.conn.execute("UPDATE tickets SET state = 'noshow', noshows = noshows + 1, finished_t = ?, "
                                 "finished_wall = ? WHERE id = ?", (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
             tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-            self.emit(tx, EventType.TICKET_NOSHOW, **self._ticket_fields(
+            self.emit(tx, EventType.TICKET_NOSHOW, **ticket_fields(
                 t, counter=counter, requeued=requeue, service_s=round(max(0.0, tx.now - t["called_t"]), 1)))
             return t["number"], requeue
 
@@ -441,7 +252,7 @@ class QueueEngine:
         """Send the counter's customer to another service, keeping their place in time."""
         svc = self._service(service)
         with self.transaction() as tx:
-            t = self._ticket_at(tx, counter)
+            t = ticket_at(tx, self._counters, counter)
             if svc.prefix == t["service"]:
                 raise errors.IllegalState(f"ticket {t['number']} is already in service {svc.prefix}")
             service_s = max(0.0, tx.now - t["called_t"])
@@ -453,7 +264,7 @@ class QueueEngine:
                 (tx.day, t["number"], svc.prefix, t["priority"], t["origin_id"] or t["id"], t["issued_t"],
                  t["queued_t"], t["issued_wall"], t["member"], t["printed"]))
             tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-            self.emit(tx, EventType.TICKET_TRANSFERRED, **self._ticket_fields(
+            self.emit(tx, EventType.TICKET_TRANSFERRED, **ticket_fields(
                 t, counter=counter, to_service=svc.prefix, new_ticket_id=cur.lastrowid,
                 service_s=round(service_s, 1)))
             return t["number"]
@@ -463,7 +274,7 @@ class QueueEngine:
         if not isinstance(score, int) or not 1 <= score <= 5:
             raise errors.IllegalState(f"a rating is a whole number from 1 to 5, not {score!r}")
         with self.transaction() as tx:
-            t = self._find_ticket(tx, number, ("done", "serving", "called"))
+            t = find_ticket(tx, number, ("done", "serving", "called"))
             return self._rate(tx, t, score)
 
     def rate_at_counter(self, counter: int, score: int) -> str:
@@ -471,7 +282,7 @@ class QueueEngine:
         if not 1 <= score <= 5:
             raise errors.IllegalState(f"a rating is a whole number from 1 to 5, not {score!r}")
         with self.transaction() as tx:
-            row = self._counter_row(tx, counter)
+            row = counter_row(tx, self._counters, counter)
             t = None
             if row["ticket_id"] is not None:
                 t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (row["ticket_id"],)).fetchone()
@@ -486,7 +297,7 @@ class QueueEngine:
         if t["rating"] is not None:
             raise errors.IllegalState(f"ticket {t['number']} has already been rated")
         tx.conn.execute("UPDATE tickets SET rating = ? WHERE id = ?", (score, t["id"]))
-        self.emit(tx, EventType.TICKET_RATED, **self._ticket_fields(t, counter=t["counter"], score=score))
+        self.emit(tx, EventType.TICKET_RATED, **ticket_fields(t, counter=t["counter"], score=score))
         return t["number"]
 
     # -- counters ---------------------------------------------------------------------------
@@ -496,7 +307,7 @@ class QueueEngine:
         except ValueError:
             raise errors.IllegalState(f"a counter can be open, paused or closed, not {state!r}") from None
         with self.transaction() as tx:
-            row = self._counter_row(tx, counter)
+            row = counter_row(tx, self._counters, counter)
             if row["state"] == target:
                 return target.value
             if target == CounterState.CLOSED and row["ticket_id"] is not None:
@@ -510,8 +321,9 @@ class QueueEngine:
             return target.value
 
     # -- devices, printing, HQ --------------------------------------------------------------
-    def record_print(self, ticket_id: int, ok: bool, reason: str = "") -> None:
-        """The printer's verdict on a ticket. A failed print is never counted as handed out."""
+    def record_print(self, ticket_id: int, ok: bool, reason: str = "", kind: str | None = None) -> None:
+        """The printer's verdict on a ticket (`kind`: the `FaultKind` value of a failure). A failed
+        print is never counted as handed out."""
         with self.transaction() as tx:
             t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             if t is None:
@@ -519,8 +331,9 @@ class QueueEngine:
             state = PrintState.OK if ok else PrintState.FAILED
             tx.conn.execute("UPDATE tickets SET printed = ?, print_reason = ? WHERE id = ?",
                             (state.value, reason or None, ticket_id))
+            extra = {"kind": kind} if kind and not ok else {}
             self.emit(tx, EventType.TICKET_PRINTED if ok else EventType.TICKET_PRINT_FAILED,
-                       **self._ticket_fields(t, reason=reason))
+                       **ticket_fields(t, reason=reason, **extra))
 
     def fail_interrupted_prints(self, reason: str = "the kiosk restarted while printing") -> list[str]:
         """At start: today's tickets still waiting for the printer's verdict were never confirmed
@@ -530,7 +343,7 @@ class QueueEngine:
                                    (tx.day,)).fetchall()
             for t in rows:
                 tx.conn.execute("UPDATE tickets SET printed = 'failed', print_reason = ? WHERE id = ?", (reason, t["id"]))
-                self.emit(tx, EventType.TICKET_PRINT_FAILED, **self._ticket_fields(t, reason=reason))
+                self.emit(tx, EventType.TICKET_PRINT_FAILED, **ticket_fields(t, reason=reason))
             return [t["number"] for t in rows]
 
     def record_device(self, device: str, fault: bool, kind: str, reason: str = "") -> None:
@@ -573,7 +386,7 @@ class QueueEngine:
     def ticket(self, number: str) -> dict[str, Any]:
         """A ticket of today by number (the live one when numbers wrapped)."""
         with self.transaction() as tx:
-            return dict(self._find_ticket(tx, number))
+            return dict(find_ticket(tx, number))
 
     def last_issued(self) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM tickets WHERE seq IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
@@ -582,7 +395,3 @@ class QueueEngine:
     def current_day(self) -> str:
         with self.transaction() as tx:
             return tx.day
-
-
-def _default_estimator(settings: Settings) -> Estimator:
-    return WaitEstimator({s.prefix: s.expected_service_min * 60 for s in settings.services})

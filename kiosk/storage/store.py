@@ -1,4 +1,4 @@
-"""The SQLite store: schema and migrations, durable transactions, and the outbox.
+"""The SQLite store: durable transactions and the outbox (the schema: `migrations`).
 
 One file per branch in the data directory. WAL journal, ``synchronous=FULL`` by default:
 what is committed survives a power cut. Every mutation of the queue is one
@@ -20,102 +20,11 @@ from typing import Any
 import sqlite_utils
 
 from kiosk.domain.errors import StoreError
+from kiosk.storage.migrations import SCHEMA_VERSION, apply_migrations
 
 DB_FILENAME = "kiosk.db"
 BUSY_TIMEOUT_S = 30.0
 
-# Each migration takes the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[str] = [
-    # 1: the initial schema
-    """
-    CREATE TABLE hall_clock (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        boot_id TEXT NOT NULL,
-        offset REAL NOT NULL,
-        last_t REAL NOT NULL,
-        last_wall TEXT
-    );
-    CREATE TABLE business_day (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        day TEXT NOT NULL,
-        started_wall TEXT
-    );
-    CREATE TABLE service_day (
-        prefix TEXT NOT NULL,
-        day TEXT NOT NULL,
-        next_seq INTEGER NOT NULL DEFAULT 1,
-        PRIMARY KEY (prefix, day)
-    );
-    CREATE TABLE service_override (
-        prefix TEXT PRIMARY KEY,
-        hours TEXT NOT NULL
-    );
-    CREATE TABLE counters (
-        number INTEGER PRIMARY KEY,
-        state TEXT NOT NULL DEFAULT 'closed',
-        ticket_id INTEGER REFERENCES tickets(id),
-        since_t REAL
-    );
-    CREATE UNIQUE INDEX counters_one_ticket ON counters(ticket_id) WHERE ticket_id IS NOT NULL;
-    CREATE TABLE tickets (
-        id INTEGER PRIMARY KEY,
-        day TEXT NOT NULL,
-        number TEXT NOT NULL,
-        service TEXT NOT NULL,
-        seq INTEGER,
-        priority INTEGER NOT NULL DEFAULT 0,
-        state TEXT NOT NULL,
-        origin_id INTEGER REFERENCES tickets(id),
-        issued_t REAL NOT NULL,
-        queued_t REAL NOT NULL,
-        issued_wall TEXT NOT NULL,
-        called_t REAL,
-        called_wall TEXT,
-        started_t REAL,
-        finished_t REAL,
-        finished_wall TEXT,
-        counter INTEGER,
-        recalls INTEGER NOT NULL DEFAULT 0,
-        noshows INTEGER NOT NULL DEFAULT 0,
-        ahead INTEGER,
-        estimate_s REAL,
-        printed TEXT NOT NULL DEFAULT 'pending',
-        print_reason TEXT,
-        rating INTEGER,
-        member TEXT
-    );
-    CREATE UNIQUE INDEX tickets_issue_once ON tickets(day, service, seq);
-    CREATE INDEX tickets_waiting ON tickets(state, queued_t) WHERE state = 'waiting';
-    CREATE INDEX tickets_day ON tickets(day);
-    CREATE TABLE outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        type TEXT NOT NULL,
-        ts TEXT NOT NULL,
-        t REAL NOT NULL,
-        body TEXT NOT NULL,
-        delivered_at TEXT
-    );
-    CREATE INDEX outbox_undelivered ON outbox(seq) WHERE delivered_at IS NULL;
-    CREATE TABLE alert_state (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        level INTEGER NOT NULL DEFAULT 0,
-        reason TEXT NOT NULL DEFAULT '',
-        since_t REAL
-    );
-    """,
-    # 2: the device faults reported and not yet recovered, so that a restart can close them
-    """
-    CREATE TABLE device_fault (
-        device TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT '',
-        since TEXT NOT NULL
-    );
-    """,
-]
-
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -176,10 +85,7 @@ class Store:
                 raise StoreError(
                     f"{self.path} has schema version {version}, newer than this kiosk "
                     f"({SCHEMA_VERSION}): upgrade the kiosk software")
-            for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in _split_sql(script):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {target}")
+            apply_migrations(self.conn, version)
 
     # -- transactions ---------------------------------------------------------------------
     @contextmanager
@@ -237,10 +143,6 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def _split_sql(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 def db_path(data_dir: str | Path) -> Path:

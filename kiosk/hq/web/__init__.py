@@ -1,8 +1,10 @@
-"""The HQ dashboard: the HQ recorder (kiosk.hq.monitor) plus a small web server (Starlette + uvicorn)
-that serves a live page of every branch, pushed by server-sent events.
+"""The HQ dashboard: the HQ monitor and recorder (`kiosk.hq.monitor`, `kiosk.hq.recorder`) plus a
+small web server (Starlette + uvicorn) that serves a live page of every branch, pushed by
+server-sent events.
 
 Modules: `auth` (users, scrypt hashes, command log, in the recording's SQLite file),
-`live` (the MQTT side: the recorder/monitor of kiosk.hq.monitor, per-branch detail, dirty
-tracking, HQ commands with replies), `sse` (per-client coalesced pushes), `app` (the
-Starlette application), `queries` (day figures from the recorded events), `cli`.
+`live` (the MQTT side: the monitor and recorder, per-branch detail, dirty tracking, HQ
+commands with replies), `sse` (per-client coalesced pushes), `app` (the Starlette
+application), `queries` (day figures from the recorded events); its command line is
+`kiosk.cli.hq_web`.
 """

@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kiosk.mqtt import commands as hq_commands
+from kiosk.mqtt import protocol as hq_commands
 
 from kiosk.hq.web import queries
 from kiosk.hq.web.auth import Users

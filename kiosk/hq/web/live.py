@@ -1,4 +1,4 @@
-"""The MQTT side of the dashboard: the HQ recorder and branch table of `kiosk.hq.monitor`, plus
+"""The MQTT side of the dashboard: the HQ recorder (`kiosk.hq.recorder`) and the branch table of `kiosk.hq.monitor`, plus
 what a web page needs on top of them.
 
 Two subscriptions:
@@ -29,8 +29,9 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from kiosk.mqtt import commands as hq_commands
-from kiosk.hq.monitor import HqMonitor, Recorder
+from kiosk.mqtt import protocol as hq_commands
+from kiosk.hq.monitor import HqMonitor
+from kiosk.hq.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Live:
     def __init__(self, url: str, *, prefix: str = "kiosk", shared: str | None = None, protocol: str = "5",
                  recorder: Recorder | None = None, tls: Any = None, username: str | None = None,
                  password_file: str | None = None, client_id: str = "") -> None:
-        from kiosk.mqtt.telemetry import make_client, protocol_of, read_password
+        from kiosk.mqtt.client import make_client, protocol_of, read_password
         self.prefix = prefix.rstrip("/")
         self.monitor = HqMonitor(url, prefix=self.prefix, shared=shared, protocol=protocol, recorder=recorder,
                                  client_id=client_id, tls=tls, username=username, password_file=password_file)
@@ -244,7 +245,7 @@ class Live:
     def validate(self, branch: str, name: str, args: dict[str, Any]) -> hq_commands.Command:
         """Check a command as the kiosk will (raises `hq_commands.CommandError`)."""
         payload = json.dumps({k: v for k, v in args.items() if k != "id"}, ensure_ascii=False)
-        return hq_commands.validate(name, payload, self.limits(branch))
+        return kiosk.mqtt.protocol.validate(name, payload, self.limits(branch))
 
     def send(self, branch: str, name: str, args: dict[str, Any], cmd_id: str | None = None) -> tuple[str, Future]:
         """Publish a (validated) command; the Future gets the kiosk's reply (a dict)."""

@@ -1,4 +1,4 @@
-"""Day figures from the recorded events (the ``events`` table of `kiosk.hq.monitor.Recorder`).
+"""Day figures from the recorded events (the ``events`` table of `kiosk.hq.recorder.Recorder`).
 
 Hours are the kiosk's local hours (the ``ts`` of an event carries the branch's offset).
 Waits come from ``ticket.called`` (``wait_s``), service times from ``ticket.finished``
@@ -25,9 +25,9 @@ def open_ro(path: str | Path) -> sqlite3.Connection:
 
 
 def ensure_indexes(path: str | Path) -> None:
-    """The recorder's table (kiosk.hq.monitor.open_record_db) plus an index for per-day queries (the
+    """The recorder's table (kiosk.hq.recorder.open_record_db) plus an index for per-day queries (the
     recorder's own indexes are (branch, seq) and (type))."""
-    from kiosk.hq.monitor import open_record_db
+    from kiosk.hq.recorder import open_record_db
     db = open_record_db(path)
     try:
         db.conn.execute("CREATE INDEX IF NOT EXISTS hq_events_day_branch ON events (day, branch)")

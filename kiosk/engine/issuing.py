@@ -1,0 +1,63 @@
+"""What issuing a ticket needs: whether a service takes tickets now, its opening hours as
+overridden by the admin, and the next free number of its range."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, tzinfo
+
+from kiosk.config.settings import Service
+from kiosk.domain import errors
+from kiosk.domain.timeline import wall_is_sane
+from kiosk.engine.transaction import Tx
+
+
+def override_hours(conn: sqlite3.Connection, prefix: str) -> list[str] | None:
+    """The opening hours the admin set for a service, or None when it keeps its configured ones."""
+    row = conn.execute("SELECT hours FROM service_override WHERE prefix = ?", (prefix,)).fetchone()
+    return row[0].split(",") if row else None
+
+
+def why_unavailable(conn: sqlite3.Connection, svc: Service, wall: datetime, day: str, tz: tzinfo) -> str | None:
+    """None when the service takes tickets at `wall`, else why not: 'hours' or 'daily_cap'.
+
+    An insane wall clock cannot close a service by its hours."""
+    if wall_is_sane(wall):
+        hours = override_hours(conn, svc.prefix)
+        if not svc.is_open_at(wall.astimezone(tz).time(), hours):
+            return "hours"
+    if svc.daily_cap:
+        issued = conn.execute("SELECT count(*) FROM tickets WHERE day = ? AND service = ? AND seq IS NOT NULL",
+                              (day, svc.prefix)).fetchone()[0]
+        if issued >= svc.daily_cap:
+            return "daily_cap"
+    return None
+
+
+def next_number(tx: Tx, svc: Service) -> tuple[str, int]:
+    """Take the service's next number of the day: (printed number, sequence).
+
+    Past the end of its range the service refuses or wraps around, skipping numbers still in
+    the queue; `RangeExhausted` when it refuses, or when every number is still in the queue."""
+    row = tx.conn.execute("SELECT next_seq FROM service_day WHERE prefix = ? AND day = ?",
+                          (svc.prefix, tx.day)).fetchone()
+    seq = row[0] if row else 1
+    lo, hi = svc.numbers
+    span = hi - lo + 1
+    if seq > span and svc.on_exhausted == "refuse":
+        raise errors.RangeExhausted(
+            f"service {svc.prefix} has used all its numbers today ({svc.prefix}{lo:0{svc.digits}d}–"
+            f"{svc.prefix}{hi:0{svc.digits}d}) and is set to refuse more")
+    active = {r[0] for r in tx.conn.execute(
+        "SELECT number FROM tickets WHERE day = ? AND service = ? AND state IN ('waiting', 'called', 'serving')",
+        (tx.day, svc.prefix))} if seq > span else set()
+    for _ in range(span):
+        number = f"{svc.prefix}{lo + (seq - 1) % span:0{svc.digits}d}"
+        if number not in active:
+            break
+        seq += 1
+    else:
+        raise errors.RangeExhausted(f"every number of service {svc.prefix} is still in the queue")
+    tx.conn.execute("INSERT INTO service_day (prefix, day, next_seq) VALUES (?, ?, ?) "
+                    "ON CONFLICT (prefix, day) DO UPDATE SET next_seq = excluded.next_seq",
+                    (svc.prefix, tx.day, seq + 1))
+    return number, seq
