@@ -1,9 +1,11 @@
-"""HQ commands on ``{prefix}/{branch}/cmd/{name}``: strict validation, then dispatch.
+"""The HQ command contract between a kiosk and HQ: the commands on
+``{prefix}/{branch}/cmd/{name}`` (schemas, strict validation) and their replies.
 
-`validate()` is a pure function: bytes in, a `Command` or a `CommandError` out. Nothing
-is changed by a command that does not validate. `dispatch()` runs a valid command on the
-core thread through ``app.submit`` / ``app.loop.submit`` and returns a `Future` of the
-result; `reply()` builds the reply payload (``{"v":1,"ts","command","ok",...}``).
+Shared by the kiosk and the HQ server (which validates a command as the kiosk will before
+sending it); imports nothing of the running kiosk. `validate()` is a pure function: bytes
+in, a `Command` or a `CommandError` out. `reply_ok`/`reply_error` build the reply payload
+(``{"v":1,"ts","command","ok",...}``); what a command does on the kiosk is
+`kiosk.mqtt.command_handler`.
 
 Schemas (every payload is a JSON object of at most ``max_command_bytes`` bytes; unknown
 fields are rejected; an optional ``"id"`` (1-64 printable characters) is echoed in the
@@ -23,12 +25,11 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Collection
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from kiosk import __version__
+from kiosk.config.settings import Settings, parse_hours
+from kiosk.mqtt.topics import iso_ts
 
 MAX_ID_CHARS = 64
 MAX_TEXT_CHARS = 280
@@ -51,6 +52,8 @@ class CommandError(Exception):
 
 @dataclass(frozen=True)
 class Command:
+    """A valid command: `name` (a key of `SCHEMAS`), its checked `args`, the `id` to echo."""
+
     name: str
     args: dict[str, Any]
     id: str | None = None
@@ -65,7 +68,7 @@ class Limits:
     services: Collection[str] = field(default_factory=frozenset)
 
     @classmethod
-    def from_settings(cls, settings: Any, max_bytes: int | None = None) -> Limits:
+    def from_settings(cls, settings: Settings, max_bytes: int | None = None) -> Limits:
         return cls(max_bytes=max_bytes if max_bytes is not None else settings.mqtt.max_command_bytes,
                    counters=frozenset(c.number for c in settings.counters),
                    services=frozenset(s.prefix for s in settings.services))
@@ -161,8 +164,6 @@ def _v_display_message(args: dict, limits: Limits) -> dict:
 
 
 def _v_service_hours(args: dict, limits: Limits) -> dict:
-    from kiosk.config.settings import parse_hours
-
     _only(args, ("service", "hours"))
     service = _str(args, "service", max_chars=1)
     if not re.fullmatch(r"[A-Z]", service or ""):
@@ -251,12 +252,9 @@ def validate(name: str, payload: bytes | bytearray | str, limits: Limits) -> Com
 
 
 # -- replies -----------------------------------------------------------------------------------
-def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
 def reply_ok(name: str, cmd_id: str | None, result: Any, ts: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"v": 1, "ts": ts or _now(), "command": name, "ok": True}
+    """The reply to a command that ran: ``result`` is what it returned."""
+    out: dict[str, Any] = {"v": 1, "ts": ts or iso_ts(), "command": name, "ok": True}
     if cmd_id is not None:
         out["id"] = cmd_id
     out["result"] = result
@@ -264,7 +262,8 @@ def reply_ok(name: str, cmd_id: str | None, result: Any, ts: str | None = None) 
 
 
 def reply_error(name: str, cmd_id: str | None, code: str, message: str, ts: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"v": 1, "ts": ts or _now(), "command": str(name)[:MAX_NAME_CHARS], "ok": False}
+    """The reply to a command that was rejected or failed: ``error`` = {code, message}."""
+    out: dict[str, Any] = {"v": 1, "ts": ts or iso_ts(), "command": str(name)[:MAX_NAME_CHARS], "ok": False}
     if cmd_id is not None:
         out["id"] = cmd_id
     out["error"] = {"code": code, "message": message}
@@ -272,55 +271,5 @@ def reply_error(name: str, cmd_id: str | None, code: str, message: str, ts: str 
 
 
 def encode(reply: dict[str, Any]) -> bytes:
+    """A reply as published: compact UTF-8 JSON (NaN refused)."""
     return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-
-
-# -- dispatch (runs the engine on the core thread) -----------------------------------------------
-def dispatch(cmd: Command, app: Any) -> Future:
-    """Run a validated command; the Future's result is the reply's ``result``. Engine errors
-    (`QueueError` with a ``.code``) come out of the Future as exceptions."""
-    a = cmd.args
-    if cmd.name == "ping":
-        fut: Future = Future()
-        fut.set_result({"pong": True, "version": __version__})
-        return fut
-    if cmd.name == "counter":
-        return _then(app.set_counter(a["counter"], a["state"]),
-                     lambda state: {"counter": a["counter"], "state": state})
-    if cmd.name == "stats":
-        from kiosk.engine import readmodel
-        return app.loop.submit(lambda: readmodel.snapshot(app.engine))
-    if cmd.name == "display_message":
-        return _then(app.record_event("display.message", text=a["text"], seconds=a["seconds"]),
-                     lambda _: {"text": a["text"], "seconds": a["seconds"]})
-    if cmd.name == "service_hours":
-        return _then(app.set_service_hours(a["service"], a["hours"]),
-                     lambda hours: {"service": a["service"], "hours": hours})
-    raise CommandError("unknown_command", f"unknown command {cmd.name!r}")  # pragma: no cover
-
-
-def _then(fut: Future, fn: Callable[[Any], Any]) -> Future:
-    out: Future = Future()
-
-    def done(f: Future) -> None:
-        exc = f.exception()
-        if exc is not None:
-            out.set_exception(exc)
-        else:
-            try:
-                out.set_result(fn(f.result()))
-            except Exception as e:  # noqa: BLE001
-                out.set_exception(e)
-
-    fut.add_done_callback(done)
-    return out
-
-
-def error_of(exc: BaseException) -> tuple[str, str]:
-    """(code, message) of an exception raised by the engine while running a command."""
-    code = getattr(exc, "code", None)
-    if isinstance(exc, CommandError):
-        return exc.code, exc.message
-    if isinstance(code, str):
-        return code, str(exc)
-    return "internal_error", f"{type(exc).__name__}: {exc}"[:200]

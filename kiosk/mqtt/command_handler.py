@@ -1,0 +1,89 @@
+"""What a validated HQ command does on the running kiosk.
+
+`dispatch()` hands a `kiosk.mqtt.protocol.Command` to its handler; each handler calls one
+typed method of the kiosk (`KioskPort`), which runs on the core thread, and returns a
+`Future` of the reply's ``result``. Engine errors (a `QueueError` with a ``.code``) come
+out of the Future as exceptions; `error_of()` turns one into the reply's error.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from kiosk import __version__
+from kiosk.domain.model import EventType
+from kiosk.mqtt.port import KioskPort
+from kiosk.mqtt.protocol import Command, CommandError
+
+Handler = Callable[[dict[str, Any], KioskPort], Future]
+
+
+def _ping(args: dict[str, Any], app: KioskPort) -> Future:
+    fut: Future = Future()
+    fut.set_result({"pong": True, "version": __version__})
+    return fut
+
+
+def _counter(args: dict[str, Any], app: KioskPort) -> Future:
+    return _then(app.set_counter(args["counter"], args["state"]),
+                 lambda state: {"counter": args["counter"], "state": state})
+
+
+def _stats(args: dict[str, Any], app: KioskPort) -> Future:
+    return app.read_snapshot()  # read on the core thread: the MQTT thread does not wait
+
+
+def _display_message(args: dict[str, Any], app: KioskPort) -> Future:
+    return _then(app.record_event(EventType.DISPLAY_MESSAGE, text=args["text"], seconds=args["seconds"]),
+                 lambda _: {"text": args["text"], "seconds": args["seconds"]})
+
+
+def _service_hours(args: dict[str, Any], app: KioskPort) -> Future:
+    return _then(app.set_service_hours(args["service"], args["hours"]),
+                 lambda hours: {"service": args["service"], "hours": hours})
+
+
+HANDLERS: dict[str, Handler] = {
+    "ping": _ping,
+    "counter": _counter,
+    "stats": _stats,
+    "display_message": _display_message,
+    "service_hours": _service_hours,
+}
+
+
+def dispatch(cmd: Command, app: KioskPort) -> Future:
+    """Run a validated command; the Future's result is the reply's ``result``."""
+    handler = HANDLERS.get(cmd.name)
+    if handler is None:  # validate() knows no command without a handler (tests check both tables)
+        raise CommandError("unknown_command", f"unknown command {cmd.name!r}")
+    return handler(cmd.args, app)
+
+
+def _then(fut: Future, fn: Callable[[Any], Any]) -> Future:
+    """A Future of `fn(result of fut)`; an exception of either comes out of it."""
+    out: Future = Future()
+
+    def done(f: Future) -> None:
+        exc = f.exception()
+        if exc is not None:
+            out.set_exception(exc)
+        else:
+            try:
+                out.set_result(fn(f.result()))
+            except Exception as e:  # noqa: BLE001 — handed to the reply
+                out.set_exception(e)
+
+    fut.add_done_callback(done)
+    return out
+
+
+def error_of(exc: BaseException) -> tuple[str, str]:
+    """(code, message) of an exception raised by the engine while running a command."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, CommandError):
+        return exc.code, exc.message
+    if isinstance(code, str):
+        return code, str(exc)
+    return "internal_error", f"{type(exc).__name__}: {exc}"[:200]
