@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from typing import IO, Any
 
 from kiosk.app.kiosk_app import KioskApp
+from kiosk.app.outputs import Outputs
 from kiosk.domain.errors import KioskError
 
 HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
@@ -140,10 +141,10 @@ class Console:
 
     def _virtual_key(self, words: list[str]) -> str:
         """Stand-ins for the GPIO keys: they go through the same debounce and repeat guard."""
-        outputs = self.app.outputs
-        if outputs is None:
+        devices = self.app.devices
+        if not isinstance(devices, Outputs):
             raise ValueError("no keypads attached")
-        inputs = outputs.hw.inputs
+        inputs = devices.hw.inputs
         try:
             if words[0] == "take":
                 ok = inputs.take_ticket(words[1].upper())

@@ -20,7 +20,9 @@ from kiosk.domain.model import CallResult, EventType, IssuedTicket
 from kiosk.engine.command_loop import CommandLoop
 from kiosk.config.settings import Settings
 from kiosk.engine.event_hub import EventHub
+from kiosk.engine.estimation import Estimator
 from kiosk.engine.queue_engine import QueueEngine
+from kiosk.app.attachments import Attachment, Devices, Uplink
 from kiosk.storage.store import Store, db_path
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,12 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 
 class KioskApp:
+    """The core of a running kiosk (store, engine, event hub, command loop) and the parts handed
+    to it at construction: `devices`, `alerts`, `uplink` (see `kiosk.app.attachments`)."""
+
     def __init__(self, settings: Settings, data: str | os.PathLike | None = None, *, clock: Clock | None = None,
-                 estimator: Any = None) -> None:
+                 estimator: Estimator | None = None, devices: Devices | None = None,
+                 alerts: Attachment | None = None, uplink: Uplink | None = None) -> None:
         self.settings = settings
         self.data_dir = data_dir(data)
         self.clock = clock or SystemClock(settings.day.tz)
@@ -47,8 +53,9 @@ class KioskApp:
         self.hub: EventHub | None = None
         self._stopping = threading.Event()
         self._closers: list[Callable[[], None]] = []
-        self.outputs: Any = None      # kiosk.app.outputs.Outputs when devices are attached
-        self.telemetry: Any = None    # kiosk.mqtt.telemetry.Telemetry when MQTT is on
+        self.devices = devices
+        self.alerts = alerts
+        self.uplink = uplink
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> KioskApp:
@@ -58,7 +65,17 @@ class KioskApp:
         self.loop.every(0.5, self._poll_other_processes)
         self.loop.every(self._hall_interval(30.0), self._tick)
         self.loop.every(self._hall_interval(3600.0), self.housekeeping)
+        try:
+            for part in self._parts():
+                part.start(self)
+                self._closers.append(part.close)
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _parts(self) -> list[Attachment]:
+        return [p for p in (self.devices, self.alerts, self.uplink) if p is not None]
 
     def _hall_interval(self, seconds: float) -> float:
         """A period of hall time in real seconds: shorter in accelerated simulations (at least 1 s)."""
@@ -70,9 +87,6 @@ class KioskApp:
         self.engine = QueueEngine(self.store, self.settings, self.clock, self._estimator)
         self.hub = EventHub(self.store)
         self.engine.subscribe(self.hub.publish)
-
-    def add_closer(self, fn: Callable[[], None]) -> None:
-        self._closers.append(fn)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -151,8 +165,8 @@ class KioskApp:
     def rollover(self) -> Future[str]:
         return self._run(lambda e: e.rollover())
 
-    def record_print(self, ticket_id: int, ok: bool, reason: str = "") -> Future[None]:
-        return self._run(lambda e: e.record_print(ticket_id, ok, reason))
+    def record_print(self, ticket_id: int, ok: bool, reason: str = "", kind: str | None = None) -> Future[None]:
+        return self._run(lambda e: e.record_print(ticket_id, ok, reason, kind))
 
     def fail_interrupted_prints(self) -> Future[list[str]]:
         return self._run(lambda e: e.fail_interrupted_prints())
@@ -173,25 +187,36 @@ class KioskApp:
         return self._run(lambda e: e.current_day())
 
     def snapshot(self, timeout: float = 10) -> dict[str, Any]:
+        """The queue now (`kiosk.engine.readmodel.snapshot`), read on the core thread; waits for it."""
         return self.loop.call(lambda: readmodel.snapshot(self.engine), timeout=timeout)
+
+    def read_snapshot(self) -> Future[dict[str, Any]]:
+        """The same without waiting: the Future gives it once the core thread has read it."""
+        return self._run(readmodel.snapshot)
 
     def recent_calls(self, limit: int = 8, timeout: float = 10) -> list[dict[str, Any]]:
         return self.loop.call(lambda: readmodel.recent_calls(self.engine, limit), timeout=timeout)
 
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
-        """Every committed event, on the core thread (hand it on; do not block)."""
-        return self.loop.call(lambda: self.hub.subscribe(listener))
+        """Every committed event, on the core thread (hand it on; do not block). Returns the
+        unsubscribe, to call from any thread (it does nothing once the core has stopped)."""
+        remove = self.loop.call(lambda: self.hub.subscribe(listener))
+
+        def unsubscribe() -> None:
+            if self.loop.thread.is_alive():
+                self.loop.call(remove, timeout=5)
+        return unsubscribe
 
     # -- devices and connections (for the admin screen) ----------------------------------------
     def device_status(self) -> dict[str, dict[str, Any]]:
         """name → {"kind", "state", "reason", "since"} for every attached device."""
-        return self.outputs.status() if self.outputs is not None else {}
+        return self.devices.status() if self.devices is not None else {}
 
     def mqtt_state(self) -> dict[str, Any]:
         """{"state": "disabled"|"connecting"|"connected"|"disconnected", "since", "error", "backlog"}."""
-        if self.telemetry is None:
+        if self.uplink is None:
             return {"state": "disabled", "since": None, "error": None}
-        return dict(self.telemetry.state)
+        return dict(self.uplink.state)
 
     def reprint_last(self) -> Future:
         """Print the last issued ticket again (admin / customer asked)."""
@@ -202,16 +227,16 @@ class KioskApp:
         last = self.engine.last_issued()
         if last is None:
             raise KioskError("no ticket has been issued yet")
-        if self.outputs is None:
+        if self.devices is None:
             raise KioskError("no printer is attached")
-        self.outputs.reprint(last)
+        self.devices.reprint(last)
         return last["number"]
 
     def test_print(self) -> Future:
         from kiosk.domain.errors import KioskError
 
         def run() -> None:
-            if self.outputs is None:
+            if self.devices is None:
                 raise KioskError("no printer is attached")
-            self.outputs.test_print()
+            self.devices.test_print()
         return self.loop.submit(run)

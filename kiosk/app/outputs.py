@@ -9,20 +9,24 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.base import RECOVERED
 from drivers.jobs import CallInfo, InputEvent, PrintResult, TicketPrintJob
 
 from kiosk.config.settings import Settings
 from kiosk.config.hardware import DisplayConfig, HardwareConfig
+from kiosk.app.hardware import build_devices
 from kiosk.domain.errors import KioskError
-from kiosk.estimate.estimator import humanize_wait
+from kiosk.estimate import humanize_wait
+
+if TYPE_CHECKING:
+    from kiosk.app.kiosk_app import KioskApp
 
 log = logging.getLogger(__name__)
 
 
-def simulated(hw: HardwareConfig) -> HardwareConfig:
+def virtual_hardware(hw: HardwareConfig) -> HardwareConfig:
     """The same hall with virtual devices: PNG tickets, displays in the log, console keys."""
     displays = [d.model_copy(update={"driver": "virtual",
                                      "protocol": "alpha" if d.driver == "alpha-serial" else d.protocol})
@@ -37,20 +41,29 @@ def simulated(hw: HardwareConfig) -> HardwareConfig:
 
 
 class Outputs:
-    def __init__(self, app: Any, hardware_config: HardwareConfig, *, pin_factory: Any = None) -> None:
-        self.app = app
-        self.settings: Settings = app.settings
+    """The devices of `settings.hardware` (virtual ones with `simulate`), as a `Devices` part of
+    the app: built and subscribed to the events when the app starts, closed when it stops."""
+
+    def __init__(self, settings: Settings, *, simulate: bool = False, pin_factory: Any = None) -> None:
+        self.settings = settings
+        self.hardware_config = virtual_hardware(settings.hardware) if simulate else settings.hardware
+        self.pin_factory = pin_factory
         self._since: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._open_faults = app.loop.call(app.engine.open_device_faults)
+        self.hw: Any = None
+
+    def start(self, app: KioskApp) -> None:
+        self.app = app
+        self._open_faults = app.open_device_faults().result(30)
         self._since.update({name: f["since"] for name, f in self._open_faults.items()})
-        self.hw = hardware_config.build(listener=_FaultListener(self), sink=self._on_input,
-                                        repeat_guard_s=self.settings.policy.repeat_guard_s,
-                                        base_dir=str(app.data_dir), pin_factory=pin_factory,
-                                        clock=app.clock.monotonic)
+        self.hw = build_devices(self.hardware_config, listener=_FaultListener(self), sink=self._on_input,
+                                repeat_guard_s=self.settings.policy.repeat_guard_s,
+                                base_dir=str(app.data_dir), pin_factory=self.pin_factory,
+                                clock=app.clock.monotonic)
         self._close_faults_of_removed_devices()
         self.kinds = {self.hw.printer.name: "printer", **{n: "display" for n in self.hw.displays},
                       getattr(self.hw.announcer, "name", "audio"): "audio"}
+        app.subscribe(self.on_event)
 
     # -- events → devices (core thread; never blocks) -----------------------------------------
     def on_event(self, ev: dict[str, Any]) -> None:
@@ -71,7 +84,7 @@ class Outputs:
             except Exception as exc:  # noqa: BLE001 — the driver promises not to, but be safe
                 result = PrintResult(False, job.number, reason=str(exc))
             if tid is not None:
-                self.app.loop.submit(self.app.engine.record_print, tid, result.ok, result.reason)
+                self.app.record_print(tid, result.ok, result.reason, result.kind)
         fut.add_done_callback(done)
 
     def _job(self, t: dict[str, Any], *, reprint: bool) -> TicketPrintJob:
@@ -167,9 +180,9 @@ class Outputs:
             self._since[device] = self.app.clock.wall().isoformat(timespec="seconds")
             self._open_faults.pop(device, None)
         if kind == RECOVERED:   # `reason` names the fault kind that cleared
-            self.app.loop.submit(self.app.engine.record_device, device, False, reason, f"{reason} cleared")
+            self.app.record_device(device, False, reason, f"{reason} cleared")
         else:
-            self.app.loop.submit(self.app.engine.record_device, device, True, kind, reason)
+            self.app.record_device(device, True, kind, reason)
 
     def _close_faults_of_removed_devices(self) -> None:
         with self._lock:
@@ -205,7 +218,8 @@ class Outputs:
             languages=tuple(self.settings.languages.available)))
 
     def close(self) -> None:
-        self.hw.close()
+        if self.hw is not None:
+            self.hw.close()
 
 
 class _FaultListener:
@@ -235,13 +249,3 @@ _HANDLERS = {
     "alert.raised": Outputs._alert,
     "alert.cleared": Outputs._alert,
 }
-
-
-def attach_outputs(app: Any, *, simulate: bool = False, pin_factory: Any = None) -> Outputs:
-    """Build the devices from the settings (virtual ones with `simulate`) and subscribe them."""
-    hw = app.settings.hardware
-    outputs = Outputs(app, simulated(hw) if simulate else hw, pin_factory=pin_factory)
-    app.outputs = outputs
-    app.subscribe(outputs.on_event)
-    app.add_closer(outputs.close)
-    return outputs

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.app import sdnotify
+from kiosk.app.alert_watch import AlertWatch
+from kiosk.app.attachments import Attachment
 from kiosk.app.kiosk_app import KioskApp, data_dir
+from kiosk.app.outputs import Outputs
 from kiosk.config.settings import Settings, load_settings
 from kiosk.storage.store import db_path
 
@@ -41,19 +44,19 @@ def run(args: argparse.Namespace) -> int:
     ddir.mkdir(parents=True, exist_ok=True)
     viewer = getattr(args, "viewer", False)
     report = None if viewer else _restore_if_corrupt(ddir)
-    app = KioskApp(settings, ddir, clock=_clock_from_env()).start()
+    parts = {} if viewer else parts_of(settings, simulate=args.simulate, mqtt_url=args.mqtt)
+    app = KioskApp(settings, ddir, clock=_clock_from_env(), **parts).start()
     try:
         if report is not None:
             log.error("%s", report.summary())
-            app.record_event("device.fault", **report.as_dict()).result()
+            app.record_event("device.fault", **report.as_dict()).result(30)
         if viewer:
             log.info("viewer: devices, alerts and MQTT are the main kiosk process's; following its events")
         else:
-            interrupted = app.fail_interrupted_prints().result()
+            interrupted = app.fail_interrupted_prints().result(30)
             if interrupted:
                 log.warning("tickets whose printing was interrupted (reprint on request): %s",
                             ", ".join(interrupted))
-            attach_everything(app, settings, simulate=args.simulate, mqtt_url=args.mqtt)
         _schedule_watchdog(app)
         ready_s = time.monotonic() - t_start
         sdnotify.ready(f"serving branch {settings.branch.id}")
@@ -75,17 +78,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def attach_everything(app: KioskApp, settings: Settings, *, simulate: bool, mqtt_url: str | None) -> None:
-    """Devices, alerts and telemetry, each optional and each failing alone."""
-    from kiosk.engine.alerts import AlertMonitor
-    from kiosk.app.outputs import attach_outputs
-    attach_outputs(app, simulate=simulate)
-    monitor = app.loop.call(lambda: AlertMonitor(app.engine, settings))
-    app.subscribe(lambda ev: None if ev["type"].startswith("alert.") else monitor.evaluate())
-    app.loop.every(5.0, monitor.evaluate)
+def parts_of(settings: Settings, *, simulate: bool, mqtt_url: str | None) -> dict[str, Attachment]:
+    """Devices, alerts and (when MQTT is on) telemetry, for `KioskApp(…, **parts)`. A configuration
+    that must not start (e.g. a password file readable by others) raises here, before the core opens."""
+    parts: dict[str, Attachment] = {"devices": Outputs(settings, simulate=simulate), "alerts": AlertWatch(settings)}
     if settings.mqtt.enabled or mqtt_url:
-        from kiosk.mqtt.telemetry import attach_telemetry
-        attach_telemetry(app, url_override=mqtt_url)
+        from kiosk.mqtt.telemetry import Telemetry  # paho only when MQTT is on
+        parts["uplink"] = Telemetry(settings, url_override=mqtt_url)
+    return parts
 
 
 def _clock_from_env():
@@ -101,7 +101,7 @@ def _clock_from_env():
 
 
 def _restore_if_corrupt(ddir: Path):
-    from kiosk.storage.backup import restore_if_corrupt
+    from kiosk.storage.restore import restore_if_corrupt
     return restore_if_corrupt(db_path(ddir), ddir / "backups")
 
 

@@ -74,7 +74,8 @@ def _add_web_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def cmd_hq(args: argparse.Namespace) -> int:
     from kiosk.config.mqtt import MqttTls
     from kiosk.domain.errors import KioskError
-    from kiosk.hq.monitor import HqMonitor, Recorder
+    from kiosk.hq.monitor import HqMonitor
+    from kiosk.hq.recorder import Recorder
     tls = None
     if args.ca or args.cert or args.key or args.insecure:
         tls = MqttTls(ca_file=args.ca, cert_file=args.cert, key_file=args.key, insecure=args.insecure)
@@ -99,7 +100,7 @@ def cmd_hq(args: argparse.Namespace) -> int:
 
 def cmd_hq_export(args: argparse.Namespace) -> int:
     from kiosk.domain.errors import KioskError
-    from kiosk.hq.monitor import export_csv
+    from kiosk.hq.recorder import export_csv
     try:
         n = export_csv(args.db, sys.stdout if args.out == "-" else args.out, branch=args.branch)
     except FileNotFoundError as exc:

@@ -132,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise KioskError(f"kiosk hq serve needs {exc.name}: pip install 'kiosk[hq]'") from None
 
     from kiosk.config.mqtt import MqttTls
-    from kiosk.hq.monitor import Recorder
+    from kiosk.hq.recorder import Recorder
 
     from kiosk.hq.web.app import Dashboard
     from kiosk.hq.web.auth import Users

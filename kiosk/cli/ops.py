@@ -44,7 +44,8 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_check_db(args: argparse.Namespace) -> int:
-    from kiosk.storage.backup import check_integrity, restore_if_corrupt
+    from kiosk.storage.integrity import check_integrity
+    from kiosk.storage.restore import restore_if_corrupt
     d, db = _paths(args)
     if args.restore:
         report = restore_if_corrupt(db, d / "backups", full=True)

@@ -88,7 +88,7 @@ def _range(args: argparse.Namespace, conn: Any, settings: Any) -> tuple[date, da
         else:
             from datetime import datetime
 
-            from kiosk.engine.queue_engine import business_day
+            from kiosk.engine.business_day import business_day
             to = date.fromisoformat(business_day(datetime.now(settings.day.tz), settings))
     frm = args.date_from or (to - timedelta(days=6))
     if to < frm:

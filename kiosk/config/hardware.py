@@ -3,7 +3,7 @@
 An empty ``[hardware]`` section means virtual devices everywhere (laptop demo): a printer
 that saves PNG tickets, displays that write to the log, keys on the console, silent audio.
 Every key is documented in docs/hardware.md; unknown keys and out-of-range values are errors.
-``HardwareConfig.build(...)`` hands the options to ``drivers.factory.build_hardware``.
+``kiosk.app.hardware.build_devices`` hands ``HardwareConfig.driver_options()`` to ``drivers.factory.build_hardware``.
 """
 from __future__ import annotations
 
@@ -190,14 +190,9 @@ class HardwareConfig(_Strict):
             raise ValueError("displays: two displays have the same name")
         return self
 
-    def build(self, *, listener: Optional[Callable[[str, str, str], None]] = None,
-              sink: Optional[Callable[[Any], None]] = None, repeat_guard_s: float = 2.0,
-              base_dir: str = ".", pin_factory: Any = None, clock: Optional[Callable[[], float]] = None):
-        """Every device, started (``drivers.factory.Hardware``); ``close()`` it at shutdown.
-
-        ``clock`` (monotonic seconds) times the debounce and repeat guard; default: the system's."""
-        from drivers.factory import build_hardware
-
+    def driver_options(self) -> dict[str, Any]:
+        """The section as the plain options `drivers.factory.build_hardware` takes: every display
+        named, Alpha boards 16 columns wide unless set."""
         options = self.model_dump()
         for i, d in enumerate(options["displays"]):
             d["name"] = d["name"] or f"display{i + 1}"
@@ -206,5 +201,4 @@ class HardwareConfig(_Strict):
                 display.driver in ("virtual", "mock") and display.protocol == "alpha")
             if is_alpha and "width" not in display.model_fields_set:
                 d["width"] = 16  # Alpha boards are narrower than a 2x20 customer display
-        return build_hardware(options, listener=listener, sink=sink, repeat_guard_s=repeat_guard_s,
-                              base_dir=base_dir, pin_factory=pin_factory, clock=clock)
+        return options
