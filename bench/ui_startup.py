@@ -18,8 +18,8 @@ Metrics (one JSON object per line, design.md's benchmark contract):
   the kiosk's own share on top of it (core, devices, screens).
 
 The entry is ``python -m kiosk run --screen kiosk`` with KIOSK_UI_EXIT_AFTER_FIRST_FRAME=1;
-if that command cannot start (a part of `kiosk run` missing), ``python -m ui.app`` (the same
-core + UI without devices) is measured instead and each line says which entry was used.
+if that command cannot start (a part of `kiosk run` missing), ``python -m ui.devtools.window``
+(the same core + UI without devices) is measured instead and each line says which entry was used.
 Targets on this machine: first frame ≤ 3 s, RSS with UI ≤ 150 MB, headless ≤ 60 MB.
 Runs headless (SDL offscreen on Mesa) when there is no DISPLAY.
 """
@@ -28,12 +28,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from kiosk.sim.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +58,7 @@ import json, os, sys
 sys.modules["numpy"] = None
 from ui.app import configure_kivy
 configure_kivy(None, size=(int(sys.argv[1]), int(sys.argv[2])))
-from ui.main import _gl_rss_mb, _rss_mb, release_memory
+from ui.memory import gl_rss_mb, release_memory, rss_mb
 from kivy.app import App
 from kivy.core.window import Window
 from kivy.uix.label import Label
@@ -71,7 +74,7 @@ class Floor(App):
     def first(self, *args):
         Window.unbind(on_flip=self.first)
         release_memory()
-        print(json.dumps({"first_frame_monotonic": 0, "rss_mb": _rss_mb(), "gl_mb": _gl_rss_mb()}), flush=True)
+        print(json.dumps({"first_frame_monotonic": 0, "rss_mb": rss_mb(), "gl_mb": gl_rss_mb()}), flush=True)
         self.stop()
 
 Floor().run()
@@ -113,12 +116,9 @@ def _one_run(cmd: list[str], env: dict[str, str], timeout: float = 60.0) -> dict
                 break
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        pass
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, signal.SIGKILL, 10)
     if found is None:
         err = proc.stderr.read() if proc.stderr else ""
         sys.stderr.write(f"{' '.join(cmd[:4])}…: no first frame (exit {proc.returncode})\n{err[-1500:]}\n")
@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     entries = [
         ("kiosk run --screen kiosk",
          [sys.executable, "-m", "kiosk", "run", "--screen", "kiosk", "--config", str(cfg), "--data", str(data)]),
-        ("python -m ui.app",
-         [sys.executable, "-m", "ui.app", "--screen", "kiosk", "--config", str(cfg), "--data", str(data)]),
+        ("python -m ui.devtools.window",
+         [sys.executable, "-m", "ui.devtools.window", "--screen", "kiosk", "--config", str(cfg),
+          "--data", str(data)]),
     ]
     results: list[dict] = []
     entry_name = None

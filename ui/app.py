@@ -6,19 +6,22 @@ imported only after it). It sets the lockdown: full screen without borders, ESC 
 exit, no multitouch emulation (no red dots on right click), no mouse cursor, no virtual
 keyboard, and Kivy's own logging goes to Python logging (the journal) instead of files.
 
-    python -m ui.app --screen kiosk --data DIR [--config kiosk.toml] [--windowed 800x480]
-
-runs the kiosk core and the UI in one process (what `kiosk run --screen …` does).
+For development, `python -m ui.devtools.window` runs a kiosk core with the UI in a window.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
-import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:       # nothing of Kivy or the core is imported before configure_kivy has run
+    from kivy.app import App
+
+    from kiosk.config.ui import UiConfig
+    from ui.kiosk_port import KioskPort
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ def find_font(configured: str | None = None) -> str | None:
     return None
 
 
-def configure_kivy(ui: Any = None, *, data_dir: str | os.PathLike | None = None,
+def configure_kivy(ui: UiConfig | None = None, *, data_dir: str | os.PathLike | None = None,
                    fullscreen: bool | None = None, size: tuple[int, int] | None = None) -> None:
     """Environment and `kivy.config.Config` for a locked-down kiosk. Call before importing
     `kivy.core.window` (idempotent: a second call changes nothing)."""
@@ -87,22 +90,22 @@ def configure_kivy(ui: Any = None, *, data_dir: str | os.PathLike | None = None,
         log.error("no CJK font found (apt install fonts-wqy-zenhei, or set [ui] font): Chinese shows as boxes")
 
 
-def run_ui(kiosk_app: Any, screen: str = "kiosk") -> None:
+def run_ui(kiosk_app: KioskPort, screen: str = "kiosk") -> None:
     """Run the touchscreen on the main thread until the window closes.
 
-    `kiosk_app` is a started `kiosk.app.kiosk_app.KioskApp`; `screen` is "kiosk" (customer screen with
-    the admin screen behind a PIN) or "display" (the now-serving screen for a TV)."""
+    `kiosk_app` is a started kiosk (`kiosk.app.kiosk_app.KioskApp`); `screen` is "kiosk" (customer
+    screen with the admin screen behind a PIN) or "display" (the now-serving screen for a TV)."""
     if screen not in SCREENS:
         raise ValueError(f"screen must be one of {', '.join(SCREENS)}, not {screen!r}")
     configure_kivy(kiosk_app.settings.ui, data_dir=kiosk_app.data_dir)
     from ui.main import KioskUi
     ui = KioskUi(kiosk_app, screen)
-    with _stop_on_signals(ui):
+    with stop_on_signals(ui):
         ui.run()
 
 
 @contextlib.contextmanager
-def _stop_on_signals(ui: Any):
+def stop_on_signals(ui: App) -> Iterator[None]:
     """SIGTERM/SIGINT (systemd stopping the kiosk) close the window through Kivy's Clock; the
     handlers installed before (e.g. by `kiosk run`) are called too and restored afterwards."""
     import signal
@@ -126,33 +129,3 @@ def _stop_on_signals(ui: Any):
     finally:
         for sig, prev in previous.items():
             signal.signal(sig, prev)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ui.app", description="the kiosk core with its touchscreen")
-    p.add_argument("--screen", choices=SCREENS, default="kiosk")
-    p.add_argument("--config", default=None, help="configuration file (default: KIOSK_CONFIG or the sample hall)")
-    p.add_argument("--data", default=None, help="data directory (default: KIOSK_DATA or ./var)")
-    p.add_argument("--windowed", default=None, metavar="WxH", help="a window of this size instead of full screen")
-    p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    from kiosk.app.kiosk_app import KioskApp
-    from kiosk.config.settings import load_settings
-    settings = load_settings(args.config)
-    size = tuple(int(x) for x in args.windowed.lower().split("x")) if args.windowed else None
-    app = KioskApp(settings, args.data).start()
-    try:
-        configure_kivy(settings.ui, data_dir=app.data_dir, fullscreen=False if size else None, size=size)
-        from ui.main import KioskUi
-        ui = KioskUi(app, args.screen)
-        if args.exit_after_first_frame:
-            ui.exit_after_first_frame = True
-        with _stop_on_signals(ui):
-            ui.run()
-    finally:
-        app.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

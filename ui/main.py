@@ -8,9 +8,10 @@ freezes the screen. Import this module only after `ui.app.configure_kivy`.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.estimate.estimator import humanize_wait
+from kiosk.estimate import humanize_wait
 
-from ui import i18n
-from ui.screens import (AdminScreen, CustomerScreen, NowServingScreen, PinScreen, ResultScreen,
-                      VipScreen, error_text)
+from ui import i18n, texts
+from ui.kiosk_port import KioskPort
+from ui.memory import gl_rss_mb, release_memory, rss_mb
+from ui.screens import (AdminScreen, CustomerScreen, HostedScreen, NowServingScreen, PinScreen, ResultScreen,
+                        VipScreen)
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +48,22 @@ def load_kv() -> None:
         _kv_loaded = True
 
 
-SCREEN_CLASSES = {"customer": CustomerScreen, "result": ResultScreen, "vip": VipScreen, "pin": PinScreen,
-                  "admin": AdminScreen, "display": NowServingScreen}
+SCREEN_CLASSES: dict[str, type[HostedScreen]] = {
+    "customer": CustomerScreen, "result": ResultScreen, "vip": VipScreen, "pin": PinScreen,
+    "admin": AdminScreen, "display": NowServingScreen}
 
 
 class KioskUi(App):
+    """The Kivy app: builds the screens (handing itself to each), follows the core's events and
+    refreshes, switches language, and runs commands as Futures whose results come back on Kivy's thread."""
+
     lang = StringProperty("zh")
     u = NumericProperty(4.8)              # 1/100 of the shorter side of the window: fonts scale with it
     portrait = BooleanProperty(False)
     snap = DictProperty({})
     can_switch_lang = BooleanProperty(True)
 
-    def __init__(self, kiosk: Any, screen: str = "kiosk", **kw: Any) -> None:
+    def __init__(self, kiosk: KioskPort, screen: str = "kiosk", **kw: Any) -> None:
         super().__init__(**kw)
         self.kiosk = kiosk
         self.settings = kiosk.settings
@@ -110,8 +117,8 @@ class KioskUi(App):
         release_memory()
         if self.exit_after_first_frame or os.environ.get("KIOSK_UI_EXIT_AFTER_FIRST_FRAME") == "1":
             import json
-            rss = _rss_mb()
-            print(json.dumps({"first_frame_monotonic": self.first_frame_s, "rss_mb": rss, "gl_mb": _gl_rss_mb(),
+            rss = rss_mb()
+            print(json.dumps({"first_frame_monotonic": self.first_frame_s, "rss_mb": rss, "gl_mb": gl_rss_mb(),
                               "pid": os.getpid()}), flush=True)
             Clock.schedule_once(lambda dt: self.stop(), 0)
 
@@ -122,12 +129,8 @@ class KioskUi(App):
         """Unhook from the core and the window (also used by the tests between apps)."""
         self._stopped = True
         if self._unsubscribe is not None:
-            loop = getattr(self.kiosk, "loop", None)
             try:
-                if loop is None:
-                    self._unsubscribe()
-                elif loop.thread.is_alive():
-                    loop.call(self._unsubscribe, timeout=5)
+                self._unsubscribe()
             except Exception:  # noqa: BLE001
                 log.exception("unsubscribing the UI failed")
             self._unsubscribe = None
@@ -199,7 +202,7 @@ class KioskUi(App):
     def screen(self, name: str) -> Any:
         """The screen called `name`, built the first time it is asked for."""
         if not self.sm.has_screen(name):
-            screen = SCREEN_CLASSES[name](name=name)
+            screen = SCREEN_CLASSES[name](name=name, app=self)
             self.sm.add_widget(screen)
             update = getattr(screen, "update", None)
             if update is not None and self.snap:
@@ -286,101 +289,22 @@ class KioskUi(App):
                 update(snap)
 
     # -- commands (Futures; results come back through the Clock) ----------------------------------
-    def when_done(self, fut: Any, on_done: Any) -> None:
+    def when_done(self, fut: Future[Any], on_done: Callable[[Future[Any]], None] | None) -> None:
+        """`on_done(fut)` on Kivy's thread once the command has run (not after the app stopped)."""
         if on_done is None:
             return
-        def done(f: Any) -> None:           # on the core thread: hop to Kivy's
+        def done(f: Future[Any]) -> None:   # on the core thread: hop to Kivy's
             Clock.schedule_once(lambda dt: None if self._stopped else on_done(f), 0)
         fut.add_done_callback(done)
 
     def printer_problem(self) -> str | None:
-        """None when a printer is attached and ready, else why not: a key of PRINTER_TEXT."""
+        """None when a printer is attached and ready, else why not: a key of `texts.PRINTER_TEXT`."""
         try:
             status = self.kiosk.device_status() or {}
         except Exception as exc:  # noqa: BLE001
             log.warning("device status failed: %s", exc)
             return "error"
-        printers = {name: st for name, st in status.items()
-                    if st.get("kind") == "printer" or "printer" in str(name).lower()}
-        if not printers:
-            return "missing"
-        for st in printers.values():
-            fault = st.get("fault")
-            if fault == "paper_near_end":
-                continue                    # a warning for the staff: it still prints
-            if fault or str(st.get("state", "")).lower() not in ("ok", "ready"):
-                return printer_code(fault or st.get("reason") or st.get("state"))
-        return None
+        return texts.printer_problem(status)
 
     def error_text(self, exc: BaseException) -> str:
-        return error_text(exc, self.lang)
-
-
-def N_(s: str) -> str:
-    return s
-
-
-PRINTER_TEXT = {
-    "missing": N_("No ticket printer is connected."),
-    "paper": N_("The printer is out of paper."),
-    "cover": N_("The printer cover is open."),
-    "noreply": N_("The printer is not responding."),
-    "error": N_("The printer is out of order."),
-}
-
-
-def printer_code(reason: Any) -> str:
-    """A device's fault reason (FaultKind value or free text) → a key of PRINTER_TEXT."""
-    text = str(reason or "").lower()
-    if "paper" in text and "near" not in text:
-        return "paper"
-    if "cover" in text:
-        return "cover"
-    if any(w in text for w in ("unplug", "offline", "no_reply", "no reply", "timeout", "closed")):
-        return "noreply"
-    return "error"
-
-
-def printer_text(code: str, lang: str) -> str:
-    return i18n.tr(PRINTER_TEXT.get(code, PRINTER_TEXT["error"]), lang)
-
-
-def release_memory() -> None:
-    """Give the start-up garbage back to the OS (a Pi Zero 2 W has 512 MB): a full GC, then
-    glibc's malloc_trim. Harmless where glibc is missing."""
-    import ctypes
-    import gc
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-GL_LIBS = ("libLLVM", "_dri.so", "libgallium", "libGLX_mesa", "libEGL_mesa", "libglapi")
-
-
-def _gl_rss_mb() -> float | None:
-    """Resident pages of the GL driver's libraries (llvmpipe's LLVM dominates on a PC)."""
-    total, current = 0, False
-    try:
-        with open("/proc/self/smaps") as fh:
-            for line in fh:
-                head = line.split(None, 6)
-                if head and "-" in head[0] and not head[0].endswith(":"):
-                    current = len(head) > 5 and any(lib in head[5] for lib in GL_LIBS)
-                elif current and head[0] == "Rss:":
-                    total += int(head[1])
-    except OSError:
-        return None
-    return round(total / 1024.0, 1)
-
-
-def _rss_mb() -> float:
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024.0, 1)
-    except OSError:
-        pass
-    return math.nan
+        return texts.error_text(exc, self.lang)

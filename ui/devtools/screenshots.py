@@ -1,4 +1,4 @@
-"""Screenshots of every screen in both languages: `python -m ui.screenshots [--out DIR] [--sizes …]`.
+"""Screenshots of every screen in both languages: `python -m ui.devtools.screenshots [--out DIR] [--sizes …]`.
 
 Runs headless (SDL offscreen on Mesa when there is no DISPLAY) on a demo hall in a temporary
 data directory with a fake printer, and writes ``ui-<screen>-<lang>-<W>x<H>.png``:
@@ -13,9 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ui.harness import headless_env
+from ui.devtools.harness import headless_env
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DEFAULT_SIZES = ((800, 480), (1920, 1080))
 DEMO_PIN = "2468"
 SCREENS = ("customer", "ticket", "ticket-printer-fault", "vip", "pin", "admin", "admin-status", "now-serving")
@@ -34,7 +34,7 @@ def demo_settings():
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ui.screenshots", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m ui.devtools.screenshots", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
     p.add_argument("--screens", default=",".join(SCREENS), help="a subset of: " + ", ".join(SCREENS))
@@ -45,25 +45,25 @@ def main(argv: list[str] | None = None) -> int:
         # the offscreen GL surface keeps the size it was created with: one process per size
         import subprocess
         for w, h in sizes:
-            rc = subprocess.call([sys.executable, "-m", "ui.screenshots", "--out", str(args.out), "--sizes", f"{w}x{h}",
-                                  "--screens", args.screens])
+            rc = subprocess.call([sys.executable, "-m", "ui.devtools.screenshots", "--out", str(args.out),
+                                  "--sizes", f"{w}x{h}", "--screens", args.screens])
             if rc:
                 return rc
         return 0
 
     headless_env()
-    from ui.harness import configure
+    from ui.devtools.harness import configure
     configure(sizes[0])
     from kiosk.app.kiosk_app import KioskApp
     from kiosk.domain.clock import FakeClock
 
-    from ui import harness as h
+    from ui.devtools import harness as h
     size = sizes[0]
 
     tmp = tempfile.mkdtemp(prefix="kiosk-shots-")
     settings = demo_settings()
-    kiosk = KioskApp(settings, tmp, clock=FakeClock()).start()
-    printer = h.FakeOutputs().attach(kiosk)
+    printer = h.MockDevices()
+    kiosk = KioskApp(settings, tmp, clock=FakeClock(), devices=printer).start()
     written: list[Path] = []
     try:
         for c in (1, 2, 3):

@@ -11,7 +11,11 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:       # no Kivy before headless_env() has set the environment
+    from kiosk.app.kiosk_app import KioskApp
+    from ui.main import KioskUi
 
 
 def headless_env(kivy_home: str | None = None) -> None:
@@ -56,7 +60,7 @@ def pump_until(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
         time.sleep(0.005)
 
 
-def start_ui(kiosk: Any, screen: str = "kiosk") -> Any:
+def start_ui(kiosk: KioskApp, screen: str = "kiosk") -> KioskUi:
     from kivy.base import EventLoop
     EventLoop.ensure_window()
     from ui.main import KioskUi
@@ -66,7 +70,7 @@ def start_ui(kiosk: Any, screen: str = "kiosk") -> Any:
     return ui
 
 
-def stop_ui(ui: Any) -> None:
+def stop_ui(ui: KioskUi) -> None:
     from kivy.app import App
     from kivy.core.window import Window
     ui.dispatch("on_stop")
@@ -102,24 +106,26 @@ def screenshot(path: str | os.PathLike) -> Path:
     return path
 
 
-class FakeOutputs:
-    """Stands in for `kiosk.app.outputs` in the tests and the screenshots: one printer whose state
-    can be switched, that "prints" (records) every `ticket.issued` while it is ready, plus
-    one serial display that is always ready."""
+class MockDevices:
+    """Stands in for `kiosk.app.outputs.Outputs` (the app's `devices`) in the tests and the
+    screenshots: one printer whose state can be switched, that "prints" (records) every
+    `ticket.issued` while it is ready, plus one serial display that is always ready.
+    `status()` has the shape of `Outputs.status()`."""
 
     def __init__(self) -> None:
         import threading
         self._lock = threading.Lock()
-        self.state, self.reason = "ready", ""
+        self.state, self.fault = "ready", ""
         self.jobs: list[str] = []          # ticket numbers printed
         self.reprints: list[str] = []
         self.test_pages = 0
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
 
-    def attach(self, kiosk: Any) -> "FakeOutputs":
-        kiosk.outputs = self
+    def start(self, kiosk: KioskApp) -> None:
         self._unsubscribe = kiosk.subscribe(self._on_event)
-        return self
+
+    def close(self) -> None:
+        """Stops with the app's core: nothing of its own to release."""
 
     def _on_event(self, event: dict) -> None:       # core thread
         if event.get("type") == "ticket.issued":
@@ -127,14 +133,16 @@ class FakeOutputs:
                 if self.state == "ready":
                     self.jobs.append(event["ticket"])
 
-    def set_state(self, state: str, reason: str = "") -> None:
+    def set_state(self, state: str, fault: str = "") -> None:
+        """The printer's state ("ready", "fault") and its fault: a `drivers.base.FaultKind` value."""
         with self._lock:
-            self.state, self.reason = state, reason
+            self.state, self.fault = state, fault
 
     def status(self) -> dict:
         with self._lock:
-            return {"printer": {"kind": "printer", "state": self.state, "reason": self.reason, "since": None},
-                    "display": {"kind": "display", "state": "ready", "reason": "", "since": None}}
+            return {"printer": {"kind": "printer", "state": self.state, "fault": self.fault or None,
+                                "reason": self.fault, "since": None},
+                    "display": {"kind": "display", "state": "ready", "fault": None, "reason": "", "since": None}}
 
     def reprint(self, ticket: dict) -> None:
         self.reprints.append(ticket["number"])
@@ -143,7 +151,7 @@ class FakeOutputs:
         self.test_pages += 1
 
 
-def force_alert(kiosk: Any, level: int, reason: str = "queue_level1") -> None:
+def force_alert(kiosk: KioskApp, level: int, reason: str = "queue_level1") -> None:
     """Make the kiosk's snapshots report at least this alert level (demo data and tests)."""
     original = kiosk.snapshot
 

@@ -1,0 +1,53 @@
+"""`KioskPort`: what the screens use of the running kiosk (`kiosk.app.kiosk_app.KioskApp`).
+
+The UI is handed an object of this shape and reaches the core through it only: commands
+return Futures, read models are short synchronous calls, events arrive on the core thread.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from kiosk.config.settings import Settings
+from kiosk.domain.clock import Clock
+from kiosk.domain.model import IssuedTicket
+
+EventListener = Callable[[dict[str, Any]], None]
+
+
+@runtime_checkable
+class KioskPort(Protocol):
+    """The running kiosk as the screens see it."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+        """Every committed event, on the core thread; returns the unsubscribe (from any thread)."""
+        ...
+
+    def snapshot(self, timeout: float = 10) -> dict[str, Any]: ...
+
+    def recent_calls(self, limit: int = 8, timeout: float = 10) -> list[dict[str, Any]]: ...
+
+    def device_status(self) -> dict[str, dict[str, Any]]: ...
+
+    def mqtt_state(self) -> dict[str, Any]: ...
+
+    def issue(self, service: str, *, priority: bool = False, member: str | None = None) -> Future[IssuedTicket]: ...
+
+    def set_counter(self, counter: int, state: str) -> Future[str]: ...
+
+    def rollover(self) -> Future[str]: ...
+
+    def test_print(self) -> Future[Any]: ...
+
+    def reprint_last(self) -> Future[Any]: ...
