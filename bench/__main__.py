@@ -27,6 +27,7 @@ BENCHES: dict[str, tuple[list[str], list[str], float]] = {
     "ui_startup": ([], ["--runs", "2"], 900),
     "hq_ingest": ([], ["--branches", "200", "--events", "20"], 900),
     "backlog_drain": ([], ["--n", "5000"], 900),
+    "estimate_cost": ([], [], 300),
 }
 
 # run only when named with --only (minutes each)

@@ -16,63 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import socket
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_broker_conf(workdir: Path, port: int, extra: str = "", *, persistence: bool = False) -> Path:
-    workdir.mkdir(parents=True, exist_ok=True)
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true",
-             f"persistence true\npersistence_location {workdir}/" if persistence else "persistence false",
-             "max_queued_messages 0", "max_inflight_messages 0", f"log_dest file {workdir / 'mosquitto.log'}",
-             "log_type error", "log_type warning"]
-    if os.geteuid() == 0:
-        lines.insert(0, "user root")
-    if extra:
-        lines.append(extra)
-    conf = workdir / "mosquitto.conf"
-    conf.write_text("\n".join(lines) + "\n")
-    return conf
-
-
-def start_broker(conf: Path, port: int, timeout: float = 15.0) -> subprocess.Popen:
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("mosquitto did not start") from None
-            time.sleep(0.02)
-
-
-def stop_broker(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+from kiosk.sim.broker import Broker
+from kiosk.sim.processes import stop_process
 
 
 def sub_cmd(port: int, topic: str, *extra: str) -> list[str]:
@@ -103,28 +55,27 @@ def commit_backlog(data: Path, settings, n: int) -> int:
 def run_once(n: int, workdir: Path) -> dict:
     from kiosk.app.kiosk_app import KioskApp
     from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings
-    from kiosk.mqtt.telemetry import attach_telemetry
-    port = free_port()
+    from kiosk.mqtt.telemetry import Telemetry
+    broker = Broker(workdir / "broker", persistence=True)
+    port = broker.port
     base = load_settings(DEFAULT_CONFIG).model_dump(mode="json")
     base["mqtt"] = {"enabled": True, "url": f"mqtt://127.0.0.1:{port}", "reconnect_min_s": 0.1,
                     "reconnect_max_s": 0.2, "queue_period_s": 3600}
     settings = Settings.model_validate(base)
     data = workdir / "kiosk"
     topic = f"kiosk/{settings.branch.id}/events"
-    conf = write_broker_conf(workdir / "broker", port, persistence=True)
     # a persistent subscriber session (QoS 1) that survives the outage, so nothing is missed
-    broker = start_broker(conf, port)
+    broker.start()
     subprocess.run(sub_cmd(port, topic, "-E"), check=True, timeout=30)
-    stop_broker(broker)
-    broker = None
+    broker.stop()
     last = commit_backlog(data, settings, n)
-    app = KioskApp(settings, data).start()
+    tele = Telemetry(settings)
+    app = KioskApp(settings, data, uplink=tele).start()
     sub = None
     try:
-        tele = attach_telemetry(app)
         if not tele.wait_for("disconnected", 30):
             raise RuntimeError(f"expected the kiosk to be disconnected: {tele.state}")
-        broker = start_broker(conf, port)
+        broker.start()
         t_up = time.monotonic()
         out = workdir / "received.jsonl"
         with out.open("w") as f:
@@ -149,11 +100,9 @@ def run_once(n: int, workdir: Path) -> dict:
                 "kiosk_cpu_per_s": round(cpu / (t_done - t_conn), 2),
                 "events_per_cpu_s": round(n / cpu, 1) if cpu > 0 else None}
     finally:
-        if sub is not None and sub.poll() is None:
-            sub.kill()
-            sub.wait(10)
+        stop_process(sub, signal.SIGKILL, 10)
         app.stop()
-        stop_broker(broker)
+        broker.stop()
 
 
 def main() -> None:

@@ -20,54 +20,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import select
 import sys
 import tempfile
 import threading
 import time
-import tty
 
 from gpiozero.pins.mock import MockFactory
 
 from drivers.display.call_display import CallBoard, CallDisplay, EpsonCodec
 from drivers.display.ports import SerialDisplayPort
+from drivers.fakes import FakePtyDevice
 from drivers.gpio.inputs import CounterKeypad
 from drivers.jobs import CallInfo
+from kiosk.domain.clock import FakeClock
 
 
 def pct(values, q):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
-
-
-class Clock:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self):
-        return self.t
-
-
-class Pty:
-    def __init__(self, link):
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        os.symlink(os.ttyname(self.slave), link)
-        self.stop = False
-        self.th = threading.Thread(target=self.run, daemon=True)
-        self.th.start()
-
-    def run(self):
-        while not self.stop:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                os.read(self.master, 1 << 16)
-
-    def close(self):
-        self.stop = True
-        self.th.join(1)
-        os.close(self.master)
-        os.close(self.slave)
 
 
 def press(pin, clock, edges=20):
@@ -78,14 +48,14 @@ def press(pin, clock, edges=20):
 
 def release(pin, clock):
     pin.drive_high()
-    clock.t += 3.0
+    clock.advance(3.0)
 
 
 def run(n: int, via_worker: bool, tmp: str) -> list[float]:
     factory = MockFactory()
-    clock = Clock()
+    clock = FakeClock()
     link = os.path.join(tmp, f"vfd-{via_worker}")
-    far = Pty(link)
+    far = FakePtyDevice(link, keep_bytes=0)  # the display end: reads everything
     port = SerialDisplayPort(link, 9600)
     port.ensure_open()
     codec = EpsonCodec()
@@ -118,7 +88,7 @@ def run(n: int, via_worker: bool, tmp: str) -> list[float]:
             written.append(time.perf_counter())
             done.set()
 
-    pad = CounterKeypad(3, {"next": 5}, handler, pin_factory=factory, clock=clock)
+    pad = CounterKeypad(3, {"next": 5}, handler, pin_factory=factory, clock=clock.monotonic)
     pin = factory.pin(5)
     lat, base = [], []
     frame = codec.frame(board.push(CallInfo("A000", 3)))

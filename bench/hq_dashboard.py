@@ -47,8 +47,10 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.sim.broker import Broker, free_port
-from kiosk.sim.hq_subscriber import wait_until
+from kiosk.sim.broker import Broker
+from kiosk.sim.net import free_port
+from kiosk.sim.processes import stop_process
+from kiosk.sim.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
@@ -101,12 +103,7 @@ class Server:
 
     def stop(self) -> None:
         self.http.close()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_process(self.proc, signal.SIGTERM, 20)
         self.log.close()
 
 

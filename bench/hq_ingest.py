@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.backlog_drain import free_port, start_broker, stop_broker, write_broker_conf
+from kiosk.sim.broker import Broker
 
 NS = uuid.UUID("6f1c1c7e-6a52-4f8e-9f4e-1b2f0d0c0a01")
 
@@ -100,11 +100,10 @@ def count_recorded(db: Path, expected: set[str]) -> tuple[int, int]:
 
 
 def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, workdir: Path) -> dict:
-    from kiosk.hq.monitor import HqMonitor, Recorder
-    port = free_port()
-    conf = write_broker_conf(workdir / f"broker-{mode}", port)
-    broker = start_broker(conf, port)
-    url = f"mqtt://127.0.0.1:{port}"
+    from kiosk.hq.monitor import HqMonitor
+    from kiosk.hq.recorder import Recorder
+    broker = Broker(workdir / f"broker-{mode}").start()
+    port, url = broker.port, broker.url
     db = workdir / f"hq-{mode}.db"
     rec = Recorder(db)
     branches = [branch_name(i) for i in range(n_branches)]
@@ -160,7 +159,7 @@ def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, wor
             p.join(5)
             if p.is_alive():
                 p.kill()
-        stop_broker(broker)
+        broker.stop()
 
 
 def main() -> None:

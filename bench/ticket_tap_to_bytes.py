@@ -5,7 +5,7 @@ image mode also "cold", with the cache of rasterised lines emptied before each t
 the driver path ``printer.print_ticket(job)`` -> bytes written to a real pty (status
 queries off, so the figure is our software, not a round trip), compared with the time the
 same bytes need on the wire at 115200 baud (8N1: 10 bits per byte). Target: software time /
-wire time <= 0.2 at p99. A fake printer thread drains the pty (a pty ignores the baud rate).
+wire time <= 0.2 at p99. A fake printer (``drivers.fakes``) drains the pty (a pty ignores the baud rate).
 Baseline in the same run: an empty job through the same worker thread (thread hand-off and
 scheduling noise), with the 1-minute load average, to read p99 on a shared machine.
 
@@ -18,13 +18,11 @@ import argparse
 import datetime as dt
 import json
 import os
-import select
 import sys
 import tempfile
-import threading
 import time
-import tty
 
+from drivers.fakes import FakePtyDevice
 from drivers.jobs import TicketPrintJob
 from drivers.printer.escpos import EscposPrinter
 from drivers.printer.ticket_layout import LayoutOptions, ticket_bytes
@@ -45,32 +43,6 @@ def job(i: int) -> TicketPrintJob:
         estimate_s=60.0 * (i % 45), issued_at=dt.datetime(2026, 11, 23, 9, 0) + dt.timedelta(seconds=37 * i),
         languages=("zh", "en"), ticket_id=i, service="A", branch_id="demo-001",
         footer={"zh": "谢谢光临", "en": "Thank you for your visit"})
-
-
-class Drain:
-    """The printer end of the cable: reads everything, answers nothing."""
-
-    def __init__(self, link: str) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.slave = slave
-        os.symlink(os.ttyname(slave), link)
-        self.bytes = 0
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self) -> None:
-        while not self.stop:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                self.bytes += len(os.read(self.master, 1 << 16))
-
-    def close(self) -> None:
-        self.stop = True
-        self.t.join(1)
-        os.close(self.master)
-        os.close(self.slave)
 
 
 def emit(**fields) -> None:
@@ -94,7 +66,7 @@ def main(argv=None) -> int:
                 render.append((time.perf_counter() - t0) * 1000)
                 sizes.append(len(data))
             if mode == "image":  # worst case: no line cached (a fresh process, all lines new)
-                from drivers.printer.base import ticket_layout
+                from drivers.printer import ticket_layout
 
                 cold = []
                 for i in range(max(20, args.n // 5)):
@@ -111,7 +83,7 @@ def main(argv=None) -> int:
                  p99=round(pct(render, 99), 3), n=args.n, unit="ms", bytes=size)
 
             link = os.path.join(tmp, f"tty-{paper}-{mode}")
-            drain = Drain(link)
+            drain = FakePtyDevice(link, keep_bytes=0)  # the printer end: reads everything, answers nothing
             printer = EscposPrinter("bench", SerialTransport(link, BAUD), opts, status_poll_s=0)
             printer.start()
             printer.wait_idle()

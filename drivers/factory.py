@@ -16,7 +16,8 @@ from drivers.audio.announcer import AlsaAnnouncer, Announcer, MockAnnouncer, Sil
 from drivers.base import DeviceConfigError, FaultListener
 from drivers.display.call_display import AlphaCodec, CallDisplay, DisplayCodec, EpsonCodec
 from drivers.display.ports import DisplayPort, SerialDisplayPort
-from drivers.display.virtual import MockDisplay, VirtualDisplay
+from drivers.display.mock import MockDisplay
+from drivers.display.virtual import VirtualDisplay
 from drivers.gpio.inputs import CounterKeypad, InputHub, RatingPad, Sink, TakeTicketButton
 from drivers.gpio.outputs import ChimeBuzzer, CounterLamps, StackLight
 from drivers.jobs import CallInfo
@@ -62,7 +63,8 @@ def build_printer(listener: Optional[FaultListener] = None, *, name: str = "prin
     timing = dict(status_poll_s=float(_opt(options, "status_poll_s", 5.0)),
                   print_timeout_s=float(_opt(options, "print_timeout_s", 30.0)))
     if driver in ("virtual", "mock"):
-        from drivers.printer.virtual import MockPrinter, VirtualPrinter
+        from drivers.printer.mock import MockPrinter
+        from drivers.printer.virtual import VirtualPrinter
 
         timing["status_poll_s"] = min(timing["status_poll_s"], 1.0) or 1.0
         if driver == "mock":

@@ -1,6 +1,6 @@
 """Device tests for the bench: print, show, press, light, announce.
 
-Each test runs twice (see conftest.py): on the ``virtual`` rig (ptys and mock pins, in CI)
+Each test runs twice (see conftest.py): on the ``dryrun`` rig (pty fakes and mock pins, in CI)
 and on the ``hardware`` rig (the devices KIOSK_HIL_* declares; skipped otherwise). On the
 hardware rig the tester is asked to press keys (with a time limit) and to confirm what a
 machine cannot see (a readable ticket, a frame on a sign, a voice); without a terminal only
@@ -17,7 +17,7 @@ import pytest
 from drivers.base import DeviceState
 from drivers.jobs import CallInfo, TicketPrintJob
 from drivers.printer.status import PrinterState
-from hil_tests.conftest import HilSpec, parse_env, printer_options, display_options, HilSpecError
+from hil_tests.spec import HilSpec, HilSpecError, display_options, parse_env, printer_options
 
 TEST_JOB = TicketPrintJob(
     number="T001",
@@ -58,11 +58,11 @@ def test_printer_prints_a_test_ticket_and_reports_status(rig):
     assert result.bytes_sent > 0
     assert result.verified == printer.status_enabled
     assert printer.state is DeviceState.READY
-    if rig.virtual:
-        peer = rig.peers["printer"]
-        assert peer.wait_for(b"T001")
-        assert b"T001" in peer.printed_bytes()
-        assert peer.queries >= 2  # status before and after the ticket
+    if rig.dry_run:
+        fake = rig.fakes["printer"]
+        assert fake.wait_for(b"T001")
+        assert b"T001" in fake.received_bytes()  # what would be on paper: status queries are not kept
+        assert fake.queries >= 2  # status before and after the ticket
     expect_seen(rig, "Did test ticket T001 come out, readable (Chinese and English), and cut?")
 
 
@@ -84,18 +84,16 @@ def test_printer_status_follows_the_cover(rig):
     printer = rig.hw.printer
     if not printer.status_enabled:
         pytest.skip("this printer connection has no real-time status")
-    peer = rig.peers.get("printer")
-    from drivers.printer.status import encode_status
-
-    if peer is not None:
-        peer.status = encode_status(PrinterState.COVER_OPEN)
+    fake = rig.fakes.get("printer")
+    if fake is not None:
+        fake.set_state(PrinterState.COVER_OPEN)
     else:
         rig.tester.say(f"open the printer cover (within {rig.spec.key_timeout_s:.0f} s)")
     _wait_status(printer, {PrinterState.COVER_OPEN, PrinterState.OFFLINE}, rig.spec.key_timeout_s)
     result = printer.print_ticket(TEST_JOB).result(timeout=60)
     assert not result.ok and result.kind in ("cover_open", "offline")  # refused, not lost
-    if peer is not None:
-        peer.status = encode_status(PrinterState.OK)
+    if fake is not None:
+        fake.set_state(PrinterState.OK)
     else:
         rig.tester.say("close the printer cover")
     _wait_status(printer, {PrinterState.OK, PrinterState.PAPER_NEAR_END}, rig.spec.key_timeout_s)
@@ -108,12 +106,12 @@ def test_each_display_shows_frames(rig, recall):
     for name, display in rig.hw.displays.items():
         assert display.show_call(call).result(timeout=10) is True, f"{name}: frame not sent"
         assert display.state is DeviceState.READY, f"{name}: {display.fault}"
-        if rig.virtual:
-            assert rig.peers[name].wait_for(b"A023"), f"{name}: no A023 on the wire"
+        if rig.dry_run:
+            assert rig.fakes[name].wait_for(b"A023"), f"{name}: no A023 on the wire"
         expect_seen(rig, f"Does {name} show A023 for counter 3?")
         assert display.show_idle("HIL OK").result(timeout=10) is True
-        if rig.virtual:
-            assert rig.peers[name].wait_for(b"HIL OK")
+        if rig.dry_run:
+            assert rig.fakes[name].wait_for(b"HIL OK")
 
 
 def test_press_each_counter_key(rig):
@@ -232,7 +230,7 @@ def test_variables_parse():
 
 
 def test_bench_lock_is_exclusive(tmp_path):
-    from hil_tests.conftest import bench_lock
+    from hil_tests.bench_lock import bench_lock
 
     path = str(tmp_path / "bench.lock")
     with bench_lock(path, timeout_s=1):

@@ -1,9 +1,13 @@
-"""Shared fixtures: the sample hall's settings, a fake clock, an engine on a real SQLite file."""
+"""Shared fixtures: the sample hall's settings, a fake clock, an engine on a real SQLite file.
+
+The helpers the tests import (paths, the hall's time zone, ``settings_with``, kiosks in their
+own processes, MQTT subscribers) live in ``tests/kit/``, one copy each.
+"""
 from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,10 +25,9 @@ from kiosk.domain.clock import FakeClock  # noqa: E402
 from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings  # noqa: E402
 from kiosk.engine.queue_engine import QueueEngine  # noqa: E402
 from kiosk.storage.store import Store  # noqa: E402
+from tests.kit.settings import CN  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CN = timezone(timedelta(hours=8))
+pytest_plugins = ["tests.kit.mqtt_fixtures"]
 
 
 @pytest.fixture
@@ -61,10 +64,3 @@ def make_engine(tmp_path, settings, clock):
 @pytest.fixture
 def engine(make_engine) -> QueueEngine:
     return make_engine()
-
-
-def settings_with(base: Settings, **changes) -> Settings:
-    """A copy of `base` with top-level sections replaced (validated again)."""
-    data = base.model_dump(mode="json")
-    data.update(changes)
-    return Settings.model_validate(data)

@@ -130,7 +130,7 @@ class EpsonCodec(DisplayCodec):
 
 # -- the device --------------------------------------------------------------------------
 class CallDisplay:
-    """A call display on a port (real serial or simulated): see the module docstring.
+    """A call display on a port (real serial or in memory): see the module docstring.
 
     :param backoff_s: (first, max) delay between reopen attempts after the port is lost.
     """

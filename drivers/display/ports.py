@@ -1,4 +1,4 @@
-"""Where display frames go: a serial port shared by every sign on its line, or a simulated one.
+"""Where display frames go: a serial port shared by every sign on its line, or one in memory.
 
 A port counts its (re)openings in ``generation``: a display that last wrote on an older
 generation knows the device may have lost its state and sends init + current screen first.
@@ -105,14 +105,14 @@ class SerialDisplayPort(DisplayPort):
 
 @dataclass
 class PortFaults:
-    """Fault switches of a simulated port."""
+    """Fault switches of an in-memory port."""
 
     unplugged: bool = False
     no_reply: bool = False  # writes go unanswered (fail as a no-reply timeout)
     slow_s: float = 0.0
 
 
-class SimulatedPort(DisplayPort):
+class InMemoryPort(DisplayPort):
     """In-memory port with fault switches; ``frames`` keeps every write, ``on_write`` sees it."""
 
     def __init__(self, name: str = "sim", on_write: Optional[Callable[[bytes], None]] = None,

@@ -273,7 +273,7 @@ class WorkerPrinter(TicketPrinter):
             return PrintResult(False, job.number, reason, kind, verified=True)
         if expired is not None and expired.is_set():
             return PrintResult(False, job.number, "expired before printing", FaultKind.TIMEOUT.value)
-        self._expired = expired  # lets a simulated slow printer drop a ticket reported failed
+        self._expired = expired  # lets a slow mock printer drop a ticket reported failed
         try:
             sent, artefact = self._send(job)
         except DeviceUnavailable as exc:

@@ -1,4 +1,5 @@
-"""A real mosquitto on a free loopback port: for the simulated day, the benchmarks and the tests.
+"""A real mosquitto on a free loopback port: for the simulated day, the benchmarks, the HQ
+screenshots and the tests.
 
 Test and simulation equipment (the kiosk itself only ever connects to a broker).
 """
@@ -7,26 +8,24 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from kiosk.sim.net import free_port, is_listening
+from kiosk.sim.processes import stop_process
+from kiosk.sim.waiting import wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Broker:
-    """`mosquitto -c conf` on 127.0.0.1:port.
+    """`mosquitto -c conf` on 127.0.0.1:port; the port is chosen (and `url` known) before `start()`.
 
-    `persistence`: sessions and queued messages survive a stop/start (an HQ subscriber with a
-    persistent session); `tls`: {ca, cert, key} adds a TLS listener that requires client
-    certificates on `tls_port`; `extra`: more configuration lines (password_file, acl_file…).
+    `workdir` holds the configuration (`conf`), the log and, with `persistence`, the saved
+    sessions and queued messages, which survive a stop/start (an HQ subscriber with a
+    persistent session; a backlog kept while the broker is down); `tls`: {ca, cert, key} adds
+    a TLS listener that requires client certificates on `tls_port`; `extra`: more
+    configuration lines (password_file, acl_file…).
     """
 
     def __init__(self, workdir: str | Path, *, persistence: bool = False, tls: dict[str, str] | None = None,
@@ -65,27 +64,21 @@ class Broker:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.starts += 1
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                log = self.dir / "mosquitto.log"
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: "
-                                   f"{log.read_text()[-2000:] if log.exists() else ''}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"mosquitto did not listen on port {self.port} within {timeout_s:.0f} s") from None
-                time.sleep(0.02)
+        try:
+            wait_until(self._listening, timeout_s, what=f"mosquitto to listen on port {self.port}")
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def _listening(self) -> bool:
+        if self.proc.poll() is not None:
+            log = self.dir / "mosquitto.log"
+            raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: "
+                               f"{log.read_text()[-2000:] if log.exists() else ''}")
+        return is_listening(self.port)
 
     def stop(self) -> None:
         """SIGTERM: mosquitto saves its sessions and queued messages (with persistence), then exits."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
+        stop_process(self.proc, signal.SIGTERM, 15)
         self.proc = None

@@ -1,27 +1,11 @@
-"""The hall around the kiosk: a real mosquitto and an HQ subscriber; the serial devices behind
-real pseudo-terminals are ``drivers.fakes`` (shared with the driver tests)."""
+"""HQ's side of the simulated world: a subscriber that keeps every event a branch publishes."""
 from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
-
-
-
-def wait_until(cond: Callable[[], Any], timeout: float = 60.0, interval: float = 0.02, what: str = "") -> Any:
-    """Wait (generously) for ``cond()`` to become truthy; raise TimeoutError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what or cond}")
-        time.sleep(interval)
-
+from kiosk.sim.waiting import wait_until
 
 
 class HqSubscriber:

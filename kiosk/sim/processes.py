@@ -1,4 +1,5 @@
-"""The kiosk under test as a process: started with a data dir and a clock spec, fed through its
+"""Processes of the simulated world: ``stop_process`` (ask, wait, then SIGKILL) for any child, and
+the kiosk under test as a process: started with a data dir and a clock spec, fed through its
 console, killed with SIGKILL, restarted, stopped with `quit`."""
 from __future__ import annotations
 
@@ -12,6 +13,23 @@ import time
 from pathlib import Path
 
 RESPONSE_PREFIXES = ("> ", "! ", "reprinted ")
+
+
+def stop_process(proc: subprocess.Popen | None, sig: signal.Signals | None = signal.SIGTERM,
+                 timeout_s: float = 15.0) -> int | None:
+    """Send ``sig`` to ``proc`` (None: it was asked another way, e.g. ``quit`` on its console), wait
+    up to ``timeout_s`` for it to end, then SIGKILL it. Returns its exit status (None: no process)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        if sig is not None:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout_s)
+    return proc.returncode
 
 
 class KioskDied(RuntimeError):
@@ -113,9 +131,8 @@ class KioskProcess:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
             self.kills += 1
-        self.proc.wait(30)
+        stop_process(self.proc, signal.SIGKILL, 30)
         self._cleanup()
 
     def stop(self, timeout: float = 60.0) -> int:
@@ -127,11 +144,7 @@ class KioskProcess:
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             pass
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait(30)
+        rc = stop_process(self.proc, None, timeout)
         self._cleanup()
         return rc
 

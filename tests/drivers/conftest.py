@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-import time
 
 import pytest
 
-from drivers.fakes import FakeEscposPrinter, FakeVfd, PtyDevice  # noqa: F401 - tests import them from here
-
-
-def wait_for(cond, timeout=10.0, interval=0.005):
-    """Wait (generously) for ``cond()`` to become truthy; never a timed assertion."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s: {cond}")
+from drivers.fakes import FakeEscposPrinter, FakePtyDevice, FakeVfd
+from kiosk.sim.waiting import wait_until
 
 
 class FaultLog:
@@ -48,7 +38,8 @@ def faults():
 
 @pytest.fixture
 def waiter():
-    return wait_for
+    """``waiter(cond)``: wait (generously, 10 s) for ``cond()`` to become truthy; never a timed assertion."""
+    return functools.partial(wait_until, timeout=10.0, interval=0.005)
 
 
 @pytest.fixture
@@ -65,7 +56,7 @@ def pty_device(tmp_path):
     devices = []
 
     def make(name="display-tty"):
-        dev = PtyDevice(str(tmp_path / name))
+        dev = FakePtyDevice(str(tmp_path / name))
         devices.append(dev)
         return dev
 

@@ -5,6 +5,7 @@ import tomllib
 import pytest
 from pydantic import ValidationError
 
+from kiosk.app.hardware import build_devices
 from kiosk.config.hardware import HardwareConfig
 
 SAMPLE = """
@@ -50,7 +51,7 @@ def test_empty_section_is_virtual():
 
 def test_sample_builds(mock_factory, ticket_job):
     cfg = HardwareConfig.model_validate(tomllib.loads(SAMPLE))
-    hw = cfg.build()
+    hw = build_devices(cfg)
     try:
         assert sorted(hw.displays) == ["display2", "hall"]
         assert hw.printer.print_ticket(ticket_job).result(10).ok

@@ -1,4 +1,4 @@
-"""Call displays over real ptys (a fake sign parses the packets) and the simulated displays."""
+"""Call displays over real ptys (a fake sign parses the packets) and the in-memory (mock and virtual) displays."""
 
 import re
 
@@ -6,8 +6,9 @@ import pytest
 
 from drivers.base import DeviceState
 from drivers.display.call_display import AlphaCodec, CallDisplay, EpsonCodec
+from drivers.display.mock import MockDisplay
 from drivers.display.ports import SerialDisplayPort
-from drivers.display.virtual import MockDisplay, VirtualDisplay
+from drivers.display.virtual import VirtualDisplay
 from drivers.jobs import CallInfo
 
 PACKET = re.compile(rb"\x00{5}\x01(.)(..)\x02(.*?)\x03(....)\x04", re.S)

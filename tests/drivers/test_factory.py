@@ -3,11 +3,13 @@
 import pytest
 
 from drivers.base import DeviceConfigError
-from drivers.display.virtual import MockDisplay, VirtualDisplay
+from drivers.display.mock import MockDisplay
+from drivers.display.virtual import VirtualDisplay
 from drivers.factory import build_display, build_hardware, build_printer
 from drivers.jobs import CallInfo
 from drivers.printer.escpos import EscposPrinter
-from drivers.printer.virtual import MockPrinter, VirtualPrinter
+from drivers.printer.mock import MockPrinter
+from drivers.printer.virtual import VirtualPrinter
 
 
 def test_empty_config_is_virtual_everywhere(tmp_path, ticket_job):

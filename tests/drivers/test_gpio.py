@@ -4,17 +4,7 @@ import pytest
 
 from drivers.gpio.inputs import (CounterKeypad, Debouncer, InputHub, RatingPad, TakeTicketButton)
 from drivers.gpio.outputs import ChimeBuzzer, CounterLamps, StackLight
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, s):
-        self.t += s
+from kiosk.domain.clock import FakeClock
 
 
 def bounce(pin, clock, edges=100, within_s=0.05):
@@ -48,7 +38,7 @@ def test_debouncer_pure():
 
 def test_hundred_edges_in_50ms_are_one_press(mock_factory):
     clock, events = FakeClock(), []
-    pad = CounterKeypad(3, {"recall": 5}, events.append, pin_factory=mock_factory, clock=clock)
+    pad = CounterKeypad(3, {"recall": 5}, events.append, pin_factory=mock_factory, clock=clock.monotonic)
     pin = mock_factory.pin(5)
     try:
         bounce(pin, clock)
@@ -64,7 +54,7 @@ def test_hundred_edges_in_50ms_are_one_press(mock_factory):
 def test_repeat_guard_on_next_only(mock_factory):
     clock, events = FakeClock(), []
     pad = CounterKeypad(2, {"next": 6, "recall": 13}, events.append, repeat_guard_s=2.0,
-                        pin_factory=mock_factory, clock=clock)
+                        pin_factory=mock_factory, clock=clock.monotonic)
     nxt, rec = mock_factory.pin(6), mock_factory.pin(13)
     try:
         for pin in (nxt, nxt, rec, rec):  # each press 0.4 s apart
@@ -82,9 +72,9 @@ def test_repeat_guard_on_next_only(mock_factory):
 
 def test_take_ticket_and_rating(mock_factory):
     clock, events = FakeClock(), []
-    take = TakeTicketButton(17, "A", events.append, pin_factory=mock_factory, clock=clock)
+    take = TakeTicketButton(17, "A", events.append, pin_factory=mock_factory, clock=clock.monotonic)
     rate = RatingPad(1, {"satisfied": 22, "neutral": 23, "dissatisfied": 24}, events.append,
-                     pin_factory=mock_factory, clock=clock)
+                     pin_factory=mock_factory, clock=clock.monotonic)
     try:
         bounce(mock_factory.pin(17), clock, edges=20)
         release(mock_factory.pin(17), clock, 1.0)
@@ -105,7 +95,7 @@ def test_a_failing_sink_does_not_break_the_button(mock_factory):
         calls.append(event)
         raise RuntimeError("core is down")
 
-    pad = CounterKeypad(1, {"pause": 4}, sink, pin_factory=mock_factory, clock=clock)
+    pad = CounterKeypad(1, {"pause": 4}, sink, pin_factory=mock_factory, clock=clock.monotonic)
     try:
         for _ in range(2):
             bounce(mock_factory.pin(4), clock, edges=4)

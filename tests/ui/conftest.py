@@ -3,7 +3,7 @@ offscreen driver on Mesa when there is no DISPLAY), one 800x480 window serves ev
 and each test builds a fresh KioskApp (FakeClock, temporary data dir) and a fresh UI."""
 from __future__ import annotations
 
-from ui.harness import headless_env  # imports no Kivy: it sets the environment Kivy reads at import
+from ui.devtools.harness import headless_env  # imports no Kivy: it sets the environment Kivy reads at import
 
 headless_env()
 
@@ -16,7 +16,7 @@ from kiosk.app.kiosk_app import KioskApp  # noqa: E402
 from kiosk.domain.clock import FakeClock  # noqa: E402
 from kiosk.config.settings import Settings, load_settings  # noqa: E402
 from kiosk.access.pin import hash_pin  # noqa: E402
-from ui import harness  # noqa: E402
+from ui.devtools import harness  # noqa: E402
 
 harness.configure((800, 480))
 
@@ -45,11 +45,11 @@ def make_settings(services: dict[str, dict] | None = None, edit: Callable[[dict]
 
 @pytest.fixture
 def hall(tmp_path) -> Iterator[Callable[..., KioskApp]]:
-    """hall(settings=None) → a started KioskApp on a FakeClock (stopped after the test)."""
+    """hall(settings=None, devices=None) → a started KioskApp on a FakeClock (stopped after the test)."""
     apps: list[KioskApp] = []
 
-    def start(settings: Settings | None = None) -> KioskApp:
-        app = KioskApp(settings or make_settings(), tmp_path / "data", clock=FakeClock()).start()
+    def start(settings: Settings | None = None, devices: Any = None) -> KioskApp:
+        app = KioskApp(settings or make_settings(), tmp_path / "data", clock=FakeClock(), devices=devices).start()
         apps.append(app)
         return app
     try:
@@ -60,13 +60,14 @@ def hall(tmp_path) -> Iterator[Callable[..., KioskApp]]:
 
 
 @pytest.fixture
-def kiosk(hall) -> KioskApp:
-    return hall()
+def printer() -> harness.MockDevices:
+    return harness.MockDevices()
 
 
 @pytest.fixture
-def printer(kiosk) -> harness.FakeOutputs:
-    return harness.FakeOutputs().attach(kiosk)
+def kiosk(hall, request) -> KioskApp:
+    """The kiosk of the test; with the fake printer as its devices when the test asks for `printer`."""
+    return hall(devices=request.getfixturevalue("printer") if "printer" in request.fixturenames else None)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from kivy.core.window import Window
 
 from kiosk.access.pin import PinGuard, hash_pin, set_pin_command, verify_pin
 from kiosk.config.settings import load_settings
-from ui import harness as h
+from ui.devtools import harness as h
 from ui.i18n import tr
 
 

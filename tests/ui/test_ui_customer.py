@@ -5,7 +5,7 @@ import threading
 
 from kivy.core.window import Window
 
-from ui import harness as h
+from ui.devtools import harness as h
 from ui.i18n import tr
 from ui.widgets import qr_matrix
 
@@ -47,8 +47,7 @@ def test_double_tap_gives_one_ticket(kiosk, printer, ui):
 
 
 def test_back_to_start_after_the_timeout(mk, hall, open_ui):
-    kiosk = hall(mk(result_timeout_s=0.2))
-    h.FakeOutputs().attach(kiosk)
+    kiosk = hall(mk(result_timeout_s=0.2), devices=h.MockDevices())
     ui = open_ui(kiosk)
     ui.toggle_lang()
     h.tap(customer(ui).buttons["A"])
@@ -228,11 +227,12 @@ def test_core_events_reach_the_widgets_on_the_kivy_thread(kiosk, ui):
     assert seen and all(t is threading.main_thread() for _, t in seen)
 
 
-def test_with_the_real_outputs_and_the_virtual_printer(kiosk, open_ui):
+def test_with_the_real_outputs_and_the_virtual_printer(mk, hall, open_ui):
     """kiosk.app.outputs with `simulate=True`: the virtual printer prints the ticket; with its
     paper out the ticket is still issued and the QR code says why."""
-    from kiosk.app.outputs import attach_outputs
-    outputs = attach_outputs(kiosk, simulate=True)
+    from kiosk.app.outputs import Outputs
+    outputs = Outputs(mk(), simulate=True)
+    kiosk = hall(outputs.settings, devices=outputs)
     printer = outputs.hw.printer
     ui = open_ui(kiosk)
     h.tap(customer(ui).buttons["A"])

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ui import harness as h
+from ui.devtools import harness as h
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = "Applications for international money transfers, certificates and account statements"
@@ -35,8 +35,8 @@ def _env(tmp_path):
 
 
 def test_screenshot_script_in_portrait(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "ui.screenshots", "--sizes", "720x1280", "--out", str(tmp_path),
-                          "--screens", "customer,ticket-printer-fault"],
+    out = subprocess.run([sys.executable, "-m", "ui.devtools.screenshots", "--sizes", "720x1280",
+                          "--out", str(tmp_path), "--screens", "customer,ticket-printer-fault"],
                          capture_output=True, text=True, cwd=ROOT, env=_env(tmp_path), timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     shots = sorted(p.name for p in tmp_path.glob("ui-*.png"))
@@ -51,8 +51,8 @@ def test_screenshot_script_in_portrait(tmp_path):
 def test_ui_entry_reaches_a_first_frame(tmp_path):
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text((ROOT / "firmware_config" / "kiosk.toml").read_text() + "\n[ui]\nfullscreen = false\n")
-    out = subprocess.run([sys.executable, "-m", "ui.app", "--config", str(cfg), "--data", str(tmp_path / "data"),
-                          "--windowed", "800x480", "--exit-after-first-frame"],
+    out = subprocess.run([sys.executable, "-m", "ui.devtools.window", "--config", str(cfg),
+                          "--data", str(tmp_path / "data"), "--windowed", "800x480", "--exit-after-first-frame"],
                          capture_output=True, text=True, cwd=ROOT, env=_env(tmp_path), timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("{"))

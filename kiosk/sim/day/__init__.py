@@ -1,4 +1,4 @@
 """End-to-end proof of the kiosk: a simulated day in the hall with faults, and a week-long soak.
 
-`kiosk simulate-day` (kiosk/cli/simday.py) runs them; tests/e2e/ runs a short day in CI.
+`kiosk simulate-day` (kiosk/cli/simday.py) runs them; tests/sim/ runs a short day in CI.
 """

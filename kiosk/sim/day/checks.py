@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kiosk.sim.hq_subscriber import wait_until
+from kiosk.sim.waiting import wait_until
 
 FINAL = {"done", "noshow", "transferred", "cancelled", "expired"}
 LIVE = {"waiting", "called", "serving"}

@@ -98,11 +98,11 @@ class Day:
     def real_at(self, sim: datetime) -> float:
         return self.origin_real + (sim - self.origin_sim).total_seconds() / self.o.speed
 
-    def at(self, when: datetime, action: str, *args: Any) -> None:
+    def at(self, when: datetime, action: Callable[..., None], *args: Any) -> None:
         self._n += 1
         heapq.heappush(self.heap, (when.timestamp(), self._n, action, args))
 
-    def later(self, minutes: float, action: str, *args: Any) -> None:
+    def later(self, minutes: float, action: Callable[..., None], *args: Any) -> None:
         self.at(self.sim_now() + timedelta(minutes=minutes), action, *args)
 
     # -- the world ----------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ class Day:
         day = self.o.day
         for n in range(1, self.o.counters + 1):
             self.holding[n] = None
-            self.at(hhmm(day, self.o.open_at) + timedelta(seconds=20 * n), "open", n)
+            self.at(hhmm(day, self.o.open_at) + timedelta(seconds=20 * n), self.do_open, n)
         profile = self.o.profile or (LONG_PROFILE if self.o.long else DAY_PROFILE)
         first = hhmm(day, self.o.first_arrival)
         prefixes = list(SERVICES)
@@ -153,16 +153,16 @@ class Day:
             for _ in range(n):
                 when = first + timedelta(hours=h, seconds=self.rng.uniform(0, 3600))
                 svc = self.rng.choices(prefixes, weights)[0]
-                via = "take" if svc == "A" and self.rng.random() < 0.05 else "issue"
+                via = self.do_take if svc == "A" and self.rng.random() < 0.05 else self.do_issue
                 self.at(when, via, svc)
         self.arrivals_end = first + timedelta(hours=len(profile))
-        self.at(self.arrivals_end, "closing")
+        self.at(self.arrivals_end, self.do_closing)
         # lunch breaks: two counters pause after their customer, back 45 minutes later
         for n, at in ((self.o.counters, "12:00"), (self.o.counters - 1, "12:30")):
-            self.at(hhmm(day, at), "break", n)
+            self.at(hhmm(day, at), self.do_break, n)
         if self.o.faults:
             for f in day_schedule(self.o.long):
-                self.at(hhmm(day, f.at), "fault", f)
+                self.at(hhmm(day, f.at), self.do_fault, f)
 
     def _poisson(self, lam: float) -> int:
         # Knuth for small rates is slow for 150; a normal approximation is fine for a load profile
@@ -179,7 +179,7 @@ class Day:
                 time.sleep(wait)
             else:
                 self.t.late_s_max = max(self.t.late_s_max, -wait * self.o.speed)
-            getattr(self, f"do_{action}")(*args)
+            action(*args)
             if time.time() - last_rss > 1.0:
                 last_rss = time.time()
                 rss = self.kiosk.rss_kb()
@@ -204,7 +204,7 @@ class Day:
     def do_open(self, n: int) -> None:
         self.closing = False
         self.send(f"open {n}")
-        self.later(0.5, "counter", n)
+        self.later(0.5, self.do_counter, n)
 
     def do_issue(self, svc: str) -> None:
         ans = self.send(f"issue {svc}" + (" vip" if svc == "V" and self.rng.random() < 0.5 else ""))
@@ -229,7 +229,7 @@ class Day:
                 if ans == "> pressed":
                     self.t.key_pressed += 1
                     self.holding[n] = "?"
-                    self.later(self._service_min("A"), "counter", n)
+                    self.later(self._service_min("A"), self.do_counter, n)
                     return
                 self.t.key_ignored += ans is not None
             ans = self.send(f"next {n}")
@@ -239,13 +239,13 @@ class Day:
                 self.holding[n] = m.group(1)
                 walk_noshow = self.rng.random() < 0.05
                 self.later(self.rng.uniform(1, 2) if walk_noshow else self._service_min(m.group(1)[0]),
-                           "noshow" if walk_noshow else "counter", n)
+                           self.do_noshow if walk_noshow else self.do_counter, n)
             elif self.closing and ans == "> nobody waits":
-                self.later(0.2, "close", n)
+                self.later(0.2, self.do_close, n)
             else:
                 if ans and ans.startswith("! ") and ("closed" in ans or "paused" in ans):
                     self.send(f"open {n}")
-                self.later(1.0 if ans else 0.5, "counter", n)
+                self.later(1.0 if ans else 0.5, self.do_counter, n)
             return
         ticket = self.holding[n]
         self.holding[n] = None
@@ -267,24 +267,24 @@ class Day:
         if n in self.breaks:
             self.send(f"pause {n}")
             return
-        self.later(self.rng.uniform(0.2, 0.6), "counter", n)
+        self.later(self.rng.uniform(0.2, 0.6), self.do_counter, n)
 
     def do_noshow(self, n: int) -> None:
         self.holding[n] = None
         if self.send(f"noshow {n}"):
             self.t.noshows += 1
-        self.later(0.3, "counter", n)
+        self.later(0.3, self.do_counter, n)
 
     def do_break(self, n: int) -> None:
         self.breaks.add(n)
         if self.holding.get(n) is None:
             self.send(f"pause {n}")
-        self.later(45, "back", n)
+        self.later(45, self.do_back, n)
 
     def do_back(self, n: int) -> None:
         self.breaks.discard(n)
         self.send(f"open {n}")
-        self.later(0.2, "counter", n)
+        self.later(0.2, self.do_counter, n)
 
     def do_closing(self) -> None:
         self.closing = True
@@ -308,16 +308,16 @@ class Day:
         end = self.sim_now() + timedelta(minutes=max(f.minutes, floor))
         if f.kind in ("paper_out", "cover_open"):
             self.printer.set_state(PrinterState.PAPER_OUT if f.kind == "paper_out" else PrinterState.COVER_OPEN)
-            self.at(end, "repair", f, rec)
+            self.at(end, self.do_repair, f, rec)
         elif f.kind == "printer_silent":
             self.printer.answer = False
-            self.at(end, "repair", f, rec)
+            self.at(end, self.do_repair, f, rec)
         elif f.kind == "unplug_display":
             self.displays[f.target].unplug()
-            self.at(end, "repair", f, rec)
+            self.at(end, self.do_repair, f, rec)
         elif f.kind == "broker_down":
             self.broker.stop()
-            self.at(end, "repair", f, rec)
+            self.at(end, self.do_repair, f, rec)
         elif f.kind == "clock_jump":
             rec["answer"] = self.send(f"clock jump {f.minutes * 60:.0f}")
         elif f.kind == "sigkill":

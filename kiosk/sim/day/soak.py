@@ -52,14 +52,14 @@ class Soak(Day):
             day = (base + dt.timedelta(days=d)).isoformat()
             for n in range(1, self.o.counters + 1):
                 self.holding.setdefault(n, None)
-                self.at(hhmm(day, "07:45") + timedelta(seconds=20 * n), "open", n)
+                self.at(hhmm(day, "07:45") + timedelta(seconds=20 * n), self.do_open, n)
             first = hhmm(day, "08:00")
             for h in range(OPEN_HOURS):
                 for _ in range(self._poisson(PEAK_PER_HOUR)):
-                    self.at(first + timedelta(hours=h, seconds=self.rng.uniform(0, 3600)), "issue",
+                    self.at(first + timedelta(hours=h, seconds=self.rng.uniform(0, 3600)), self.do_issue,
                             self.rng.choices(prefixes, weights)[0])
-            self.at(first + timedelta(hours=OPEN_HOURS), "closing")
-            self.at(hhmm(day, "23:59"), "sample", d + 1)
+            self.at(first + timedelta(hours=OPEN_HOURS), self.do_closing)
+            self.at(hhmm(day, "23:59"), self.do_sample, d + 1)
 
     def do_sample(self, day_no: int) -> None:
         db = self.data / "kiosk.db"
