@@ -32,7 +32,6 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kiosk.sim.broker import Broker
 from kiosk.sim.net import free_port
 from kiosk.sim.processes import stop_process
+from kiosk.sim.sse_client import SseStream
 from kiosk.sim.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,44 +150,23 @@ class SseReader:
         self.branches: set[str] = set()
         self.frames = 0
         self.bytes = 0
-        self._resp = None
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self._stream = SseStream(self.http, self._frame)
 
-    def _run(self) -> None:
-        event_name = None
-        try:
-            with self.http.stream("GET", "/api/stream") as r:
-                self._resp = r
-                for line in r.iter_lines():
-                    if line.startswith("event: "):
-                        event_name = line[7:]
-                    elif line.startswith("data: ") and event_name in ("rows", "full"):
-                        now = time.monotonic()
-                        self.frames += 1
-                        self.bytes += len(line)
-                        doc = json.loads(line[6:])
-                        with self.lock:
-                            for row in doc["rows"]:
-                                self.branches.add(row["branch"])
-                                q = self.pending.get(row["branch"])
-                                while q and q[0][0] <= row["last_seq"]:
-                                    self.latencies.append((now - q.popleft()[1]) * 1000)
-        except (httpx.HTTPError, OSError):
-            if not self._stop:
-                raise
+    def _frame(self, event: str, doc: dict, size: int) -> None:
+        if event not in ("rows", "full"):
+            return
+        now = time.monotonic()
+        self.frames += 1
+        self.bytes += size
+        with self.lock:
+            for row in doc["rows"]:
+                self.branches.add(row["branch"])
+                q = self.pending.get(row["branch"])
+                while q and q[0][0] <= row["last_seq"]:
+                    self.latencies.append((now - q.popleft()[1]) * 1000)
 
     def close(self) -> None:
-        self._stop = True
-        if self._resp is not None:
-            sock = self._resp.extensions["network_stream"].get_extra_info("socket")
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        self.thread.join(10)
+        self._stream.close()
         self.http.close()
 
 

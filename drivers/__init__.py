@@ -1,7 +1,7 @@
 """Hardware abstraction: small device interfaces with real, virtual and mock implementations.
 
 Nothing here imports ``kiosk``. Start with :func:`drivers.factory.build_hardware` (or
-``kiosk.config.hardware.HardwareConfig.build``); the data handed to devices is in
+``kiosk.app.hardware.build_devices`` in the kiosk); the data handed to devices is in
 :mod:`drivers.jobs`; faults are described in :mod:`drivers.base`. Heavy dependencies
 (python-escpos, Pillow, pyserial, gpiozero) are imported only when a device needs them.
 """

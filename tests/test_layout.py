@@ -43,6 +43,54 @@ def test_import_contracts_hold():
     assert "0 broken" in proc.stdout
 
 
+def import_cycles(graph) -> list[list[str]]:
+    """Groups of modules that import each other, directly or not (Tarjan's strongly connected
+    components of grimp's import graph)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle between modules, also through imports inside functions (the layers
+    contract checks packages; this checks every module of kiosk, drivers, ui and bench)."""
+    import grimp
+    graph = grimp.build_graph("kiosk", "drivers", "ui", "bench", exclude_type_checking_imports=True)
+    assert import_cycles(graph) == []
+    made = grimp.ImportGraph()
+    for a, b in (("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.c", "p.d")):
+        made.add_import(importer=a, imported=b)
+    assert import_cycles(made) == [["p.a", "p.b", "p.c"]]
+
+
 @pytest.mark.parametrize("package, allowed", [("kiosk/domain", ("kiosk.domain",)),
                                               ("kiosk/estimate", ("kiosk.domain", "kiosk.estimate"))])
 def test_domain_and_estimate_use_the_standard_library_only(package, allowed):

@@ -1,0 +1,1 @@
+"""Who may do what at the kiosk: the admin PIN (hashes, a lockout that survives restarts)."""

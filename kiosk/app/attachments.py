@@ -21,7 +21,7 @@ class Attachment(Protocol):
 
 
 class Devices(Attachment, Protocol):
-    """Printer, displays, voice, lamps and keys (`kiosk.app.outputs.Outputs`, or a test's fake)."""
+    """Printer, displays, voice, lamps and keys (`kiosk.app.outputs.Outputs`, or a test's mock)."""
 
     def status(self) -> dict[str, dict[str, Any]]:
         """name → {"kind", "state", "reason", "since"} for every device."""

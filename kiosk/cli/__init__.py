@@ -1,0 +1,1 @@
+"""The `kiosk` command: argparse only, one module per command group."""

@@ -12,7 +12,8 @@ import os
 import sys
 from typing import Any
 
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+from kiosk.config.mqtt import LOCAL_BROKER as DEFAULT_BROKER
+
 
 
 def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser] | None = None) -> None:

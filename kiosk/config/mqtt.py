@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+LOCAL_BROKER = "mqtt://127.0.0.1:1883"  # a broker on this machine: the default of the kiosk and of HQ
+
 
 class MqttTls(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -19,7 +21,7 @@ class MqttConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(False, description="false: run offline, keep the outbox")
-    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
+    url: str = Field(LOCAL_BROKER, description="mqtt://host:port or mqtts://host:port")
     topic_prefix: str = Field("kiosk", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
     client_id: str | None = Field(None, description="default: kiosk-<branch id>")
     protocol: Literal["auto", "5", "3.1.1"] = Field("auto", description="auto: MQTT 5, falling back to 3.1.1")

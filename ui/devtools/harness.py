@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from kiosk.sim.waiting import wait_until
+
 if TYPE_CHECKING:       # no Kivy before headless_env() has set the environment
     from kiosk.app.kiosk_app import KioskApp
     from ui.main import KioskUi
@@ -49,15 +51,12 @@ def pump(frames: int = 3) -> None:
 
 def pump_until(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Render frames until `cond()` is true (raises TimeoutError after `timeout` s)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def pumped() -> Any:
         value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("the screen did not reach the expected state")
-        pump(1)
-        time.sleep(0.005)
+        if not value:
+            pump(1)
+        return value
+    return wait_until(pumped, timeout, 0.005, what="the screen to reach the expected state")
 
 
 def start_ui(kiosk: KioskApp, screen: str = "kiosk") -> KioskUi:

@@ -245,7 +245,7 @@ class Live:
     def validate(self, branch: str, name: str, args: dict[str, Any]) -> hq_commands.Command:
         """Check a command as the kiosk will (raises `hq_commands.CommandError`)."""
         payload = json.dumps({k: v for k, v in args.items() if k != "id"}, ensure_ascii=False)
-        return kiosk.mqtt.protocol.validate(name, payload, self.limits(branch))
+        return hq_commands.validate(name, payload, self.limits(branch))
 
     def send(self, branch: str, name: str, args: dict[str, Any], cmd_id: str | None = None) -> tuple[str, Future]:
         """Publish a (validated) command; the Future gets the kiosk's reply (a dict)."""

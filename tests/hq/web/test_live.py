@@ -3,7 +3,6 @@ ingest by several recorders, command validation before anything is published."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import uuid
 
@@ -14,6 +13,7 @@ from kiosk.hq.recorder import Recorder, record_events
 from kiosk.hq.web import queries
 from kiosk.hq.web.live import Live
 
+from kiosk.sim.sse_client import SseStream
 from kiosk.sim.waiting import wait_until
 from tests.kit.hq_web import new_branch
 from tests.kit.mqtt import Collector
@@ -71,43 +71,19 @@ class SseReader:
     def __init__(self, client: httpx.Client, path: str = "/api/stream") -> None:
         self.frames: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
-        self._client = client
-        self._stop = False
-        self._resp = None
-        self.thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-        self.thread.start()
+        self._stream = SseStream(client, self._keep, path)
+        self.thread = self._stream.thread
 
-    def _run(self, path: str) -> None:
-        event = None
-        try:
-            with self._client.stream("GET", path, timeout=httpx.Timeout(30, read=None)) as r:
-                self._resp = r
-                for line in r.iter_lines():
-                    if self._stop:
-                        return
-                    if line.startswith("event: "):
-                        event = line[7:]
-                    elif line.startswith("data: ") and event:
-                        with self.lock:
-                            self.frames.append((event, json.loads(line[6:])))
-        except (httpx.HTTPError, OSError):
-            if not self._stop:  # closing the stream from close() ends the read with an error
-                raise
+    def _keep(self, event: str, data: dict, _size: int) -> None:
+        with self.lock:
+            self.frames.append((event, data))
 
     def rows_for(self, branch: str) -> list[dict]:
         with self.lock:
             return [r for ev, d in self.frames if ev in ("rows", "full") for r in d["rows"] if r["branch"] == branch]
 
     def close(self) -> None:
-        self._stop = True
-        if self._resp is not None:
-            sock = self._resp.extensions["network_stream"].get_extra_info("socket")
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)  # wakes the reader blocked in recv()
-                except OSError:
-                    pass
-        self.thread.join(10)
+        self._stream.close()
         assert not self.thread.is_alive()
 
 
