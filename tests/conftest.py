@@ -5,8 +5,10 @@ own processes, MQTT subscribers) live in ``tests/kit/``, one copy each.
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +30,35 @@ from kiosk.storage.store import Store  # noqa: E402
 from tests.kit.settings import CN  # noqa: E402
 
 pytest_plugins = ["tests.kit.mqtt_fixtures"]
+
+# The engine keeps the queue going when the wait estimator fails (an estimate is advice): it
+# logs the error. In the tests such an error is a bug, and fails the test that caused it.
+ESTIMATOR_LOGGERS = ("kiosk.engine.estimation", "kiosk.engine.queue_engine")
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "estimator failed" in record.getMessage():
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def estimator_errors_fail_the_test() -> Iterator[None]:
+    handler = _ErrorRecords()
+    loggers = [logging.getLogger(name) for name in ESTIMATOR_LOGGERS]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+    failures = [f"{r.getMessage()}: {r.exc_text or r.exc_info}" for r in handler.records]
+    assert not failures, f"the wait estimator failed: {failures}"
 
 
 @pytest.fixture
