@@ -40,28 +40,37 @@ class CallingRule:
         inf = float("inf")
         self._limit = {s: starvation_limit_s.get(s, inf) for s in self.services}
 
+    def sort_key(self, w: Candidate, now: float) -> tuple[int, float, int, int] | None:
+        """The rule as an order: the waiting ticket with the smallest key is called first (None: a
+        ticket of a service this counter does not serve). At a priority-first counter a normal
+        ticket past its starvation limit comes first, then priority tickets, then the others;
+        within each, the longest waiting, then the preferred service, then the ticket issued first."""
+        r = self._rank.get(w.service)
+        if r is None:
+            return None
+        if not self.priority_first:
+            tier = 0
+        elif w.priority:
+            tier = 1
+        else:
+            tier = 0 if now - w.queued_t >= self._limit[w.service] else 2
+        return (tier, w.queued_t, r, w.ticket_id)
+
+    def choose_index(self, waiting: Sequence[Candidate], now: float) -> int | None:
+        """Where in `waiting` the ticket this counter calls next stands (None: nobody it serves)."""
+        best = best_key = None
+        for at, w in enumerate(waiting):
+            k = self.sort_key(w, now)
+            if k is not None and (best_key is None or k < best_key):
+                best, best_key = at, k
+        return best
+
     def choose(self, waiting: Iterable[Candidate], now: float) -> Candidate | None:
         """The ticket this counter calls next among `waiting` at hall time `now` (None: nobody
-        it serves waits). One pass: the first starving normal ticket, else the first priority
-        ticket (at a priority-first counter), else the first ticket; "first" by (queued time,
-        preferred service, ticket id)."""
-        rank, limit, prio_first = self._rank, self._limit, self.priority_first
-        best = best_vip = best_starving = None
-        k_best = k_vip = k_starving = None
-        for w in waiting:
-            r = rank.get(w.service)
-            if r is None:
-                continue
-            k = (w.queued_t, r, w.ticket_id)
-            if best is None or k < k_best:
-                best, k_best = w, k
-            if prio_first:
-                if w.priority:
-                    if best_vip is None or k < k_vip:
-                        best_vip, k_vip = w, k
-                elif now - w.queued_t >= limit[w.service] and (best_starving is None or k < k_starving):
-                    best_starving, k_starving = w, k
-        return best_starving or best_vip or best
+        it serves waits)."""
+        waiting = waiting if isinstance(waiting, Sequence) else list(waiting)
+        at = self.choose_index(waiting, now)
+        return None if at is None else waiting[at]
 
 
 def choose_next(services: Sequence[str], vip_first: bool, waiting: Iterable[Candidate], now: float,

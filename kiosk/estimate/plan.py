@@ -47,6 +47,9 @@ class SimPlan:
     priority_at: str
     limits: dict[str, float]  # the starvation limits the simulated calling rule applies
     rules: tuple[CallingRule, ...]  # the calling rule of each counter (same order as `counters`)
+    counter_lines: tuple[tuple[int, ...], ...]  # the lines each counter calls from (same order)
+    slowdowns: tuple[float, ...]  # each counter's `slowdown` (same order)
+    no_slowdown: tuple[float, ...]  # 1.0 for each counter: passes that draw the priority arrivals
     turnaround_s: float
     noshow_hold_s: float
     depth: int  # tickets simulated
@@ -109,6 +112,8 @@ def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, le
         arrivals=tuple(PriorityStream(index[(svc, 1)], svc, rate) for svc, rate in rates.items()),
         priority_at=hall.priority_at, limits=limits,
         rules=tuple(CallingRule(sc.view.services, sc.view.vip_first, hall.priority_at, limits) for sc in sim_counters),
+        counter_lines=tuple(sc.lines for sc in sim_counters), slowdowns=tuple(sc.slowdown for sc in sim_counters),
+        no_slowdown=(1.0,) * len(sim_counters),
         turnaround_s=durations.turnaround_s(), noshow_hold_s=durations.noshow_hold_s(), depth=depth,
         target_model=model(target.service))
 

@@ -70,7 +70,7 @@ def unserved_wait(hall: HallView, target: WaitingTicket, plan: SimPlan, back_s: 
     return back_s + n_ahead * plan.target_model.occupancy_s / len(servers)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Draws:
     """Where one random pass draws its uniforms: run ``j`` of ``runs`` draws the uniform of
     each random duration from stratum ``(j + offset) % runs`` (Latin hypercube across the
@@ -88,11 +88,12 @@ def _one_pass(plan: SimPlan, params: EstimatorParams, draws: _Draws | None,
     """One pass of the calling rule: expected durations, or random ones with ``draws``."""
     now, turnaround, noshow_s = plan.now, plan.turnaround_s, plan.noshow_hold_s
     ztab = _z_table()
-    lines, times = list(plan.lines), list(plan.line_times)
-    slowdown = [c.slowdown for c in plan.counters]
     if draws is not None and plan.arrivals and horizon is not None:
+        lines, times = list(plan.lines), list(plan.line_times)
         _add_arrivals(plan, draws.rng, horizon, lines, times)
-        slowdown = [1.0] * len(slowdown)
+        slowdown: tuple[float, ...] = plan.no_slowdown
+    else:  # nothing added: the plan's own lines, read only
+        lines, times, slowdown = plan.lines, plan.line_times, plan.slowdowns
     heap = _first_free(plan, draws, ztab)
     heads = [0] * len(lines)
     lens = [len(q) for q in lines]
@@ -101,14 +102,16 @@ def _one_pass(plan: SimPlan, params: EstimatorParams, draws: _Draws | None,
     edges = params.noshow_wait_edges_s
     target_line, target_pos = plan.target_line, plan.target_pos
     line_model, line_urgent = plan.line_model, plan.line_urgent
-    counter_lines = [c.lines for c in plan.counters]
-    counter_rule = plan.rules
+    counter_lines, counter_rule = plan.counter_lines, plan.rules
     if draws is not None:
         rand, j, runs, off_pick = draws.rng.random, draws.j, draws.runs, draws.off_pick
         n_off, n_pick = len(off_pick), 0
     while heap:
         t_free, i = heappop(heap)
-        best, n_heads, later = -1, 0, inf
+        # the rule's choice among the first tickets of the lines is its choice among every
+        # ticket waiting: each line is in calling order
+        best, best_key, later = -1, None, inf
+        key_of = counter_rule[i].sort_key
         for k in counter_lines[i]:
             h = heads[k]
             if h < lens[k]:
@@ -117,20 +120,13 @@ def _one_pass(plan: SimPlan, params: EstimatorParams, draws: _Draws | None,
                     if qa < later:
                         later = qa
                     continue
-                if not n_heads:
-                    best = k
-                n_heads += 1
-        if not n_heads:
+                key = key_of(lines[k][h], t_free)
+                if best_key is None or key < best_key:
+                    best, best_key = k, key
+        if best < 0:
             if later < inf:
                 heappush(heap, (later, i))  # idle until the next priority arrival
             continue  # nothing this counter can ever call: drop it
-        if n_heads > 1:
-            # each line is in calling order, so the rule's choice among the first tickets of
-            # the lines is its choice among every ticket waiting (with one, it has no choice)
-            head_lines = [k for k in counter_lines[i] if heads[k] < lens[k] and times[k][heads[k]] <= t_free]
-            heads_now = [lines[k][heads[k]] for k in head_lines]
-            pick = counter_rule[i].choose(heads_now, t_free)
-            best = head_lines[heads_now.index(pick)]
         h = heads[best]
         if best == target_line and h == target_pos:
             return max(t_free - now, 0.0)
