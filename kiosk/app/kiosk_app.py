@@ -67,8 +67,8 @@ class KioskApp:
         self.loop.every(self._hall_interval(3600.0), self.housekeeping)
         try:
             for part in self._parts():
+                self._closers.append(part.close)  # also a part that fails half-way is closed
                 part.start(self)
-                self._closers.append(part.close)
         except BaseException:
             self.stop()
             raise
@@ -90,7 +90,8 @@ class KioskApp:
 
     def stop(self) -> None:
         self._stopping.set()
-        for fn in reversed(self._closers):
+        closers, self._closers = self._closers, []   # a second stop closes nothing twice
+        for fn in reversed(closers):
             try:
                 fn()
             except Exception:  # noqa: BLE001

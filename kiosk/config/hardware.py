@@ -7,7 +7,7 @@ Every key is documented in docs/hardware.md; unknown keys and out-of-range value
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 

@@ -115,6 +115,7 @@ def test_printer_fault_keeps_the_queue_serving(hall):
     t = app.issue("A").result()                                # the ticket is still issued
     assert t.ticket == "A001"
     wait_for(lambda: events(app, "ticket.print_failed"))
+    assert events(app, "ticket.print_failed")[0]["kind"] == "paper_out"   # the screen says why from this
     assert app.ticket("A001").result()["printed"] == "failed"
     assert app.device_status()["printer"]["state"] == "fault"
     assert app.call_next(3).result().ticket == "A001"          # and the queue keeps serving

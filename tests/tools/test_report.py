@@ -5,7 +5,7 @@ import argparse
 import base64
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import pytest
 
