@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kiosk.config.hardware import HardwareConfig
 from kiosk.config.mqtt import MqttConfig
 from kiosk.config.ui import UiConfig
-from kiosk.domain.errors import ConfigError
+from kiosk.domain.errors import ConfigError, UnknownTier
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "firmware_config" / "kiosk.toml"
 LANGS = ("zh", "en")
@@ -88,6 +88,17 @@ class Policy(_Strict):
     priority_at: Literal["vip_first", "all"] = "vip_first"
     noshow_requeue: bool = True
     repeat_guard_s: float = Field(2.0, ge=0, le=60)
+    rating_window_s: float = Field(30.0, ge=0, le=600,
+                                   description="a pad press this long after a finish still rates that customer")
+
+
+class Tier(_Strict):
+    """A priority tier (钻石 / 金 / 银…): the tiers are listed highest first."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: Names
+    target_wait_min: float = Field(10, gt=0, le=600, description="a ticket of this tier is called within this")
+    satisfaction_target: float | None = Field(None, ge=0, le=1, description="default: alerts.satisfaction_target")
 
 
 class Service(_Strict):
@@ -102,6 +113,8 @@ class Service(_Strict):
     hours: list[str] = Field(default_factory=lambda: ["00:00-24:00"], min_length=1)
     daily_cap: int = Field(0, ge=0, le=100000)
     self_service: Names | None = None
+    tier: str | None = Field(None, description="vip services: the tier of their tickets (default: the lowest)")
+    counter_limit_min: float = Field(10, gt=0, le=600, description="time at the counter (临柜) before a long-service alert")
 
     @field_validator("numbers")
     @classmethod
@@ -130,6 +143,9 @@ class Counter(_Strict):
     name: Names | None = None
     services: list[str] = Field(min_length=1)
     vip_first: bool = False
+    order: Literal["strict", "fifo"] = Field(
+        "fifo", description="strict: its services in the order listed (aging: a ticket past its service's "
+                            "starvation limit comes first); fifo: first come across its services")
 
     def display_name(self, lang: str) -> str:
         if self.name:
@@ -143,12 +159,25 @@ class Alerts(_Strict):
     clear_ratio: float = Field(0.8, gt=0, lt=1)
     min_hold_s: float = Field(60, ge=0, le=3600)
     wait_over_target: bool = True
+    long_service: bool = True
+    satisfaction_target: float = Field(0.8, ge=0, le=1)
+    satisfaction_min_ratings: int = Field(10, ge=1, le=100000)
+    stop_issuing_at_level2: bool = Field(
+        False, description="at level 2, services with a self-service alternative stop issuing (forced diversion)")
 
     @model_validator(mode="after")
     def _order(self) -> Alerts:
         if self.level2_per_counter <= self.level1_per_counter:
             raise ValueError("level2_per_counter must be above level1_per_counter")
         return self
+
+
+class QuietHours(_Strict):
+    """The hall's usually quiet hours, published so customers come when it is calm."""
+
+    on_ticket: bool = True
+    on_screen: bool = True
+    weeks: int = Field(4, ge=1, le=52)
 
 
 class StoreConfig(_Strict):
@@ -163,7 +192,10 @@ class Settings(_Strict):
     policy: Policy = Policy()
     services: list[Service] = Field(min_length=1)
     counters: list[Counter] = Field(min_length=1)
+    tiers: list[Tier] = Field(default_factory=lambda: [Tier(id="vip", name=Names(zh="贵宾", en="VIP"))],
+                              min_length=1, max_length=9)
     alerts: Alerts = Alerts()
+    quiet_hours: QuietHours = QuietHours()
     store: StoreConfig = StoreConfig()
     hardware: HardwareConfig = HardwareConfig()
     mqtt: MqttConfig = MqttConfig()
@@ -189,7 +221,34 @@ class Settings(_Strict):
         for s_i, s in enumerate(self.services):
             if not any(s.prefix in c.services for c in self.counters):
                 raise _KeyedError(("services", s_i, "prefix"), f"no counter serves service {s.prefix!r}")
+        tier_ids = [t.id for t in self.tiers]
+        for i, t in enumerate(tier_ids):
+            if t in tier_ids[:i]:
+                raise _KeyedError(("tiers", i, "id"), f"duplicate tier {t!r}")
+        for s_i, s in enumerate(self.services):
+            if s.tier is not None and s.tier not in tier_ids:
+                raise _KeyedError(("services", s_i, "tier"),
+                                  f"unknown tier {s.tier!r} (known: {', '.join(tier_ids)})")
         return self
+
+    def tier_rank(self, tier_id: str) -> int:
+        """A ticket's `priority`: 1 for the first (highest) tier, 2 for the next…; 0 is a normal ticket."""
+        for i, t in enumerate(self.tiers):
+            if t.id == tier_id:
+                return i + 1
+        raise UnknownTier(f"unknown priority tier {tier_id!r} (known: {', '.join(t.id for t in self.tiers)})")
+
+    def default_rank(self, svc: Service) -> int:
+        """The priority rank of a priority ticket of `svc` taken without a tier: the service's tier, else the lowest."""
+        return self.tier_rank(svc.tier) if svc.tier else len(self.tiers)
+
+    def tier(self, rank: int) -> Tier | None:
+        """The tier of priority rank `rank` (None for 0, a normal ticket)."""
+        return self.tiers[min(rank, len(self.tiers)) - 1] if rank > 0 else None
+
+    def tier_targets_s(self) -> dict[int, float]:
+        """Priority rank → target wait in seconds."""
+        return {i + 1: t.target_wait_min * 60 for i, t in enumerate(self.tiers)}
 
     def service(self, prefix: str) -> Service | None:
         return next((s for s in self.services if s.prefix == prefix), None)

@@ -52,5 +52,21 @@ class ServiceClosed(QueueError):
     code = "service_closed"
 
 
+class UnknownTier(QueueError, LookupError):
+    code = "unknown_tier"
+
+
+class Diverted(QueueError):
+    """The service stops issuing at a level 2 peak: it has a self-service alternative."""
+
+    code = "diverted"
+
+
+class PrinterUnavailable(QueueError):
+    """The take-ticket button is refused: the printer cannot hand a ticket over now."""
+
+    code = "printer_unavailable"
+
+
 class StoreError(KioskError):
     """The database cannot be opened or migrated."""
