@@ -2,24 +2,35 @@
 
 An empty ``[hardware]`` section means virtual devices everywhere (laptop demo): a printer
 that saves PNG tickets, displays that write to the log, keys on the console, silent audio.
-Every key is documented in docs/hardware.md; unknown keys and out-of-range values are errors.
+Every key is documented in docs/hardware.md; unknown keys, wrong types and out-of-range values
+are errors (`kiosk.config.strict`), and so is a control character in a text that is printed or
+shown (`kiosk.config.text`).
 ``kiosk.app.hardware.build_devices`` hands ``HardwareConfig.driver_options()`` to ``drivers.factory.build_hardware``.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+
+from kiosk.config.strict import INT_ONLY, StrictModel
+from kiosk.config.text import PrintableText, check_printable
 
 BcmPin = int  # validated by the bounds below
 _PIN = dict(ge=0, le=27)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _printable_texts(value: str | dict[str, str]) -> str | dict[str, str]:
+    """One text, or one per language: none with a control character."""
+    for lang, text in ({"": value} if isinstance(value, str) else value).items():
+        try:
+            check_printable(text)
+        except ValueError as exc:
+            raise ValueError(f"the {lang!r} text {exc}" if lang else str(exc)) from None
+    return value
 
 
-class PrinterConfig(_Strict):
+class PrinterConfig(StrictModel):
     """The ticket printer (``[hardware.printer]``)."""
 
     driver: Literal["escpos-serial", "escpos-usb", "escpos-network", "escpos-file", "virtual", "mock"] = Field(
@@ -33,13 +44,13 @@ class PrinterConfig(_Strict):
     tcp_port: int = Field(9100, ge=1, le=65535, description="raw TCP port (escpos-network)")
     path: str = Field("/dev/usb/lp0", description="device file (escpos-file)")
     profile: str = Field("", description="python-escpos profile with a paper width; empty: POS-5890 (58 mm) or TM-T20II (80 mm)")
-    paper_mm: Literal[58, 80] = Field(80, description="paper width in mm")
+    paper_mm: Annotated[Literal[58, 80], INT_ONLY] = Field(80, description="paper width in mm")
     text_mode: Literal["gb18030", "image"] = Field(
         "gb18030", description="Chinese as GB18030 in the printer's Chinese mode, or rendered to an image (any printer)")
     font: str = Field("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", description="CJK font for image mode and PNG tickets")
-    qr_url: str = Field("", description="QR code URL template: {branch} {ticket} {ticket_id} {service} {day}; empty: no QR")
+    qr_url: PrintableText = Field("", description="QR code URL template: {branch} {ticket} {ticket_id} {service} {day}; empty: no QR")
     qr_size: int = Field(6, ge=1, le=16, description="QR module size in dots")
-    footer: str | dict[str, str] = Field("", description="footer line, one text or one per language")
+    footer: Annotated[str | dict[str, str], AfterValidator(_printable_texts)] = Field("", description="footer line, one text or one per language")
     logo: str = Field("", description="image printed at the top (scaled to the paper width); empty: none")
     cut: bool = Field(True, description="cut the paper after each ticket")
     status_poll_s: float = Field(5.0, ge=0, le=3600, description="real-time status (DLE EOT) poll period; 0: the printer cannot answer, print unverified")
@@ -54,7 +65,7 @@ class PrinterConfig(_Strict):
         return self
 
 
-class DisplayConfig(_Strict):
+class DisplayConfig(StrictModel):
     """One call display (``[[hardware.displays]]``)."""
 
     name: str = Field("", pattern=r"^[A-Za-z0-9_.-]{0,32}$", description="device name in faults and events; default display1, display2…")
@@ -74,12 +85,12 @@ class DisplayConfig(_Strict):
     brightness: int = Field(4, ge=1, le=4, description="Epson display brightness")
     select_display: bool = Field(False, description="send ESC = 2 first (display behind a printer's pass-through)")
     language: str = Field("en", description="language of the counter names (the display is 7-bit ASCII)")
-    idle_message: str = Field("Welcome", max_length=80, description="shown when no call is on")
+    idle_message: PrintableText = Field("Welcome", max_length=80, description="shown when no call is on")
     blink_s: float = Field(5.0, ge=0, le=60, description="how long a new call blinks")
     counters: list[int] = Field(default_factory=list, description="counters whose calls it shows; empty: all")
 
 
-class KeypadConfig(_Strict):
+class KeypadConfig(StrictModel):
     """The keys of one counter (``[[hardware.keypads]]``), BCM pin numbers, wired to GND."""
 
     counter: int = Field(ge=1, description="counter number")
@@ -90,7 +101,7 @@ class KeypadConfig(_Strict):
     pause: Optional[int] = Field(None, **_PIN, description="pause / resume the counter")
 
 
-class TakeTicketConfig(_Strict):
+class TakeTicketConfig(StrictModel):
     """A dispenser button (``[[hardware.take_ticket]]``)."""
 
     service: str = Field(pattern=r"^[A-Z]{1,3}$", description="service prefix the button issues")
@@ -98,7 +109,7 @@ class TakeTicketConfig(_Strict):
     repeat_guard_s: float = Field(1.0, ge=0, le=30, description="a second press within this is ignored")
 
 
-class RatingPadConfig(_Strict):
+class RatingPadConfig(StrictModel):
     """Three rating keys at a counter (``[[hardware.rating_pads]]``)."""
 
     counter: int = Field(ge=1, description="counter number")
@@ -107,20 +118,20 @@ class RatingPadConfig(_Strict):
     dissatisfied: Optional[int] = Field(None, **_PIN, description="score 1")
 
 
-class LampConfig(_Strict):
+class LampConfig(StrictModel):
     """A "now serving" lamp (``[[hardware.lamps]]``), through a transistor/relay."""
 
     counter: int = Field(ge=1, description="counter number")
     pin: int = Field(**_PIN, description="BCM pin")
 
 
-class BuzzerConfig(_Strict):
+class BuzzerConfig(StrictModel):
     """The chime buzzer (``[hardware.buzzer]``)."""
 
     pin: Optional[int] = Field(None, **_PIN, description="BCM pin; none: no buzzer")
 
 
-class StackLightConfig(_Strict):
+class StackLightConfig(StrictModel):
     """Alert tower light (``[hardware.stack_light]``): green 0, amber 1, red blinking 2."""
 
     green: Optional[int] = Field(None, **_PIN, description="BCM pin of the green lamp")
@@ -128,7 +139,7 @@ class StackLightConfig(_Strict):
     red: Optional[int] = Field(None, **_PIN, description="BCM pin of the red lamp")
 
 
-class AudioConfig(_Strict):
+class AudioConfig(StrictModel):
     """Announcements (``[hardware.audio]``); the languages come from ``[languages] announce``."""
 
     driver: Literal["alsa", "mock", "silent"] = Field("silent", description="alsa plays with aplay; silent only logs")
@@ -140,7 +151,7 @@ class AudioConfig(_Strict):
     play_timeout_s: float = Field(30.0, gt=0, le=300, description="time limit of one announcement")
 
 
-class HardwareConfig(_Strict):
+class HardwareConfig(StrictModel):
     """The ``[hardware]`` section."""
 
     gpio: Literal["gpiozero", "mock", "virtual"] = Field(

@@ -1,27 +1,26 @@
-"""The `[mqtt]` section: the connection to HQ."""
+"""The `[mqtt]` section: the connection to HQ (validated strictly, `kiosk.config.strict`)."""
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from kiosk.config.strict import StrictModel
+from kiosk.config.text import PrintableText
 
 LOCAL_BROKER = "mqtt://127.0.0.1:1883"  # a broker on this machine: the default of the kiosk and of HQ
 
 
-class MqttTls(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class MqttTls(StrictModel):
     ca_file: str | None = Field(None, description="CA bundle that signed the broker's certificate")
     cert_file: str | None = Field(None, description="client certificate (mutual TLS)")
     key_file: str | None = Field(None, description="client private key")
     insecure: bool = Field(False, description="skip host-name checking (test benches only)")
 
 
-class MqttConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class MqttConfig(StrictModel):
     enabled: bool = Field(False, description="false: run offline, keep the outbox")
-    url: str = Field(LOCAL_BROKER, description="mqtt://host:port or mqtts://host:port")
+    url: PrintableText = Field(LOCAL_BROKER, description="mqtt://host:port or mqtts://host:port (shown in the status)")
     topic_prefix: str = Field("kiosk", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
     client_id: str | None = Field(None, description="default: kiosk-<branch id>")
     protocol: Literal["auto", "5", "3.1.1"] = Field("auto", description="auto: MQTT 5, falling back to 3.1.1")

@@ -1,9 +1,11 @@
 """One TOML file → typed, validated settings.
 
-Validation is pydantic's (unknown keys, wrong types and out-of-range values are rejected);
+Validation is pydantic's, strict (`kiosk.config.strict`: unknown keys, wrong types — no
+conversion of ``"1"`` or ``1.0`` to an integer — and out-of-range values are rejected); every
+text that reaches a printer, a display or a screen is `kiosk.config.text.PrintableText`;
 cross-field rules (duplicate prefixes, a counter naming an unknown service…) are model
 validators. Any problem becomes one `ConfigError` naming the key — and its line where the
-key can be found in the file — and the kiosk does not start.
+key can be found in the file (`kiosk.config.problems`) — and the kiosk does not start.
 """
 from __future__ import annotations
 
@@ -15,53 +17,52 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kiosk.config.hardware import HardwareConfig
 from kiosk.config.mqtt import MqttConfig
+from kiosk.config.problems import KeyedError, describe
+from kiosk.config.strict import TOML_ARRAY, StrictModel
+from kiosk.config.text import PrintableText
 from kiosk.config.ui import UiConfig
 from kiosk.domain.errors import ConfigError, UnknownTier
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "firmware_config" / "kiosk.toml"
 LANGS = ("zh", "en")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_RANGE = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_RANGE = re.compile(r"(\d\d:\d\d)-(\d\d:\d\d)")
 
 Lang = Literal["zh", "en"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Names(_Strict):
+class Names(StrictModel):
     """A text in each language; `en` is the fallback."""
 
-    zh: str | None = None
-    en: str = Field(min_length=1)
+    zh: PrintableText | None = None
+    en: PrintableText = Field(min_length=1)
 
     def get(self, lang: str) -> str:
         return getattr(self, lang, None) or self.en
 
 
-class Branch(_Strict):
+class Branch(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="MQTT topic segment")
     name: Names
 
 
-class Languages(_Strict):
+class Languages(StrictModel):
     available: list[Lang] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
     announce: list[Lang] = Field(default_factory=lambda: ["zh", "en"])
 
 
-class Day(_Strict):
+class Day(StrictModel):
     rollover: str = Field("04:00", description="HH:MM local time at which the business day starts")
     timezone: str = "Asia/Shanghai"
 
     @field_validator("rollover")
     @classmethod
     def _hhmm(cls, v: str) -> str:
-        if not _HHMM.match(v):
+        if not _HHMM.fullmatch(v):
             raise ValueError("must be a time HH:MM, e.g. 04:00")
         return v
 
@@ -84,7 +85,7 @@ class Day(_Strict):
         return ZoneInfo(self.timezone)
 
 
-class Policy(_Strict):
+class Policy(StrictModel):
     priority_at: Literal["vip_first", "all"] = "vip_first"
     noshow_requeue: bool = True
     repeat_guard_s: float = Field(2.0, ge=0, le=60)
@@ -92,7 +93,7 @@ class Policy(_Strict):
                                    description="a pad press this long after a finish still rates that customer")
 
 
-class Tier(_Strict):
+class Tier(StrictModel):
     """A priority tier (钻石 / 金 / 银…): the tiers are listed highest first."""
 
     id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
@@ -101,11 +102,12 @@ class Tier(_Strict):
     satisfaction_target: float | None = Field(None, ge=0, le=1, description="default: alerts.satisfaction_target")
 
 
-class Service(_Strict):
+class Service(StrictModel):
     prefix: str = Field(pattern=r"^[A-Z]$", description="one capital letter")
     name: Names
     priority: Literal["normal", "vip"] = "normal"
-    numbers: tuple[Annotated[int, Field(ge=0, le=9999)], Annotated[int, Field(ge=0, le=9999)]] = (1, 999)
+    numbers: Annotated[tuple[Annotated[int, Field(ge=0, le=9999)], Annotated[int, Field(ge=0, le=9999)]],
+                       TOML_ARRAY] = (1, 999)
     on_exhausted: Literal["wrap", "refuse"] = "wrap"
     target_wait_min: float = Field(10, gt=0, le=600)
     starvation_limit_min: float = Field(20, gt=0, le=1440)
@@ -138,7 +140,7 @@ class Service(_Strict):
         return any(lo <= hhmm < hi for lo, hi in map(parse_hours, hours or self.hours))
 
 
-class Counter(_Strict):
+class Counter(StrictModel):
     number: int = Field(ge=1, le=999)
     name: Names | None = None
     services: list[str] = Field(min_length=1)
@@ -153,7 +155,7 @@ class Counter(_Strict):
         return f"{self.number}号窗口" if lang == "zh" else f"Counter {self.number}"
 
 
-class Alerts(_Strict):
+class Alerts(StrictModel):
     level1_per_counter: float = Field(2.5, gt=0, le=100)
     level2_per_counter: float = Field(3.5, gt=0, le=100)
     clear_ratio: float = Field(0.8, gt=0, lt=1)
@@ -172,7 +174,7 @@ class Alerts(_Strict):
         return self
 
 
-class QuietHours(_Strict):
+class QuietHours(StrictModel):
     """The hall's usually quiet hours, published so customers come when it is calm."""
 
     on_ticket: bool = True
@@ -180,12 +182,12 @@ class QuietHours(_Strict):
     weeks: int = Field(4, ge=1, le=52)
 
 
-class StoreConfig(_Strict):
+class StoreConfig(StrictModel):
     synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     event_retention_days: float = Field(30, gt=0, le=3650)
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     branch: Branch
     languages: Languages = Languages()
     day: Day = Day()
@@ -206,28 +208,28 @@ class Settings(_Strict):
         prefixes = [s.prefix for s in self.services]
         for i, p in enumerate(prefixes):
             if p in prefixes[:i]:
-                raise _KeyedError(("services", i, "prefix"), f"duplicate service prefix {p!r}")
+                raise KeyedError(("services", i, "prefix"), f"duplicate service prefix {p!r}")
         numbers = [c.number for c in self.counters]
         for i, c in enumerate(self.counters):
             if c.number in numbers[:i]:
-                raise _KeyedError(("counters", i, "number"), f"duplicate counter number {c.number}")
+                raise KeyedError(("counters", i, "number"), f"duplicate counter number {c.number}")
             for j, s in enumerate(c.services):
                 if s not in prefixes:
-                    raise _KeyedError(("counters", i, "services", j),
+                    raise KeyedError(("counters", i, "services", j),
                                       f"counter {c.number} names unknown service {s!r} "
                                       f"(known: {', '.join(prefixes)})")
                 if s in c.services[:j]:
-                    raise _KeyedError(("counters", i, "services", j), f"service {s!r} listed twice")
+                    raise KeyedError(("counters", i, "services", j), f"service {s!r} listed twice")
         for s_i, s in enumerate(self.services):
             if not any(s.prefix in c.services for c in self.counters):
-                raise _KeyedError(("services", s_i, "prefix"), f"no counter serves service {s.prefix!r}")
+                raise KeyedError(("services", s_i, "prefix"), f"no counter serves service {s.prefix!r}")
         tier_ids = [t.id for t in self.tiers]
         for i, t in enumerate(tier_ids):
             if t in tier_ids[:i]:
-                raise _KeyedError(("tiers", i, "id"), f"duplicate tier {t!r}")
+                raise KeyedError(("tiers", i, "id"), f"duplicate tier {t!r}")
         for s_i, s in enumerate(self.services):
             if s.tier is not None and s.tier not in tier_ids:
-                raise _KeyedError(("services", s_i, "tier"),
+                raise KeyedError(("services", s_i, "tier"),
                                   f"unknown tier {s.tier!r} (known: {', '.join(tier_ids)})")
         return self
 
@@ -257,21 +259,12 @@ class Settings(_Strict):
         return next((c for c in self.counters if c.number == number), None)
 
 
-class _KeyedError(ValueError):
-    """A cross-field error that knows which key it is about."""
-
-    def __init__(self, loc: tuple, message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.message = message
-
-
 def parse_hours(item: str) -> tuple[dtime, dtime]:
-    m = _RANGE.match(item)
+    m = _RANGE.fullmatch(item)
     if not m:
         raise ValueError(f"{item!r} is not an opening-hours range HH:MM-HH:MM")
     lo, hi = m.groups()
-    if not _HHMM.match(lo) or not (_HHMM.match(hi) or hi == "24:00"):
+    if not _HHMM.fullmatch(lo) or not (_HHMM.fullmatch(hi) or hi == "24:00"):
         raise ValueError(f"{item!r} has an impossible time")
     end = dtime.max if hi == "24:00" else dtime(*map(int, hi.split(":")))
     start = dtime(*map(int, lo.split(":")))
@@ -302,59 +295,4 @@ def parse_settings(text: str, source: str = "<config>") -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, text, source)) from None
-
-
-def _describe(exc: ValidationError, text: str, source: str) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        msg = err["msg"]
-        ctx_err = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_err, _KeyedError):
-            loc, msg = loc + ctx_err.loc, ctx_err.message
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        key = _dotted(loc)
-        line = _find_line(text, loc)
-        where = f"{source}:{line}" if line else source
-        lines.append(f"{where}: {key}: {msg}")
-    return "invalid configuration\n  " + "\n  ".join(lines)
-
-
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _find_line(text: str, loc: tuple) -> int | None:
-    """Best effort: the line of `loc` in the TOML text (tables, arrays of tables, keys)."""
-    lines = text.splitlines()
-    start, end = 0, len(lines)
-    path = [p for p in loc]
-    found: int | None = None
-    while path:
-        part = path.pop(0)
-        if isinstance(part, int):
-            continue
-        index = path[0] if path and isinstance(path[0], int) else None
-        header = re.compile(rf"^\s*\[\[?\s*{re.escape(part)}\s*\]\]?\s*(#.*)?$")
-        key = re.compile(rf"^\s*{re.escape(part)}\s*=")
-        hits = [i for i in range(start, end) if header.match(lines[i])]
-        if hits:
-            pick = hits[index] if index is not None and index < len(hits) else hits[0]
-            nxt = [i for i in range(pick + 1, len(lines)) if lines[i].lstrip().startswith("[")]
-            start, end = pick + 1, (nxt[0] if nxt else len(lines))
-            found = pick + 1
-            continue
-        keyhits = [i for i in range(start, end) if key.match(lines[i])]
-        if keyhits:
-            found = keyhits[0] + 1
-            start = keyhits[0]
-            end = keyhits[0] + 1
-        break
-    return found
+        raise ConfigError(describe(exc, text, source)) from None

@@ -1,14 +1,15 @@
-"""The `[ui]` section: the touchscreen and the now-serving screen."""
+"""The `[ui]` section: the touchscreen and the now-serving screen (validated strictly,
+`kiosk.config.strict`)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from kiosk.config.strict import INT_ONLY, TOML_ARRAY, StrictModel
 
 
-class UiConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class UiConfig(StrictModel):
     admin_pin_hash: str | None = Field(
         None, description="scrypt hash of the admin PIN (`kiosk set-pin`); none: the admin screen is locked")
     vip_entry: Literal["button", "code", "both", "none"] = Field(
@@ -17,8 +18,8 @@ class UiConfig(BaseModel):
     result_timeout_s: float = Field(8.0, ge=2, le=120, description="seconds the ticket screen stays before going back")
     font: str | None = Field(None, description="a CJK font file; default: the first of the known Debian fonts found")
     fullscreen: bool = Field(True, description="false: a window (development)")
-    size: tuple[int, int] | None = Field(None, description="window size when not full screen, e.g. [800, 480]")
-    rotation: Literal[0, 90, 180, 270] = 0
+    size: Annotated[tuple[int, int], TOML_ARRAY] | None = Field(None, description="window size when not full screen, e.g. [800, 480]")
+    rotation: Annotated[Literal[0, 90, 180, 270], INT_ONLY] = 0
     display_calls: int = Field(6, ge=1, le=20, description="calls listed on the now-serving screen")
     long_press_s: float = Field(3.0, ge=0.5, le=30, description="hold on the branch name this long to reach the admin PIN")
     admin_idle_s: float = Field(120.0, ge=10, le=3600,

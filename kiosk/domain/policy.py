@@ -1,23 +1,35 @@
-"""Which waiting ticket a counter calls next (a pure function of the queue).
+"""Which waiting ticket a counter calls next: THE calling rule (docs/queueing.md).
 
-A counter that serves priority first (`vip_first`, or every counter when
-`priority_at = "all"`) calls the longest-waiting priority ticket among its services;
-otherwise, and when no priority ticket waits, the longest-waiting ticket among its services.
-Anti-starvation: a normal ticket that has waited past its service's limit is not passed over
-by priority tickets any more. Ties go to the counter's preferred service, then the ticket
-issued first.
+One rule serves the engine (who is called), the estimator (when a ticket will be called) and
+"people ahead" (how many are called before it). A ticket's `priority` is 0 for a normal ticket
+and 1..N for a priority ticket of tier N (1 = the highest tier).
+
+At a priority-first counter (`vip_first`, or every counter with `priority_at = "all"`):
+1. priority tickets past their tier's target wait, the earliest deadline first;
+2. the other priority tickets, by tier, then the longest waiting;
+3. then the normal tickets, in the counter's own order (below). A normal ticket never
+   overtakes a waiting priority ticket there, however long it has waited.
+At any other counter every ticket is ordered as a normal ticket of its service.
+
+The counter's own order of normal tickets (`order`):
+- "fifo": the longest waiting across its services (its preferred service breaks ties);
+- "strict": its services in the order listed, the longest waiting within a service; a ticket
+  past its service's starvation limit comes before the others (the earliest deadline first).
+Ties go to the counter's preferred service, then to the ticket issued first.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+ORDERS = ("fifo", "strict")
+
 
 @dataclass(frozen=True)
 class Candidate:
     ticket_id: int
     service: str
-    priority: int
+    priority: int  # 0 normal, 1..N priority tier (1 highest)
     queued_t: float
 
 
@@ -27,34 +39,49 @@ def priority_first(vip_first: bool, priority_at: str) -> bool:
 
 class CallingRule:
     """The rule of one counter, with what does not change between calls worked out once (the
-    engine asks it once per call; the estimator's simulation thousands of times per estimate)."""
+    engine asks it once per call; the estimator's simulation thousands of times per estimate).
 
-    __slots__ = ("services", "priority_first", "starvation_limit_s", "_rank", "_limit")
+    ``tier_targets_s``: priority tier → its target wait (a tier without one never ages);
+    ``starvation_limit_s``: service → the wait after which a normal ticket of a strict counter's
+    later service comes first."""
+
+    __slots__ = ("services", "priority_first", "order", "starvation_limit_s", "tier_targets_s",
+                 "_rank", "_limit", "_strict")
 
     def __init__(self, services: Sequence[str], vip_first: bool, priority_at: str,
-                 starvation_limit_s: Mapping[str, float]) -> None:
+                 starvation_limit_s: Mapping[str, float], *, order: str = "fifo",
+                 tier_targets_s: Mapping[int, float] | None = None) -> None:
+        if order not in ORDERS:
+            raise ValueError(f"unknown counter order {order!r} (known: {', '.join(ORDERS)})")
         self.services = tuple(services)
         self.priority_first = priority_first(vip_first, priority_at)
+        self.order = order
         self.starvation_limit_s = starvation_limit_s
+        self.tier_targets_s = dict(tier_targets_s or {})
         self._rank = {s: i for i, s in enumerate(self.services)}
         inf = float("inf")
         self._limit = {s: starvation_limit_s.get(s, inf) for s in self.services}
+        self._strict = order == "strict"
 
-    def sort_key(self, w: Candidate, now: float) -> tuple[int, float, int, int] | None:
+    def sort_key(self, w: Candidate, now: float) -> tuple[float, ...] | None:
         """The rule as an order: the waiting ticket with the smallest key is called first (None: a
-        ticket of a service this counter does not serve). At a priority-first counter a normal
-        ticket past its starvation limit comes first, then priority tickets, then the others;
-        within each, the longest waiting, then the preferred service, then the ticket issued first."""
+        ticket of a service this counter does not serve). Within one service and one tier the key
+        grows with the time the ticket was queued (each such line is in calling order)."""
         r = self._rank.get(w.service)
         if r is None:
             return None
-        if not self.priority_first:
-            tier = 0
-        elif w.priority:
-            tier = 1
-        else:
-            tier = 0 if now - w.queued_t >= self._limit[w.service] else 2
-        return (tier, w.queued_t, r, w.ticket_id)
+        q = w.queued_t
+        if self.priority_first and w.priority > 0:
+            target = self.tier_targets_s.get(w.priority)
+            if target is not None and now - q >= target:
+                return (0, q + target, r, w.ticket_id)
+            return (1, w.priority, q, r, w.ticket_id)
+        if self._strict:
+            limit = self._limit[w.service]
+            if now - q >= limit:
+                return (2, q + limit, r, w.ticket_id)
+            return (3, r, q, w.ticket_id)
+        return (3, q, r, w.ticket_id)
 
     def choose_index(self, waiting: Sequence[Candidate], now: float) -> int | None:
         """Where in `waiting` the ticket this counter calls next stands (None: nobody it serves)."""
@@ -72,8 +99,24 @@ class CallingRule:
         at = self.choose_index(waiting, now)
         return None if at is None else waiting[at]
 
+    def count_before(self, waiting: Iterable[Candidate], target: Candidate, now: float) -> int | None:
+        """How many of `waiting` this counter would call before `target` if nothing changed
+        (None: it does not serve `target`)."""
+        tk = self.sort_key(target, now)
+        if tk is None:
+            return None
+        n = 0
+        for w in waiting:
+            if w.ticket_id != target.ticket_id:
+                k = self.sort_key(w, now)
+                if k is not None and k < tk:
+                    n += 1
+        return n
+
 
 def choose_next(services: Sequence[str], vip_first: bool, waiting: Iterable[Candidate], now: float,
-                priority_at: str, starvation_limit_s: Mapping[str, float]) -> Candidate | None:
-    """`CallingRule(services, vip_first, priority_at, starvation_limit_s).choose(waiting, now)`."""
-    return CallingRule(services, vip_first, priority_at, starvation_limit_s).choose(waiting, now)
+                priority_at: str, starvation_limit_s: Mapping[str, float], *, order: str = "fifo",
+                tier_targets_s: Mapping[int, float] | None = None) -> Candidate | None:
+    """`CallingRule(...).choose(waiting, now)` for a single question."""
+    return CallingRule(services, vip_first, priority_at, starvation_limit_s, order=order,
+                       tier_targets_s=tier_targets_s).choose(waiting, now)
