@@ -42,6 +42,7 @@ class EventType(StrEnum):
     TICKET_RATED = "ticket.rated"
     TICKET_PRINTED = "ticket.printed"
     TICKET_PRINT_FAILED = "ticket.print_failed"
+    TICKET_CANCELLED = "ticket.cancelled"
     COUNTER_OPENED = "counter.opened"
     COUNTER_PAUSED = "counter.paused"
     COUNTER_CLOSED = "counter.closed"

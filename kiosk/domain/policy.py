@@ -5,9 +5,11 @@ One rule serves the engine (who is called), the estimator (when a ticket will be
 and 1..N for a priority ticket of tier N (1 = the highest tier).
 
 At a priority-first counter (`vip_first`, or every counter with `priority_at = "all"`):
-1. priority tickets past their tier's target wait, the earliest deadline first;
-2. the other priority tickets, by tier, then the longest waiting;
-3. then the normal tickets, in the counter's own order (below). A normal ticket never
+1. priority tickets, the one due first: due = queued time + its tier's target wait (tickets
+   that arrive together go highest tier first; a lower tier is never held past its own target
+   by a higher tier due later); a tier without a target comes after those with one, by tier
+   then time;
+2. then the normal tickets, in the counter's own order (below). A normal ticket never
    overtakes a waiting priority ticket there, however long it has waited.
 At any other counter every ticket is ordered as a normal ticket of its service.
 
@@ -73,8 +75,8 @@ class CallingRule:
         q = w.queued_t
         if self.priority_first and w.priority > 0:
             target = self.tier_targets_s.get(w.priority)
-            if target is not None and now - q >= target:
-                return (0, q + target, r, w.ticket_id)
+            if target is not None:
+                return (0, q + target, w.priority, r, w.ticket_id)
             return (1, w.priority, q, r, w.ticket_id)
         if self._strict:
             limit = self._limit[w.service]

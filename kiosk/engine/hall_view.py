@@ -1,5 +1,5 @@
 """The hall as the estimator sees it (a `HallView` read from the database), and the number of
-people ahead of a ticket."""
+people ahead of a ticket when the estimator cannot say."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,6 +8,7 @@ from datetime import datetime
 
 from kiosk.config.settings import Counter, Settings
 from kiosk.estimate import CounterView, HallView, WaitingTicket
+from kiosk.estimate.simulate import static_ahead
 
 
 def read_hall(conn: sqlite3.Connection, now: float, wall: datetime, settings: Settings,
@@ -22,17 +23,21 @@ def read_hall(conn: sqlite3.Connection, now: float, wall: datetime, settings: Se
         if cfg is None:
             continue
         views.append(CounterView(r[0], tuple(cfg.services), cfg.vip_first, r[1],
-                                 r[3] if r[2] is not None else None, r[4] if r[2] is not None else None))
+                                 r[3] if r[2] is not None else None, r[4] if r[2] is not None else None,
+                                 order=cfg.order))
     return HallView(now=now, hour=wall.astimezone(settings.day.tz).hour, waiting=waiting,
                     counters=tuple(views), priority_at=settings.policy.priority_at,
-                    starvation_limit_s=starvation_s)
+                    starvation_limit_s=starvation_s, tier_targets_s=settings.tier_targets_s())
 
 
-def people_ahead(conn: sqlite3.Connection, service: str, priority: int, queued_t: float, tid: int) -> int:
-    """People of the same service before this ticket (priority tickets only count priority)."""
-    sql = ("SELECT count(*) FROM tickets WHERE state = 'waiting' AND service = ? AND id != ? "
-           "AND (queued_t < ? OR (queued_t = ? AND id < ?))")
-    args: tuple = (service, tid, queued_t, queued_t, tid)
-    if priority:
-        sql += " AND priority = 1"
-    return conn.execute(sql, args).fetchone()[0]
+def static_people_ahead(hall: HallView, ticket_id: int) -> int:
+    """People ahead by the calling rule as it stands, without the estimator's simulation (the
+    fewest over the counters serving the ticket's service): the answer when the estimator fails."""
+    target = next((t for t in hall.waiting if t.ticket_id == ticket_id), None)
+    return 0 if target is None else static_ahead(hall, target)
+
+
+def static_people_ahead_of_new(hall: HallView, service: str, priority: int) -> int:
+    """The same for a ticket of `service` taken now."""
+    new_id = max((t.ticket_id for t in hall.waiting), default=0) + 1
+    return static_ahead(hall, WaitingTicket(new_id, service, priority, hall.now))

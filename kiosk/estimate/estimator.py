@@ -20,7 +20,7 @@ from kiosk.estimate.events import Rejected, read_event
 from kiosk.estimate.learn import Learner
 from kiosk.estimate.params import EstimatorParams
 from kiosk.estimate.plan import build_plan
-from kiosk.estimate.simulate import simulate_wait, unserved_wait
+from kiosk.estimate.simulate import calls_before, simulate_wait, static_ahead, unserved_wait
 from kiosk.estimate.views import HallView, WaitingTicket
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,29 @@ class WaitEstimator:
         """Seconds a new ticket of ``service`` would wait if taken now (for the screen)."""
         virtual = WaitingTicket(ticket_id=-1, service=service, priority=int(priority), queued_at=hall.now)
         return self._finish(hall, self._simulate(hall, virtual, extra=True), service)
+
+    def ahead_of(self, hall: HallView, ticket_id: int) -> int:
+        """People ahead of ``ticket_id`` (in ``hall.waiting``): how many of the tickets waiting
+        now the calling rule calls before it, the counters finishing at their expected times."""
+        target = next((t for t in hall.waiting if t.ticket_id == ticket_id), None)
+        return 0 if target is None else self._ahead(hall, target, extra=False)
+
+    def ahead_service(self, hall: HallView, service: str, priority: int = 0) -> int:
+        """People ahead of a ticket of ``service`` taken now."""
+        virtual = WaitingTicket(ticket_id=-1, service=service, priority=int(priority), queued_at=hall.now)
+        return self._ahead(hall, virtual, extra=True)
+
+    def _ahead(self, hall: HallView, target: WaitingTicket, extra: bool) -> int:
+        learner = self._learner
+        learner.starvation.see_hall(hall)
+        plan = build_plan(hall, target, extra, learner.hour, learner, self._durations, self.params)
+        n = calls_before(plan, self.params)
+        if n is not None:
+            return n
+        if extra:
+            target = WaitingTicket(max((t.ticket_id for t in hall.waiting), default=0) + 1, target.service,
+                                   target.priority, target.queued_at)
+        return static_ahead(hall, target)
 
     def _simulate(self, hall: HallView, target: WaitingTicket, extra: bool) -> float:
         learner = self._learner

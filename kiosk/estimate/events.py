@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kiosk.domain.model import EventType
 
 # kinds the engine of an earlier version sent: the ticket left the line
+MAX_TIER = 9  # the configuration allows up to 9 priority tiers
 TICKET_CANCELLED = "ticket.cancelled"
 TICKET_EXPIRED = "ticket.expired"
 
@@ -30,7 +31,7 @@ class Observed:
     kind: str  # the event's ``type``
     ticket_id: int | None = None
     service: str | None = None
-    priority: int = 0  # 0 normal, 1 priority
+    priority: int = 0  # 0 normal, 1..N priority tier (1 highest)
     counter: int | None = None  # ``3`` and ``"C3"`` are counter 3
     hour: int | None = None  # local hour 0..23, when the event carries one
     wait_s: float | None = None  # ticket.called: queued -> called
@@ -77,8 +78,8 @@ def _text(value: object) -> str | None:
 def _priority(value: object) -> int | None:
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int) and value >= 0:
-        return 1 if value > 0 else 0
+    if isinstance(value, int) and 0 <= value <= MAX_TIER:
+        return value
     return None
 
 
@@ -116,7 +117,7 @@ _INTEGER = _Field(_ticket_id, "is not an integer")
 _TEXT = _Field(_text, "is not a non-empty string")
 _SECONDS = _Field(_seconds, "is not a finite number of seconds >= 0")
 _FIELDS = {
-    "ticket_id": _INTEGER, "service": _TEXT, "priority": _Field(_priority, "is not 0/1 (or a non-negative integer)"),
+    "ticket_id": _INTEGER, "service": _TEXT, "priority": _Field(_priority, f"is not a priority tier 0..{MAX_TIER}"),
     "counter": _Field(_counter, "names no counter number"), "hour": _Field(_hour, "is not an hour 0..23"),
     "wait_s": _SECONDS, "service_s": _SECONDS, "requeued": _Field(_flag, "is not true/false"),
     "new_ticket_id": _INTEGER, "to_service": _TEXT,

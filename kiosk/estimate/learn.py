@@ -30,7 +30,7 @@ class InLine:
 
     queued_at: float  # its place in time (a requeued or transferred ticket keeps the first)
     service: str
-    priority: int  # 0 normal, 1 priority
+    priority: int  # 0 normal, 1..N priority tier
 
 
 @dataclass
@@ -148,9 +148,8 @@ class Learner:
                     self.pickup.add(now - issued)
             self.at_counter[counter] = AtCounter(tid, now, now - issued if issued is not None else None)
         if issued is not None and ev.service is not None:
-            urgent = ev.priority > 0
             for other, waiting in self.in_line.items():
-                if waiting.service == ev.service and (waiting.priority > 0) == urgent and waiting.queued_at < issued:
+                if waiting.service == ev.service and waiting.priority == ev.priority and waiting.queued_at < issued:
                     self.passed[other] = self.passed.get(other, 0) + 1
         if tid is not None:
             self.passed.pop(tid, None)

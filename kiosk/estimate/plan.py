@@ -38,9 +38,10 @@ class SimPlan:
     target: WaitingTicket
     target_line: int
     target_pos: int
-    lines: tuple[tuple[Candidate, ...], ...]  # per (service, class), FIFO by (queued_at, ticket_id)
+    lines: tuple[tuple[Candidate, ...], ...]  # per (service, priority), FIFO by (queued_at, ticket_id)
     line_times: tuple[tuple[float, ...], ...]  # the queued_t of the tickets of each line
     line_urgent: tuple[bool, ...]  # a priority line
+    counter_serves_target: tuple[int, ...]  # 1: the counter serves the target's service (people ahead)
     line_model: tuple[ServiceModel, ...]
     counters: tuple[SimCounter, ...]
     arrivals: tuple[PriorityStream, ...]
@@ -95,24 +96,27 @@ def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, le
     index = {k: i for i, k in enumerate(keys)}
     sim_counters = []
     for sc in counters:
-        lines = tuple(index[(svc, cls)] for svc in sc.view.services for cls in (1, 0) if (svc, cls) in index)
+        lines = tuple(i for i, (svc, _) in enumerate(keys) if svc in sc.view.services)
         sh = share.get(sc.view.number, 0.0)
         sim_counters.append(replace(sc, lines=lines, slowdown=1.0 / (1.0 - sh) if sh > 0 else 1.0))
-    target_line = index[(target.service, 1 if target.priority > 0 else 0)]
+    target_line = index[(target.service, target.priority)]
     target_pos = next(i for i, t in enumerate(queues[keys[target_line]]) if t is target)
     virtual_id = max((t.ticket_id for t in hall.waiting), default=0) + 1  # a ticket taken now comes last
     lines = tuple(tuple(Candidate(virtual_id if (extra and t is target) else t.ticket_id, t.service,
-                                  1 if t.priority > 0 else 0, t.queued_at) for t in queues[k]) for k in keys)
+                                  t.priority, t.queued_at) for t in queues[k]) for k in keys)
     limits = learner.starvation.limits(hall)
     return SimPlan(
         now=now, target=target, target_line=target_line, target_pos=target_pos, lines=lines,
         line_times=tuple(tuple(c.queued_t for c in line) for line in lines),
-        line_urgent=tuple(k[1] == 1 for k in keys), line_model=tuple(model(k[0]) for k in keys),
+        line_urgent=tuple(k[1] > 0 for k in keys),
+ line_model=tuple(model(k[0]) for k in keys),
         counters=tuple(sim_counters),
         arrivals=tuple(PriorityStream(index[(svc, 1)], svc, rate) for svc, rate in rates.items()),
         priority_at=hall.priority_at, limits=limits,
-        rules=tuple(CallingRule(sc.view.services, sc.view.vip_first, hall.priority_at, limits) for sc in sim_counters),
-        counter_lines=tuple(sc.lines for sc in sim_counters), slowdowns=tuple(sc.slowdown for sc in sim_counters),
+        rules=tuple(CallingRule(sc.view.services, sc.view.vip_first, hall.priority_at, limits,
+                                order=sc.view.order, tier_targets_s=hall.tier_targets_s) for sc in sim_counters),
+        counter_lines=tuple(sc.lines for sc in sim_counters),
+        counter_serves_target=tuple(int(target.service in sc.view.services) for sc in sim_counters), slowdowns=tuple(sc.slowdown for sc in sim_counters),
         no_slowdown=(1.0,) * len(sim_counters),
         turnaround_s=durations.turnaround_s(), noshow_hold_s=durations.noshow_hold_s(), depth=depth,
         target_model=model(target.service))
@@ -120,7 +124,8 @@ def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, le
 
 def _queues(hall: HallView, target: WaitingTicket, extra: bool, learner: Learner,
             params: EstimatorParams) -> dict[tuple[str, int], list[WaitingTicket]]:
-    """The lines per (service, class) that can matter to ``target``."""
+    """The lines per (service, priority) that can matter to ``target``: within one line the
+    calling rule calls in queue order, so the rule's choice among the heads is its choice."""
     queues: dict[tuple[str, int], list[WaitingTicket]] = {}
     waiting = list(hall.waiting)
     if extra:
@@ -133,17 +138,17 @@ def _queues(hall: HallView, target: WaitingTicket, extra: bool, learner: Learner
     passes = params.zombie_passes
     for t in waiting:
         # tickets behind the target in its own line are never called before it
-        if t.service == target.service and (t.priority > 0) == (target.priority > 0) and order(t) > tkey:
+        if t.service == target.service and t.priority == target.priority and order(t) > tkey:
             continue
         if t is not target and passes > 0 and learner.passed.get(t.ticket_id, 0) >= passes:
             # a ticket the hall keeps passing over (later tickets of its own line are
             # called first: held, or requeued but never called again) is not in the line
             continue
-        queues.setdefault((t.service, 1 if t.priority > 0 else 0), []).append(t)
+        queues.setdefault((t.service, t.priority), []).append(t)
     for q in queues.values():
         q.sort(key=lambda t: (t.queued_at, t.ticket_id))
     if extra:
-        q = queues[(target.service, 1 if target.priority > 0 else 0)]
+        q = queues[(target.service, target.priority)]
         q.remove(target)
         q.append(target)
     return queues

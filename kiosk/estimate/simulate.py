@@ -1,7 +1,7 @@
 """Simulating the hall forward from a :class:`SimPlan` until the target ticket is called.
 
 Each counter that can work becomes free at its expected time; the earliest free counter
-calls the ticket the engine would call, chosen by :func:`kiosk.domain.policy.choose_next`
+calls the ticket the engine would call, chosen by :class:`kiosk.domain.policy.CallingRule`
 (the one calling rule), and is busy again for that customer's occupancy. A deterministic
 pass with expected durations is biased (the first of several busy counters frees up sooner
 than the earliest *expected* finish), so the estimate is a steadied median of random passes
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from statistics import NormalDist
 
-from kiosk.domain.policy import Candidate
+from kiosk.domain.policy import CallingRule, Candidate
 from kiosk.estimate.params import EstimatorParams
 from kiosk.estimate.plan import SimPlan
 from kiosk.estimate.views import HallView, WaitingTicket
@@ -36,9 +36,10 @@ def _z_table() -> tuple[float, ...]:
 
 def simulate_wait(plan: SimPlan, params: EstimatorParams) -> float | None:
     """Seconds until the target is called; None when no counter that can work calls it."""
-    det = _one_pass(plan, params, None)
-    if det is None:
+    first = _one_pass(plan, params, None)
+    if first is None:
         return None
+    det = first[0]
     # short queues: the wait hangs on a few random durations, use more runs;
     # long queues average themselves out, fewer runs keep the cost flat
     runs = params.mc_runs if plan.depth <= params.mc_deep else params.mc_runs_deep
@@ -53,7 +54,7 @@ def simulate_wait(plan: SimPlan, params: EstimatorParams) -> float | None:
     out = []
     for j in range(runs):
         w = _one_pass(plan, params, _Draws(rng, j, runs, off_busy, off_pick), horizon)
-        out.append(det if w is None else w)
+        out.append(det if w is None else w[0])
     out.sort()
     # the median, steadied: mean of the middle fifth of the runs
     k = max(runs // 5, 1)
@@ -62,12 +63,31 @@ def simulate_wait(plan: SimPlan, params: EstimatorParams) -> float | None:
     return sum(mid) / len(mid)
 
 
+def calls_before(plan: SimPlan, params: EstimatorParams) -> int | None:
+    """How many of the tickets waiting now are called before the target at a counter that serves
+    its service, by the expected pass (no later arrivals); None when no counter that can work
+    calls it."""
+    first = _one_pass(plan, params, None)
+    return None if first is None else first[1]
+
+
 def unserved_wait(hall: HallView, target: WaitingTicket, plan: SimPlan, back_s: float) -> float:
     """No counter that can work serves the ticket: expect one of its counters to return."""
-    n_ahead = sum(1 for t in hall.waiting if t.service == target.service
-                  and (t.queued_at, t.ticket_id) < (target.queued_at, target.ticket_id))
+    n_ahead = static_ahead(hall, target)
     servers = [c for c in hall.counters if target.service in c.services] or [None]
     return back_s + n_ahead * plan.target_model.occupancy_s / len(servers)
+
+
+def static_ahead(hall: HallView, target: WaitingTicket) -> int:
+    """The tickets waiting now that the counters serving the target's service would call before
+    it, by the rule as it stands now (the fewest over those counters; no simulation)."""
+    rules = [CallingRule(c.services, c.vip_first, hall.priority_at, hall.starvation_limit_s, order=c.order,
+                         tier_targets_s=hall.tier_targets_s) for c in hall.counters if target.service in c.services]
+    me = Candidate(target.ticket_id, target.service, target.priority, target.queued_at)
+    waiting = [Candidate(t.ticket_id, t.service, t.priority, t.queued_at) for t in hall.waiting
+               if t.ticket_id != target.ticket_id]
+    counts = [n for n in (r.count_before(waiting, me, hall.now) for r in rules) if n is not None]
+    return min(counts, default=len(waiting))
 
 
 @dataclass(slots=True)
@@ -84,8 +104,9 @@ class _Draws:
 
 
 def _one_pass(plan: SimPlan, params: EstimatorParams, draws: _Draws | None,
-              horizon: float | None = None) -> float | None:
-    """One pass of the calling rule: expected durations, or random ones with ``draws``."""
+              horizon: float | None = None) -> tuple[float, int] | None:
+    """One pass of the calling rule: expected durations, or random ones with ``draws``.
+    Returns (seconds until the target is called, tickets called before it)."""
     now, turnaround, noshow_s = plan.now, plan.turnaround_s, plan.noshow_hold_s
     ztab = _z_table()
     if draws is not None and plan.arrivals and horizon is not None:
@@ -101,8 +122,9 @@ def _one_pass(plan: SimPlan, params: EstimatorParams, draws: _Draws | None,
     heappop, heappush, bisect_right, exp, inf = heapq.heappop, heapq.heappush, bisect.bisect_right, math.exp, math.inf
     edges = params.noshow_wait_edges_s
     target_line, target_pos = plan.target_line, plan.target_pos
-    line_model, line_urgent = plan.line_model, plan.line_urgent
+    line_model, line_urgent, serves_target = plan.line_model, plan.line_urgent, plan.counter_serves_target
     counter_lines, counter_rule = plan.counter_lines, plan.rules
+    n_called = 0
     if draws is not None:
         rand, j, runs, off_pick = draws.rng.random, draws.j, draws.runs, draws.off_pick
         n_off, n_pick = len(off_pick), 0
@@ -129,8 +151,9 @@ def _one_pass(plan: SimPlan, params: EstimatorParams, draws: _Draws | None,
             continue  # nothing this counter can ever call: drop it
         h = heads[best]
         if best == target_line and h == target_pos:
-            return max(t_free - now, 0.0)
+            return max(t_free - now, 0.0), n_called
         heads[best] = h + 1
+        n_called += serves_target[i]
         m = line_model[best]
         # no-show chance of this customer, given how long it will have waited
         p = m.noshow_by_wait[bisect_right(edges, t_free - times[best][h])]

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class WaitingTicket:
     ticket_id: int
     service: str  # prefix, e.g. "A"
-    priority: int  # 0 normal, 1 priority/VIP
+    priority: int  # 0 normal, 1..N priority tier (1 highest)
     queued_at: float  # hall-time seconds (monotonic timeline); order key for FIFO
 
 
@@ -21,6 +21,7 @@ class CounterView:
     state: str  # "open" | "paused" | "closed"
     busy_service: str | None  # service of the ticket at the counter (called/serving)
     busy_since: float | None  # hall time the current ticket was called
+    order: str = "fifo"  # its order of normal tickets: "fifo" or "strict" (kiosk.domain.policy)
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,4 @@ class HallView:
     counters: tuple[CounterView, ...]
     priority_at: str  # "vip_first" or "all"
     starvation_limit_s: Mapping[str, float]  # per service
+    tier_targets_s: Mapping[int, float] = field(default_factory=dict)  # priority tier -> target wait

@@ -35,13 +35,23 @@ def test_issue_numbers_ahead_and_event(engine, clock):
     assert len({e["id"] for e in events(engine)}) == len(events(engine))
 
 
-def test_vip_service_tickets_are_priority(engine):
+def test_vip_service_tickets_are_priority_of_the_lowest_tier_unless_a_tier_is_given(engine):
     v = engine.issue("V")
     p = engine.issue("A", priority=True)
-    assert v.priority == 1 and p.priority == 1
+    assert v.priority == 3 and p.priority == 3          # silver: the sample hall's lowest tier
+    assert engine.issue("V", tier="diamond").priority == 1
+    assert engine.issue("A", tier="gold").priority == 2
+    assert events(engine, "ticket.issued")[-1]["priority"] == 2
+    with pytest.raises(errors.UnknownTier, match="platinum"):
+        engine.issue("A", tier="platinum")
 
 
-def test_fifo_across_a_counters_services(engine, clock):
+def with_order(settings, order):
+    return settings_with(settings, counters=[{**c.model_dump(mode="json"), "order": order} for c in settings.counters])
+
+
+def test_fifo_across_a_counters_services(make_engine, settings, clock):
+    engine = make_engine(with_order(settings, "fifo"))
     engine.issue("B"); clock.advance(5)
     engine.issue("A"); clock.advance(5)
     engine.issue("B")
@@ -61,12 +71,47 @@ def test_priority_first_only_at_vip_first_counters(engine, clock):
     assert engine.call_next(1).ticket == "A003"
 
 
-def test_anti_starvation_beats_priority(engine, clock, settings):
+def test_a_strict_counter_calls_its_preferred_service_first_until_the_other_starves(engine, clock, settings):
+    # issue 13: counter 4 `services = ["B", "A"]` called A001 before B001
+    engine.issue("A"); clock.advance(5)
+    engine.issue("B"); clock.advance(5)
+    engine.issue("A")
+    assert engine.call_next(4).ticket == "B001"
+    clock.advance(settings.service("A").starvation_limit_min * 60)
+    engine.issue("B")
+    assert engine.call_next(4).ticket == "A001"          # past A's limit: no longer passed over
+    assert engine.call_next(4).ticket == "A002"          # also past it now
+    assert engine.call_next(4).ticket == "B002"
+
+
+def test_anti_starvation_never_beats_priority_at_a_vip_first_counter(engine, clock, settings):
     engine.issue("B")
     clock.advance(settings.service("B").starvation_limit_min * 60 + 1)
     engine.issue("V")
-    assert engine.call_next(1).ticket == "B001"
     assert engine.call_next(1).ticket == "V001"
+    assert engine.call_next(1).ticket == "B001"
+
+
+def test_people_ahead_counts_every_ticket_the_rule_calls_first_across_services(make_engine, settings, clock):
+    # issue 13: counter 3 serves A and B; with B001 and B002 waiting a new A ticket said "0 ahead"
+    engine = make_engine(settings_with(settings, counters=[
+        {"number": 3, "services": ["A", "B"]}, {"number": 1, "services": ["V"], "vip_first": True}]),
+        open_counters=False)
+    engine.set_counter(3, "open")
+    engine.issue("B"); clock.advance(5)
+    engine.issue("B"); clock.advance(5)
+    a = engine.issue("A")
+    assert a.ahead == 2
+    called = [engine.call_next(3).ticket for _ in range(3)]
+    assert called.index(a.ticket) == a.ahead
+
+
+def test_a_priority_ticket_counts_only_what_is_called_before_it(engine, clock):
+    for _ in range(4):
+        engine.issue("A"); clock.advance(5)
+    v = engine.issue("V")
+    assert v.ahead == 0
+    assert engine.call_next(1).ticket == v.ticket
 
 
 def test_call_by_number_and_wrong_service(engine):

@@ -3,7 +3,9 @@
 A model of the waiting line is kept beside the engine; after every step:
 - a number is issued once per business day;
 - a ticket is with at most one counter, and a counter holds only a called/serving ticket;
-- each call picks what the rule says (priority first at vip_first counters, else FIFO);
+- each call picks what the rule says (priority first at vip_first counters, then the counter's
+  preferred service at strict counters, else FIFO; all priority tickets are of one tier here and
+  no starvation limit is reached);
 - counts add up: every issued ticket ends in exactly one live row, and waiting matches the model.
 """
 from __future__ import annotations
@@ -70,11 +72,13 @@ class QueueMachine(RuleBasedStateMachine):
         eligible = {tid: v for tid, v in self.waiting.items() if v[2] in cfg.services}
         if not eligible:
             return None
+        rank = {s: i for i, s in enumerate(cfg.services)}
         if cfg.vip_first:
             vip = {tid: v for tid, v in eligible.items() if v[1]}
             if vip:
-                eligible = vip
-        rank = {s: i for i, s in enumerate(cfg.services)}
+                return min(vip, key=lambda tid: (vip[tid][0], rank[vip[tid][2]], tid))
+        if cfg.order == "strict":
+            return min(eligible, key=lambda tid: (rank[eligible[tid][2]], eligible[tid][0], tid))
         return min(eligible, key=lambda tid: (eligible[tid][0], rank[eligible[tid][2]], tid))
 
     @rule(counter=st.sampled_from(COUNTERS), dt=st.floats(0, 300))

@@ -17,9 +17,9 @@ from kiosk.estimate.samples import DurationWindow
 SERVICES = {"A": 300.0, "B": 600.0, "V": 480.0}
 
 
-def counter(number, services=("A", "B"), *, vip_first=False, state="open", busy=None, since=None):
+def counter(number, services=("A", "B"), *, vip_first=False, state="open", busy=None, since=None, order="fifo"):
     return CounterView(number=number, services=tuple(services), vip_first=vip_first, state=state,
-                       busy_service=busy, busy_since=since)
+                       busy_service=busy, busy_since=since, order=order)
 
 
 def hall(waiting, counters, *, now=1000.0, priority_at="vip_first", limits=None):
@@ -93,35 +93,45 @@ def test_priority_only_jumps_ahead_at_vip_first_counters():
     assert e_all == pytest.approx(e_first, rel=0.05)
 
 
-def test_starving_normal_ticket_is_not_passed_over_by_priority_tickets():
+def test_a_ticket_past_its_starvation_limit_is_not_passed_over_at_a_strict_counter():
+    est = WaitEstimator(SERVICES)
+    old = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)  # waited 2000 s
+    later = [WaitingTicket(ticket_id=10 + i, service="B", priority=0, queued_at=1500.0 + i) for i in range(4)]
+    cs = [counter(1, ("B", "A"), busy="B", since=1900.0, order="strict")]
+    h_no_limit = hall([old] + later, cs, now=2000.0)
+    h_limit = hall([old] + later, cs, now=2000.0, limits={"A": 1200.0, "B": 900.0})
+    assert est.estimate_for(h_limit, 1) < est.estimate_for(h_no_limit, 1) / 3
+
+
+def test_no_starvation_limit_lets_a_normal_ticket_overtake_priority_at_a_vip_first_counter():
     est = WaitEstimator(SERVICES)
     old = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)  # waited 2000 s
     vips = [WaitingTicket(ticket_id=10 + i, service="V", priority=1, queued_at=1500.0 + i) for i in range(4)]
-    cs = [counter(1, ("V", "A"), vip_first=True, busy="V", since=1900.0)]
-    h_no_limit = hall([old] + vips, cs, now=2000.0)
+    cs = [counter(1, ("V", "A"), vip_first=True, busy="V", since=1900.0, order="strict")]
     h_limit = hall([old] + vips, cs, now=2000.0, limits={"A": 1200.0, "V": 900.0})
-    assert est.estimate_for(h_limit, 1) < est.estimate_for(h_no_limit, 1) / 3
+    assert est.ahead_of(h_limit, 1) == 4
+    assert est.ahead_of(h_limit, 10) == 0
 
 
 def test_starvation_limits_the_hall_does_not_apply_are_unlearned():
     old = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)
-    vips = [WaitingTicket(ticket_id=10 + i, service="V", priority=1, queued_at=1500.0 + i) for i in range(4)]
-    cs = [counter(1, ("V", "A"), vip_first=True, busy="V", since=1900.0)]
-    limits = {"A": 1200.0, "V": 900.0}
-    h = hall([old] + vips, cs, now=2000.0, limits=limits)
+    later = [WaitingTicket(ticket_id=10 + i, service="B", priority=0, queued_at=1500.0 + i) for i in range(4)]
+    cs = [counter(1, ("B", "A"), busy="B", since=1900.0, order="strict")]
+    limits = {"A": 1200.0, "B": 3000.0}
+    h = hall([old] + later, cs, now=2000.0, limits=limits)
     est = WaitEstimator(SERVICES)
     honoured = est.estimate_for(h, 1)
-    # the recorded hall twice calls a priority ticket past a normal one beyond its limit
+    # the recorded hall twice calls its preferred service past a ticket of the other beyond its limit
     for k in range(2):
         base = 10_000.0 * (k + 1)
         est.observe({"type": "ticket.issued", "ticket_id": 100 + k, "service": "A", "priority": 0}, base)
-        est.observe({"type": "ticket.issued", "ticket_id": 200 + k, "service": "V", "priority": 1}, base + 10)
-        est.observe({"type": "ticket.called", "ticket_id": 200 + k, "service": "V", "priority": 1,
+        est.observe({"type": "ticket.issued", "ticket_id": 200 + k, "service": "B", "priority": 0}, base + 10)
+        est.observe({"type": "ticket.called", "ticket_id": 200 + k, "service": "B", "priority": 0,
                      "counter": 1, "wait_s": 1990.0}, base + 2000)
         est.observe({"type": "ticket.called", "ticket_id": 100 + k, "service": "A", "priority": 0,
                      "counter": 1, "wait_s": 2500.0}, base + 2500)
     unlearned = est.estimate_for(h, 1)
-    plain = WaitEstimator(SERVICES).estimate_for(hall([old] + vips, cs, now=2000.0), 1)
+    plain = WaitEstimator(SERVICES).estimate_for(hall([old] + later, cs, now=2000.0), 1)
     assert honoured < plain / 3
     assert unlearned == pytest.approx(plain, rel=0.05)
 
@@ -277,7 +287,7 @@ def finished(service="A", service_s=600.0, counter=1, ticket_id=500):
     (finished(ticket_id=[500]), 10.0, "ticket.finished: ticket_id is not an integer"),
     (finished(counter="back office"), 10.0, "ticket.finished: counter names no counter number"),
     ({"type": "ticket.issued", "ticket_id": 7, "service": "A", "priority": "vip"}, 10.0,
-     "ticket.issued: priority is not 0/1 (or a non-negative integer)"),
+     "ticket.issued: priority is not a priority tier 0..9"),
     ({"service": "A"}, 10.0, "the event has no type"),
     (finished(), "soon", "the event time is not a finite number"),
     (finished(), float("nan"), "the event time is not a finite number"),
@@ -344,22 +354,22 @@ def test_the_simulation_calls_what_the_calling_rule_calls(counter_view, waiting,
     assert all(estimates[rule.ticket_id] < v for k, v in estimates.items() if k != rule.ticket_id)
 
 
-def test_a_priority_call_past_a_younger_starving_ticket_tells_the_limit_is_not_applied():
-    # the calling rule calls a normal ticket past its limit before every priority ticket,
-    # however long those have waited; a hall that calls the priority ticket does not apply it
+def test_a_preferred_call_past_a_younger_starving_ticket_tells_the_limit_is_not_applied():
+    # at a strict counter the calling rule calls a ticket past its limit before the counter's
+    # preferred service; a hall that calls the preferred service anyway does not apply it
     old = WaitingTicket(ticket_id=1, service="A", priority=0, queued_at=0.0)
-    vips = [WaitingTicket(ticket_id=10 + i, service="V", priority=1, queued_at=1500.0 + i) for i in range(4)]
-    cs = [counter(1, ("V", "A"), vip_first=True, busy="V", since=1900.0)]
-    h = hall([old] + vips, cs, now=2000.0, limits={"A": 1200.0, "V": 900.0})
+    later = [WaitingTicket(ticket_id=10 + i, service="B", priority=0, queued_at=1500.0 + i) for i in range(4)]
+    cs = [counter(1, ("B", "A"), busy="B", since=1900.0, order="strict")]
+    h = hall([old] + later, cs, now=2000.0, limits={"A": 1200.0, "B": 3000.0})
     est = WaitEstimator(SERVICES)
     honoured = est.estimate_for(h, 1)
     for k in range(2):
         base = 10_000.0 * (k + 1)
-        est.observe({"type": "ticket.issued", "ticket_id": 200 + k, "service": "V", "priority": 1}, base)
+        est.observe({"type": "ticket.issued", "ticket_id": 200 + k, "service": "B", "priority": 0}, base)
         est.observe({"type": "ticket.issued", "ticket_id": 100 + k, "service": "A", "priority": 0}, base + 10)
-        est.observe({"type": "ticket.called", "ticket_id": 200 + k, "service": "V", "priority": 1,
+        est.observe({"type": "ticket.called", "ticket_id": 200 + k, "service": "B", "priority": 0,
                      "counter": 1, "wait_s": 2000.0}, base + 2000)
-    plain = WaitEstimator(SERVICES).estimate_for(hall([old] + vips, cs, now=2000.0), 1)
+    plain = WaitEstimator(SERVICES).estimate_for(hall([old] + later, cs, now=2000.0), 1)
     assert honoured < plain / 3
     assert est.estimate_for(h, 1) == pytest.approx(plain, rel=0.05)
 

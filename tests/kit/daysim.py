@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kiosk.estimate import WaitingTicket
+from kiosk.estimate.simulate import static_ahead
 from kiosk.domain.clock import FakeClock
 from kiosk.config.settings import DEFAULT_CONFIG, Settings, load_settings
 from kiosk.engine.queue_engine import QueueEngine
@@ -36,6 +38,14 @@ class QuickEstimator:
 
     def estimate_service(self, hall, service: str, priority: int = 0) -> float:
         return 0.0
+
+    def ahead_of(self, hall, ticket_id: int) -> int:
+        target = next(t for t in hall.waiting if t.ticket_id == ticket_id)
+        return static_ahead(hall, target)
+
+    def ahead_service(self, hall, service: str, priority: int = 0) -> int:
+        return static_ahead(hall, WaitingTicket(max((t.ticket_id for t in hall.waiting), default=0) + 1,
+                                                service, priority, hall.now))
 
 
 class Hall:
