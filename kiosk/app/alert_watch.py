@@ -1,5 +1,7 @@
-"""Peak alerts as a part of the running kiosk: the hall is measured after every event (but
-the alert events themselves) and every 5 s, on the core thread."""
+"""Alerts as a part of the running kiosk: the hall is measured after every event (but the
+alert events themselves) and every 5 s, on the core thread. The timer is what notices the
+alerts that time alone brings: a wait passing its target, a counter passing its service's
+time limit (long service), a peak's hold running out."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -1,12 +1,16 @@
 """Peak alerts with hysteresis: level 0 (calm), 1 (warning), 2 (peak).
 
-Two halves:
+Three parts:
 
 * :func:`decide` — pure: (previous state, measurements, now, thresholds) → new state.
   No I/O, no clock; property-tested (tests/engine/test_alerts.py).
-* :class:`AlertMonitor` — measures the hall from the store, asks :func:`decide`, and when
-  the level changes writes ``alert_state`` and emits ``alert.raised`` / ``alert.cleared``
-  in ONE engine transaction.
+* :func:`current_state` — the level every reader sees (``kiosk status``, the screens, HQ):
+  the stored state moved on by :func:`decide` with the hall measured now, so it needs no
+  running kiosk; the stored state only carries the hysteresis.
+* :class:`AlertMonitor` — in the running kiosk: when the level changes it writes
+  ``alert_state`` and emits ``alert.raised`` / ``alert.cleared`` (``kind`` ``peak``, with the
+  counters to open) in ONE engine transaction, and raises and clears the other kinds of
+  alert (:mod:`kiosk.engine.alert_kinds`) in the same one.
 
 Rules (docs/statistics.md, "Peak alerts"):
 
@@ -28,7 +32,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.config.settings import Settings
 from kiosk.domain.model import EventType
+from kiosk.engine.alert_kinds import LONG_SERVICE, PEAK, PRIORITY_OVERLOAD, KindAlert, current_kinds, raised_in_outbox
+from kiosk.engine.peak_staffing import peak_staffing
 
 log = logging.getLogger(__name__)
 
@@ -182,25 +189,39 @@ def read_state(conn: Any) -> AlertState:
     return AlertState(int(level), code or NONE, since, text)
 
 
+def stored_day(conn: Any) -> str | None:
+    """The business day the store is in."""
+    row = conn.execute("SELECT day FROM business_day WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def current_state(conn: Any, now: float, settings: Settings) -> tuple[AlertState, Measurements]:
+    """The alert state now, as every reader sees it, and the measurements it was decided on."""
+    m = measure(conn, now, settings)
+    return decide(read_state(conn), m, now, Thresholds.from_settings(settings.alerts)), m
+
+
 class AlertMonitor:
     """Watches the hall and keeps `alert_state` and the alert events up to date.
 
     Call :meth:`evaluate` on the core thread (the engine's thread of control) after every
-    committed event and every few seconds; it writes only when the level changes.
+    committed event and every few seconds; it writes only when the level changes or a kind
+    alert (long service, satisfaction) appears or goes.
     """
 
-    def __init__(self, engine: Any, settings: Any) -> None:
+    def __init__(self, engine: Any, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
         self.thresholds = Thresholds.from_settings(settings.alerts)
         self._busy = False
+        self._raised = raised_in_outbox(engine.conn)  # key → body of the kind alerts raised and not cleared
 
     @property
     def state(self) -> AlertState:
         return read_state(self.engine.conn)
 
     def evaluate(self) -> AlertState:
-        """Measure, decide, and on a change of level write and emit atomically."""
+        """Measure, decide, and on a change write and emit atomically."""
         if self._busy:  # re-entered from our own event's listeners: nothing new to decide
             return self.state
         self._busy = True
@@ -209,7 +230,8 @@ class AlertMonitor:
             prev = read_state(conn)
             now = self.engine.time.now()
             new = decide(prev, measure(conn, now, self.settings), now, self.thresholds)
-            if new is prev:
+            kinds = current_kinds(conn, now, self.settings, stored_day(conn))
+            if new is prev and kinds.keys() == self._raised.keys():
                 return prev
             return self._commit()
         finally:
@@ -222,16 +244,51 @@ class AlertMonitor:
             prev = read_state(tx.conn)
             m = measure(tx.conn, tx.now, self.settings)
             new = decide(prev, m, tx.now, self.thresholds)
-            if new is prev:
-                return prev
-            tx.conn.execute("INSERT INTO alert_state (id, level, reason, since_t) VALUES (1, ?, ?, ?) "
-                            "ON CONFLICT (id) DO UPDATE SET level = excluded.level, reason = excluded.reason, "
-                            "since_t = excluded.since_t", (new.level, new.reason_line, new.since_t))
-            kind = EventType.ALERT_CLEARED if new.level == 0 else EventType.ALERT_RAISED
-            engine.emit(tx, kind, level=new.level, previous_level=prev.level, reason=new.reason_line,
+            kinds = current_kinds(tx.conn, tx.now, self.settings, tx.day)
+            hall = {"level": new.level, "waiting": m.waiting, "open_counters": m.open_counters}
+            if new is not prev:
+                self._change_level(tx, prev, new, m)
+            for key in self._raised.keys() - kinds.keys():
+                self._clear_kind(tx, self._raised[key], hall)
+            raised = {}
+            for key in kinds.keys() - self._raised.keys():
+                raised[key] = self._raise_kind(tx, kinds[key], hall)
+        self._raised = {k: v for k, v in self._raised.items() if k in kinds} | raised
+        return new
+
+    def _change_level(self, tx: Any, prev: AlertState, new: AlertState, m: Measurements) -> None:
+        tx.conn.execute("INSERT INTO alert_state (id, level, reason, since_t) VALUES (1, ?, ?, ?) "
+                        "ON CONFLICT (id) DO UPDATE SET level = excluded.level, reason = excluded.reason, "
+                        "since_t = excluded.since_t", (new.level, new.reason_line, new.since_t))
+        type_ = EventType.ALERT_CLEARED if new.level == 0 else EventType.ALERT_RAISED
+        staffing = {}
+        if new.level > 0:
+            st = peak_staffing(tx.conn, tx.now, self.settings, tx.day, m.waiting, m.open_counters)
+            staffing = {"open_counters_needed": st.open_counters_needed, "counters_needed": st.counters_needed,
+                        "staffing": st.as_dict()}
+        self.engine.emit(tx, type_, kind=PEAK, level=new.level, previous_level=prev.level, reason=new.reason_line,
                          code=new.reason, text=new.text, waiting=m.waiting, open_counters=m.open_counters,
                          over_target=list(over_target(m)),
                          longest_wait_s={s.service: round(s.longest_wait_s, 1) for s in m.services
-                                         if s.longest_wait_s > 0})
-            log.info("alert level %d -> %d: %s", prev.level, new.level, new.reason_line or "clear")
-            return new
+                                         if s.longest_wait_s > 0}, **staffing)
+        log.info("alert level %d -> %d: %s", prev.level, new.level, new.reason_line or "clear")
+
+    def _raise_kind(self, tx: Any, alert: KindAlert, hall: dict[str, Any]) -> dict[str, Any]:
+        body = {"kind": alert.kind, **alert.fields}
+        self.engine.emit(tx, EventType.ALERT_RAISED, **body, **hall, code=alert.kind,
+                         reason=f"{alert.kind}: {alert.text}", text=alert.text)
+        log.info("alert %s: %s", alert.kind, alert.text)
+        return body
+
+    def _clear_kind(self, tx: Any, raised: dict[str, Any], hall: dict[str, Any]) -> None:
+        """Clear a kind alert, named by the fields of the event that raised it."""
+        kind = raised.get("kind")
+        fields = {k: raised[k] for k in ("kind", "counter", "ticket", "service", "scope") if k in raised}
+        if kind == LONG_SERVICE:
+            text = f"counter {raised.get('counter')} is done with {raised.get('ticket')}"
+        elif kind == PRIORITY_OVERLOAD:
+            text = "VIP arrivals are back within the VIP counters' capacity"
+        else:
+            text = f"satisfaction of {raised.get('scope')} no longer below its target"
+        self.engine.emit(tx, EventType.ALERT_CLEARED, **fields, **hall, code=kind, reason=f"{kind}: {text}", text=text)
+        log.info("alert %s cleared: %s", kind, text)

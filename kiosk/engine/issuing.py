@@ -1,14 +1,18 @@
-"""What issuing a ticket needs: whether a service takes tickets now, its opening hours as
-overridden by the admin, and the next free number of its range."""
+"""What issuing a ticket needs: whether a service takes tickets now (its opening hours as
+overridden by the admin, its daily cap, forced diversion at a level 2 peak), and the next
+free number of its range."""
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, tzinfo
 
-from kiosk.config.settings import Service
+from kiosk.config.settings import Service, Settings
 from kiosk.domain import errors
 from kiosk.domain.timeline import wall_is_sane
+from kiosk.engine.alerts import current_state
 from kiosk.engine.transaction import Tx
+
+DIVERTED_AT_LEVEL = 2
 
 
 def override_hours(conn: sqlite3.Connection, prefix: str) -> list[str] | None:
@@ -17,8 +21,10 @@ def override_hours(conn: sqlite3.Connection, prefix: str) -> list[str] | None:
     return row[0].split(",") if row else None
 
 
-def why_unavailable(conn: sqlite3.Connection, svc: Service, wall: datetime, day: str, tz: tzinfo) -> str | None:
-    """None when the service takes tickets at `wall`, else why not: 'hours' or 'daily_cap'.
+def why_unavailable(conn: sqlite3.Connection, svc: Service, wall: datetime, day: str, tz: tzinfo, *,
+                    settings: Settings | None = None, now: float | None = None) -> str | None:
+    """None when the service takes tickets at `wall`, else why not: 'hours', 'daily_cap' or
+    (given the settings and hall time `now`) 'diverted'.
 
     An insane wall clock cannot close a service by its hours."""
     if wall_is_sane(wall):
@@ -30,7 +36,15 @@ def why_unavailable(conn: sqlite3.Connection, svc: Service, wall: datetime, day:
                               (day, svc.prefix)).fetchone()[0]
         if issued >= svc.daily_cap:
             return "daily_cap"
+    if settings is not None and now is not None and diverts(settings, svc) \
+            and current_state(conn, now, settings)[0].level >= DIVERTED_AT_LEVEL:
+        return "diverted"
     return None
+
+
+def diverts(settings: Settings, svc: Service) -> bool:
+    """Whether `svc` stops issuing at a level 2 peak: the hall says so and it has a self-service way."""
+    return settings.alerts.stop_issuing_at_level2 and svc.self_service is not None
 
 
 def next_number(tx: Tx, svc: Service) -> tuple[str, int]:

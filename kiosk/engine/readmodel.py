@@ -4,22 +4,26 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.domain.model import CounterState
+from kiosk.engine.hall_alerts import hall_alert
+from kiosk.engine.issuing import why_unavailable
 from kiosk.engine.queue_engine import QueueEngine
 
 
 def snapshot(engine: QueueEngine) -> dict[str, Any]:
-    """The queue now: per service waiting, longest wait, estimate and availability; per counter
-    its state and ticket; the alert; the devices with an open fault (`devices`: name → kind,
-    reason, since; empty when all work). This is the payload of MQTT `kiosk/{branch}/queue`."""
+    """The queue now: per service waiting, longest wait, estimate and availability (`unavailable`:
+    None, 'hours', 'daily_cap' or 'diverted'); per counter its state and ticket; the alert as
+    every reader sees it (`kiosk.engine.hall_alerts`); the devices with an open fault
+    (`devices`: name → kind, reason, since; empty when all work). This is the payload of MQTT
+    `kiosk/{branch}/queue`."""
     conn = engine.conn
     now = engine.time.now()
     wall = engine.clock.wall()
     day = conn.execute("SELECT day FROM business_day WHERE id = 1").fetchone()
     day = day[0] if day else None
-    estimates = engine.estimates()
+    outlook = engine.outlook()  # a new ticket of each service: (estimated wait, people ahead)
     services = []
     for svc in engine.settings.services:
-        row = conn.execute("SELECT count(*), min(queued_t), sum(priority) FROM tickets "
+        row = conn.execute("SELECT count(*), min(queued_t), sum(priority > 0) FROM tickets "
                            "WHERE state = 'waiting' AND service = ?", (svc.prefix,)).fetchone()
         waiting, oldest, prio = row[0], row[1], row[2] or 0
         served = conn.execute("SELECT count(*) FROM tickets WHERE day = ? AND service = ? AND state = 'done'",
@@ -30,10 +34,12 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
             "waiting": waiting,
             "priority_waiting": prio,
             "longest_wait_s": round(max(0.0, now - oldest), 1) if oldest is not None else 0.0,
-            "estimate_s": round(estimates.get(svc.prefix, 0.0), 1),
+            "estimate_s": round(outlook.get(svc.prefix, (0.0, 0))[0], 1),
+            "ahead": outlook.get(svc.prefix, (0.0, 0))[1],
             "target_wait_s": svc.target_wait_min * 60,
             "served_today": served,
-            "unavailable": engine.availability(None, svc),
+            "unavailable": why_unavailable(conn, svc, wall, day, engine.settings.day.tz,
+                                           settings=engine.settings, now=now),
         })
     counters = []
     for r in conn.execute("SELECT c.number, c.state, c.since_t, t.number AS ticket, t.service, t.state AS tstate, "
@@ -51,7 +57,6 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
             "busy_s": round(max(0.0, now - r["called_t"]), 1) if r["called_t"] is not None else None,
             "services": list(cfg.services),
         })
-    alert = conn.execute("SELECT level, reason FROM alert_state WHERE id = 1").fetchone()
     return {
         "v": 1,
         "ts": wall.isoformat(timespec="seconds"),
@@ -61,7 +66,7 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
         "open_counters": sum(c["state"] == CounterState.OPEN for c in counters),
         "services": services,
         "counters": counters,
-        "alert": {"level": alert["level"], "reason": alert["reason"]} if alert else {"level": 0, "reason": ""},
+        "alert": hall_alert(conn, now, engine.settings),
         "devices": engine.open_device_faults(),
         "last_seq": engine.store.last_seq(),
     }

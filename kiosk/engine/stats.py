@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-SATISFIED_MIN = 4  # ratings 4 and 5 are "satisfied"
+from kiosk.engine.satisfaction import SATISFIED_MIN
+from kiosk.engine.stats_targets import add_targets
+
 DEFAULT_TARGET_S = 600.0  # a service the settings do not know: 10 minutes
 DEFAULT_SERVICE_S = 300.0  # no service time observed and none configured
 TARGET_SHARE = 0.8
@@ -344,6 +346,8 @@ def compute(conn: sqlite3.Connection, date_from: date, date_to: date, settings: 
                          "days_active": len({f.day for f in fs if f.kind == CALL}),
                          **metrics(fs, arrivals=False)})
     out["counters"] = counters
+    add_targets(out, [(f.service, f.counter, f.value) for f in facts if f.kind == DONE and f.value is not None],
+                conn, settings)
     out["staff"] = {"basis": "counter", "note": "staff = counter until staff log-ins are recorded",
                     "staff": [{**c, "staff": f"counter {c['counter']}"} for c in counters]}
     out["by_hour"], out["staffing"] = _by_hour(facts, open_days, settings, target_share)

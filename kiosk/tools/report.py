@@ -123,23 +123,38 @@ def chart_service_level(data: dict[str, Any], L: _Labels, target_share: float) -
     return _png(draw, L, (9.0, 0.9 + 0.55 * max(1, len(rows))))
 
 
+def satisfaction_bars(data: dict[str, Any], L: _Labels) -> list[tuple[str, dict[str, Any], float]]:
+    """(label, satisfaction figure, its target) for the hall, each priority tier and each counter
+    that has ratings. The hall's target is the counters' too."""
+    hall = data["satisfaction_target"]
+    bars = [(L("全厅", "Hall"), data["totals"]["satisfaction"], hall)]
+    bars += [(L(t["name"].get("zh") or t["name"]["en"], t["name"]["en"]), t["satisfaction"],
+              t["satisfaction"]["target"]) for t in data["tiers"] if t["satisfaction"]["ratings"]]
+    bars += [(c["name_zh"] if L.cjk else c["name"], c["satisfaction"], hall) for c in data["counters"]
+             if c["satisfaction"]["ratings"]]
+    return bars
+
+
 def chart_satisfaction(data: dict[str, Any], L: _Labels) -> str:
-    rows = [c for c in data["counters"] if c["satisfaction"]["ratings"]]
+    """Each share of ratings 4–5 against its own target (dashed), both from the figures: the
+    targets come from the configuration (``alerts.satisfaction_target``, ``tiers[].satisfaction_target``)."""
+    bars = satisfaction_bars(data, L)
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot()
-        names = [c["name_zh"] if L.cjk else c["name"] for c in rows]
-        shares = [100 * (c["satisfaction"]["share"] or 0) for c in rows]
-        x = list(range(len(rows)))
-        ax.bar(x, shares, color=[GREEN if v >= 80 else ORANGE for v in shares], width=0.6)
-        ax.set_xticks(x, names)
-        ax.axhline(80, color=GREY, linestyle="--", linewidth=1)
-        for xi, v, c in zip(x, shares, rows):
-            ax.text(xi, v + 2, f"{v:.0f}%\n(n={c['satisfaction']['ratings']})", ha="center", va="bottom", fontsize=9)
+        shares = [100 * (s["share"] or 0) for _, s, _ in bars]
+        targets = [100 * target for _, _, target in bars]
+        x = list(range(len(bars)))
+        ax.bar(x, shares, color=[GREEN if v >= t else ORANGE for v, t in zip(shares, targets)], width=0.6)
+        ax.set_xticks(x, [name for name, _, _ in bars], fontsize=9)
+        ax.hlines(targets, [xi - 0.4 for xi in x], [xi + 0.4 for xi in x], color=GREY, linestyles="--",
+                  linewidth=1.2)
+        for xi, v, (_, s, _) in zip(x, shares, bars):
+            ax.text(xi, v + 2, f"{v:.0f}%\n(n={s['ratings']})", ha="center", va="bottom", fontsize=9)
         ax.set_ylim(0, 118)
         ax.set_yticks([0, 20, 40, 60, 80, 100])
         ax.set_ylabel(L("满意 (4–5分) %", "satisfied (4–5) %"))
-        ax.set_title(L("各窗口满意度（目标 80%，虚线）", "Satisfaction by counter (goal 80%, dashed)"), loc="left")
+        ax.set_title(L("满意度与目标（虚线）", "Satisfaction against its target (dashed)"), loc="left")
 
     return _png(draw, L, (9.0, 3.2))
 
@@ -306,8 +321,9 @@ def render_html(data: dict[str, Any], settings: Any, generated: datetime | None 
                  + _kpi("平均等待 Mean wait", f"{_fmt_min(t['wait']['mean_s'])} min",
                         f"p90 {_fmt_min(t['wait']['p90_s'])} · max {_fmt_min(t['wait']['max_s'])} min")
                  + _kpi("服务水平 Service level", _pct(sl), "called within target", bad=sl is not None and sl < share)
-                 + _kpi("满意度 Satisfaction", _pct(sat), f"{t['satisfaction']['ratings']} ratings (goal 80%)",
-                        bad=sat is not None and sat < 0.8)
+                 + _kpi("满意度 Satisfaction", _pct(sat), f"{t['satisfaction']['ratings']} ratings "
+                        f"(target {_pct(data['satisfaction_target'])})", bad=sat is not None
+                        and sat < data["satisfaction_target"])
                  + _kpi("办理时长 Service time", f"{_fmt_min(t['service_time']['mean_s'])} min",
                         f"p90 {_fmt_min(t['service_time']['p90_s'])} min")
                  + _kpi("未叫号离开 Expired", f"{t['expired']}", "never called")
@@ -346,10 +362,15 @@ def render_html(data: dict[str, Any], settings: Any, generated: datetime | None 
                          "评价 Ratings", "满意 Satisfied"], cnt_rows))
     parts.append("<p class='note'>Staff = counter: the store does not yet record who works at a counter.</p>")
     parts.append("<h2>满意度 Satisfaction</h2>")
-    if any(c["satisfaction"]["ratings"] for c in data["counters"]):
-        parts.append(fig(chart_satisfaction(data, L), "Share of ratings of 4 or 5 (of 5); n = ratings."))
+    if t["satisfaction"]["ratings"]:
+        parts.append(fig(chart_satisfaction(data, L), "Share of ratings of 4 or 5 (of 5) for the hall, each priority "
+                         "tier and each counter; dashed: its target (alerts.satisfaction_target, "
+                         "tiers[].satisfaction_target); n = ratings."))
+        parts.append(_satisfaction_table(data))
     else:
         parts.append("<div class='empty'>No ratings in this period.</div>")
+    parts.append("<h2>临柜时长 Time at the counter</h2>")
+    parts.append(_counter_limit_tables(data))
     parts.append("<h2>忙闲时段 Busy and idle hours</h2>")
     p = data["profile"]
     parts.append(fig(chart_heatmap(data, L),
@@ -372,6 +393,36 @@ def render_html(data: dict[str, Any], settings: Any, generated: datetime | None 
                  "service level are counted in the hour of the call, service times and ratings in the hour of the "
                  "finish.</p></main></body></html>")
     return "".join(parts)
+
+
+def _satisfaction_table(data: dict[str, Any]) -> str:
+    t, target = data["totals"]["satisfaction"], data["satisfaction_target"]
+    rows = [["全厅 Hall", t["ratings"], _pct(t["share"]), _pct(target), _met(t["share"], target)]]
+    for tier in data["tiers"]:
+        s = tier["satisfaction"]
+        rows.append([f"{tier['name'].get('zh') or ''} {tier['name']['en']}".strip(), s["ratings"], _pct(s["share"]),
+                     _pct(s["target"]), _met(s["share"], s["target"])])
+    return _table(["满意度 Satisfaction", "评价 Ratings", "满意 Satisfied", "目标 Target", "达标 Met"], rows)
+
+
+def _met(share: float | None, target: float) -> str:
+    return "–" if share is None else ("✓" if share >= target else "✗")
+
+
+def _counter_limit_tables(data: dict[str, Any]) -> str:
+    """Served within the service's time at the counter (counter_limit_min), per service and counter."""
+    svc = [[f"{s['service']} {s['name'].get('zh') or ''} {s['name'].get('en', '')}",
+            f"{s['counter_limit']['limit_s'] / 60:g}", s["counter_limit"]["served"], s["counter_limit"]["within"],
+            _pct(s["counter_limit"]["share"])] for s in data["services"]]
+    tot = data["totals"]["counter_limit"]
+    svc.append(["合计 Total", "", tot["served"], tot["within"], _pct(tot["share"])])
+    cnt = [[c["name_zh"] + " " + c["name"], c["counter_limit"]["served"], c["counter_limit"]["within"],
+            _pct(c["counter_limit"]["share"])] for c in data["counters"]]
+    return ("<div class='two'><div>" + _table(["业务 Service", "时限 Limit (min)", "办结 Served", "时限内 Within",
+                                                "比例 Share"], svc)
+            + "</div><div>" + _table(["窗口 Counter", "办结 Served", "时限内 Within", "比例 Share"], cnt)
+            + "</div></div><p class='note'>Time at the counter: from the call to the finish, as the service "
+            "time; within: at most the service's counter_limit_min.</p>")
 
 
 def _roster_table(data: dict[str, Any]) -> str:
