@@ -15,7 +15,7 @@ from kiosk.app.kiosk_app import KioskApp
 from kiosk.app.outputs import Outputs
 from kiosk.domain.errors import KioskError
 
-HELP = ("commands: issue SERVICE [vip] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
+HELP = ("commands: issue SERVICE [vip|TIER] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
         "transfer N SERVICE | rate TICKET SCORE | open N | pause N | close N | status | reprint | "
         "key N next|recall|noshow|transfer|pause | take SERVICE | pad N satisfied|neutral|dissatisfied | "
         "clock [jump SECONDS] | housekeeping | help | quit")
@@ -41,8 +41,10 @@ def parse(line: str) -> Callable[[KioskApp], Future]:
             raise ValueError(f"{cmd}: missing {what}") from None
 
     if cmd == "issue":
-        service, vip = word(0, "service").upper(), "vip" in (w.lower() for w in rest[1:])
-        return lambda app: app.issue(service, priority=vip)
+        service, extra = word(0, "service").upper(), [w.lower() for w in rest[1:]]
+        vip = "vip" in extra
+        tier = next((w for w in extra if w != "vip"), None)
+        return lambda app: app.issue(service, priority=vip, tier=tier)
     if cmd == "call":
         n, number = counter(), word(1, "ticket")
         return lambda app: app.call_ticket(n, number)

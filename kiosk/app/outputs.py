@@ -11,19 +11,24 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from drivers.base import RECOVERED
+from drivers.base import RECOVERED, DeviceState
 from drivers.jobs import CallInfo, InputEvent, PrintResult, TicketPrintJob
 
 from kiosk.config.settings import Settings
 from kiosk.config.hardware import DisplayConfig, HardwareConfig
 from kiosk.app.hardware import build_devices
-from kiosk.domain.errors import KioskError
+from kiosk.domain.errors import IllegalState, KioskError, PrinterUnavailable, UnknownCounter
+from kiosk.domain.model import IssuedTicket
+from kiosk.engine.alerts import current_state
 from kiosk.estimate import humanize_wait
 
 if TYPE_CHECKING:
     from kiosk.app.kiosk_app import KioskApp
 
 log = logging.getLogger(__name__)
+
+REFUSED_BEEP_S = 0.8
+"""A take-ticket press that gives no ticket: one long beep of the buzzer (a call chimes two short ones)."""
 
 
 def virtual_hardware(hw: HardwareConfig) -> HardwareConfig:
@@ -59,7 +64,7 @@ class Outputs:
         self.hw = build_devices(self.hardware_config, listener=_FaultListener(self), sink=self._on_input,
                                 repeat_guard_s=self.settings.policy.repeat_guard_s,
                                 base_dir=str(app.data_dir), pin_factory=self.pin_factory,
-                                clock=app.clock.monotonic)
+                                clock=app.clock.monotonic, tz=self.settings.day.tz)
         self._close_faults_of_removed_devices()
         self.kinds = {self.hw.printer.name: "printer", **{n: "display" for n in self.hw.displays},
                       getattr(self.hw.announcer, "name", "audio"): "audio"}
@@ -88,10 +93,25 @@ class Outputs:
         fut.add_done_callback(done)
 
     def _job(self, t: dict[str, Any], *, reprint: bool) -> TicketPrintJob:
+        """The print job of a ticket (a `ticket.issued` event or a ticket row): with its tier's
+        name when it is a priority ticket, the service's self-service hint at a peak (alert
+        level 1 or more, as every reader sees it) and the hall's usually quiet hours."""
         svc = self.settings.service(t["service"])
         langs = tuple(self.settings.languages.available)
         est = t.get("estimate_s")
         issued = t.get("issued") or t.get("issued_wall")
+        tier = self.settings.tier(int(t.get("priority") or 0))
+        hint = None
+        if svc is not None and svc.self_service is not None:
+            engine = self.app.engine
+            if current_state(engine.conn, engine.time.now(), self.settings)[0].level >= 1:
+                hint = svc.self_service.model_dump(exclude_none=True)
+        quiet: dict[str, str] = {}
+        if self.settings.quiet_hours.on_ticket:
+            try:
+                quiet = self.app.quiet_hours()
+            except Exception:  # noqa: BLE001 — a footer line never stops a ticket
+                log.exception("the quiet hours cannot be read; the ticket is printed without them")
         return TicketPrintJob(
             number=t.get("ticket") or t.get("number"),
             service_names=svc.name.model_dump(exclude_none=True) if svc else {"en": t["service"]},
@@ -105,6 +125,9 @@ class Outputs:
             service=t["service"],
             branch_id=self.settings.branch.id,
             reprint=reprint,
+            tier_name=tier.name.model_dump(exclude_none=True) if tier is not None else None,
+            self_service=hint,
+            quiet_hours=quiet or None,
         )
 
     def _call_info(self, ev: dict[str, Any], recall: bool) -> CallInfo:
@@ -130,8 +153,10 @@ class Outputs:
             d.show_idle(str(ev.get("text", "")))
 
     def _alert(self, ev: dict[str, Any]) -> None:
+        """The stack light shows the hall's peak level, which every alert event carries (a
+        long-service or satisfaction alert clearing does not clear a peak)."""
         if self.hw.stack_light is not None:
-            self.hw.stack_light.set_level(int(ev.get("level", 0)) if ev["type"] == "alert.raised" else 0)
+            self.hw.stack_light.set_level(int(ev.get("level") or 0))
 
     # -- inputs → commands (gpiozero's thread: enqueue only) -----------------------------------
     def _on_input(self, ev: InputEvent) -> None:
@@ -141,7 +166,7 @@ class Outputs:
         engine = self.app.engine
         try:
             if ev.source == "take_ticket":
-                return engine.issue(ev.service)
+                return self._take_ticket(ev.service)
             if ev.source == "rating":
                 return engine.rate_at_counter(ev.counter, ev.score)
             if ev.action == "next":
@@ -156,23 +181,57 @@ class Outputs:
                     raise KioskError(f"unknown counter {ev.counter}")
                 return engine.set_counter(ev.counter, "open" if state[0] == "paused" else "paused")
         except KioskError as exc:
-            log.warning("%s %s at counter %s refused: %s", ev.source, ev.action, ev.counter, exc)
+            self._refused(ev, exc)
             return None
         log.warning("unknown input %r", ev)
         return None
 
+    def _refused(self, ev: InputEvent, exc: KioskError) -> None:
+        """A press that changes nothing: logged; at a take-ticket button also heard."""
+        if ev.source == "take_ticket":
+            log.warning("take-ticket button %s: press refused, no ticket issued: %s", ev.service, exc)
+            self._signal_no_ticket()
+        elif ev.source == "rating":
+            log.warning("rating pad at counter %s: press ignored: %s", ev.counter, exc)
+        else:
+            log.warning("%s %s at counter %s refused: %s", ev.source, ev.action, ev.counter, exc)
+
+    def _take_ticket(self, service: str) -> IssuedTicket:
+        """A take-ticket button press. A button has no screen to show a number on, so a ticket the
+        printer cannot hand over would be held by nobody: the press is refused while the printer is
+        in fault, and the ticket is marked as the button's (`issued_via`), which voids it should its
+        print fail after all (`QueueEngine.record_print`)."""
+        printer = self.hw.printer
+        if printer.state != DeviceState.READY:
+            fault = self.hw.faults().get(printer.name) or printer.state.value
+            raise PrinterUnavailable(f"the printer cannot hand a ticket over ({fault}): no ticket issued for "
+                                     f"service {service}")
+        return self.app.engine.issue(service, issued_via="button")
+
+    def _signal_no_ticket(self) -> None:
+        """What the customer at a take-ticket button hears when no ticket comes out."""
+        if self.hw.buzzer is not None:
+            self.hw.buzzer.buzzer.beep(REFUSED_BEEP_S, 0.1, n=1, background=True)
+
+    def _voided(self, ev: dict[str, Any]) -> None:
+        """A button ticket voided because its print failed: the customer got nothing, and hears it."""
+        if ev.get("voided"):
+            log.warning("ticket %s voided: %s", ev.get("ticket"), ev.get("reason"))
+            self._signal_no_ticket()
+
     def _transfer_target(self, counter: int) -> str:
-        """The transfer key sends the customer to the counter's next service in its list."""
-        engine = self.app.engine
-        row = engine.conn.execute("SELECT t.service FROM counters c JOIN tickets t ON t.id = c.ticket_id "
-                                  "WHERE c.number = ?", (counter,)).fetchone()
-        services = list(self.settings.counter(counter).services)
-        current = row[0] if row else None
-        i = services.index(current) if current in services else -1
-        others = [s for s in services[i + 1:] + services[:i + 1] if s != current]
+        """The transfer key's service: one this counter does not serve (it would call the customer
+        straight back), the first in the hall's list that an open counter serves, else the first."""
+        cfg = self.settings.counter(counter)
+        if cfg is None:
+            raise UnknownCounter(f"unknown counter {counter}")
+        others = [s.prefix for s in self.settings.services if s.prefix not in cfg.services]
         if not others:
-            raise KioskError(f"counter {counter} serves no other service to transfer to")
-        return others[0]
+            raise IllegalState(f"counter {counter} serves every service ({', '.join(cfg.services)}): the transfer "
+                               "key has no other service to send the customer to")
+        open_now = {r[0] for r in self.app.engine.conn.execute("SELECT number FROM counters WHERE state = 'open'")}
+        served = {s for c in self.settings.counters if c.number in open_now for s in c.services}
+        return next((s for s in others if s in served), others[0])
 
     # -- faults → events (device threads: enqueue only) ----------------------------------------
     def _on_fault(self, device: str, kind: str, reason: str) -> None:
@@ -208,6 +267,9 @@ class Outputs:
         return out
 
     def reprint(self, ticket_row: dict[str, Any]) -> None:
+        if ticket_row.get("state") == "cancelled":
+            raise IllegalState(f"ticket {ticket_row.get('number')} was voided (it will never be called): "
+                               "it is not printed again")
         self._print(self._job(ticket_row, reprint=True))
 
     def test_print(self) -> None:
@@ -245,6 +307,7 @@ _HANDLERS = {
     "ticket.finished": Outputs._left_counter,
     "ticket.noshow": Outputs._left_counter,
     "ticket.transferred": Outputs._left_counter,
+    "ticket.cancelled": Outputs._voided,
     "display.message": Outputs._message,
     "alert.raised": Outputs._alert,
     "alert.cleared": Outputs._alert,

@@ -95,6 +95,14 @@ MIGRATIONS: list[str] = [
         since TEXT NOT NULL
     );
     """,
+    # 3: how a ticket was issued and how it was rated, for the rules that depend on who holds it:
+    #    issued_via 'button' (a take-ticket button: nobody holds a ticket it could not print, so
+    #    that ticket is voided) or NULL (touchscreen, console, CLI, HQ: the number is shown there);
+    #    rated_via 'pad' (the rating pad at the counter: the customer stood there) or 'number'
+    """
+    ALTER TABLE tickets ADD COLUMN issued_via TEXT;
+    ALTER TABLE tickets ADD COLUMN rated_via TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
