@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, Callable, Mapping, Optional
 
 from drivers.audio.announcer import AlsaAnnouncer, Announcer, MockAnnouncer, SilentAnnouncer
@@ -52,8 +53,9 @@ def layout_from(options: Mapping[str, Any]) -> LayoutOptions:
 
 
 def build_printer(listener: Optional[FaultListener] = None, *, name: str = "printer",
-                  base_dir: str = ".", **options: Any) -> TicketPrinter:
-    """A started printer from options (``driver``, ``port``, ``baud``, ``paper_mm``...)."""
+                  base_dir: str = ".", tz: Optional[tzinfo] = None, **options: Any) -> TicketPrinter:
+    """A started printer from options (``driver``, ``port``, ``baud``, ``paper_mm``...); ``tz``:
+    the time zone of the virtual printer's file names (the hall's)."""
     driver = _opt(options, "driver", "virtual")
     try:
         layout = layout_from(options)
@@ -70,7 +72,7 @@ def build_printer(listener: Optional[FaultListener] = None, *, name: str = "prin
         if driver == "mock":
             return MockPrinter(name, layout, listener=listener, **timing).start()
         out_dir = os.path.join(base_dir, _opt(options, "out_dir", "tickets"))
-        return VirtualPrinter(name, layout, out_dir=out_dir, listener=listener, **timing).start()
+        return VirtualPrinter(name, layout, out_dir=out_dir, tz=tz, listener=listener, **timing).start()
     from drivers.printer.escpos import EscposPrinter
     from drivers.transport import FileTransport, SerialTransport, SocketTransport, UsbTransport
 
@@ -229,13 +231,15 @@ class Hardware:
 def build_hardware(config: Optional[Mapping[str, Any]] = None, *,
                    listener: Optional[FaultListener] = None, sink: Optional[Sink] = None,
                    repeat_guard_s: float = 2.0, pin_factory=None, base_dir: str = ".",
-                   clock: Optional[Callable[[], float]] = None) -> Hardware:
+                   clock: Optional[Callable[[], float]] = None, tz: Optional[tzinfo] = None) -> Hardware:
     """Every device from the ``[hardware]`` options (see docs/hardware.md).
 
     :param listener: ``(device, kind, reason)`` for faults and recoveries of output devices.
     :param sink: gets every :class:`~drivers.jobs.InputEvent` (may be set later with
         ``hardware.set_sink``); it runs on gpiozero's thread: enqueue only.
     :param repeat_guard_s: from the ``[policy]`` section: a second "next" within it is ignored.
+    :param tz: the hall's time zone, for what the devices stamp with the time (the virtual
+        printer's file names); the machine's when None.
     """
     import time as _time
 
@@ -246,7 +250,7 @@ def build_hardware(config: Optional[Mapping[str, Any]] = None, *,
         raise DeviceConfigError(f"gpio: unknown driver {gpio!r} (one of {', '.join(GPIO_DRIVERS)})")
     built: list[Any] = []
     try:
-        printer = build_printer(listener, base_dir=base_dir, **dict(cfg.get("printer") or {}))
+        printer = build_printer(listener, base_dir=base_dir, tz=tz, **dict(cfg.get("printer") or {}))
         built.append(printer)
         ports: dict[str, DisplayPort] = {}
         displays: dict[str, CallDisplay] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
+from datetime import datetime, tzinfo
 from typing import Optional
 
 from drivers.printer.in_memory import InMemoryPrinter, PrintedTicket
@@ -14,18 +14,20 @@ log = logging.getLogger(__name__)
 
 
 class VirtualPrinter(InMemoryPrinter):
-    """Laptop demo: every ticket is saved as ``<out_dir>/<seq>-<number>.png``."""
+    """Laptop demo: every ticket is saved as ``<out_dir>/<YYYYmmdd-HHMMSS>-<seq>-<number>.png``,
+    the time of printing in ``tz`` (the hall's time zone; the machine's when None)."""
 
     def __init__(self, name: str, layout: Optional[LayoutOptions] = None, *,
-                 out_dir: str = "tickets", **kwargs) -> None:
+                 out_dir: str = "tickets", tz: Optional[tzinfo] = None, **kwargs) -> None:
         self.out_dir = out_dir
+        self.tz = tz
         self._seq = 0
         super().__init__(name, layout, **kwargs)
 
     def _keep(self, job, elements, data) -> Optional[str]:
         os.makedirs(self.out_dir, exist_ok=True)
         self._seq += 1
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(self.tz).strftime("%Y%m%d-%H%M%S")
         path = os.path.join(self.out_dir, f"{stamp}-{self._seq:04d}-{job.number}.png")
         render_image(elements, self.layout).save(path)
         log.info("%s: ticket %s -> %s (%d bytes of ESC/POS)", self.name, job.number, path, len(data))

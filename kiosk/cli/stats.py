@@ -163,13 +163,16 @@ def table(head: list[str], rows: list[list[Any]], out: TextIO) -> None:
 
 
 def _figures(m: dict[str, Any], arrivals: bool = True) -> list[Any]:
-    row = [m["arrivals"]] if arrivals else [m["called"]]
-    return row + [m["served"], m["noshows"], m["transfers"], _m(m["wait"]["mean_s"]), _m(m["wait"]["p90_s"]),
-                  _m(m["wait"]["max_s"]), _m(m["service_time"]["mean_s"]), _p(m["service_level"]["share"]),
+    """A row of HEAD (`arrivals`) or of COUNTER_HEAD: a counter never sees the expired tickets."""
+    row = [m["arrivals"], m["served"], m["noshows"], m["transfers"], m["expired"]] if arrivals \
+        else [m["called"], m["served"], m["noshows"], m["transfers"]]
+    return row + [_m(m["wait"]["mean_s"]), _m(m["wait"]["p90_s"]), _m(m["wait"]["max_s"]),
+                  _m(m["service_time"]["mean_s"]), _p(m["service_level"]["share"]),
                   _p(m["satisfaction"]["share"]), m["satisfaction"]["ratings"]]
 
 
-HEAD = ["arrived", "served", "noshow", "transf", "wait", "p90", "max", "svc", "SL", "satisf", "ratings"]
+HEAD = ["arrived", "served", "noshow", "transf", "expired", "wait", "p90", "max", "svc", "SL", "satisf", "ratings"]
+COUNTER_HEAD = ["called", *(h for h in HEAD[1:] if h != "expired")]
 
 
 def print_stats(data: dict[str, Any], out: TextIO | None = None) -> None:
@@ -179,6 +182,7 @@ def print_stats(data: dict[str, Any], out: TextIO | None = None) -> None:
           f"({data['open_days']} with tickets)", file=out)
     print("times in minutes · wait: from issue (or transfer) to call · svc: call to finish · "
           "SL: share called within the service's target · satisf: share of ratings 4–5", file=out)
+    print("expired: tickets never called (still waiting at the day's rollover, or cancelled)", file=out)
     if not t["arrivals"] and not t["called"]:
         print("\nno tickets in this period", file=out)
         return
@@ -191,7 +195,7 @@ def print_stats(data: dict[str, Any], out: TextIO | None = None) -> None:
           [[f"{s['service']} {s['name'].get('en', '')}", f"{s['target_wait_s'] / 60:g}", *_figures(s)]
            for s in data["services"]], out)
     print("\nby counter (staff = counter)", file=out)
-    table(["counter", "days", "called", *HEAD[1:], "busy h"],
+    table(["counter", "days", *COUNTER_HEAD, "busy h"],
           [[c["name"], c["days_active"], *_figures(c, arrivals=False), f"{(c['counter_time_s'] or 0) / 3600:.1f}"]
            for c in data["counters"]], out)
     p = data["profile"]
@@ -214,3 +218,35 @@ def print_stats(data: dict[str, Any], out: TextIO | None = None) -> None:
     table(["weekday", *[f"{h:02d}h" for h in p["hours"]]],
           [[wd, *["-" if v is None else v for v in row]] for wd, row in zip(p["weekdays"], s["by_weekday_hour"])],
           out)
+    if "tiers" in data:
+        print_targets(data, out)
+
+
+def print_targets(data: dict[str, Any], out: TextIO) -> None:
+    """The seeds' targets: time at the counter (临柜) within the service's limit, and satisfaction
+    against its target for the hall and each priority tier."""
+    print("\ntime at the counter by service: served within the service's limit (call to finish; limit in minutes)",
+          file=out)
+    table(["service", "limit", "served", "within", "share"],
+          [[f"{s['service']} {s['name'].get('en', '')}", f"{s['counter_limit']['limit_s'] / 60:g}",
+            s["counter_limit"]["served"], s["counter_limit"]["within"], _p(s["counter_limit"]["share"])]
+           for s in data["services"]]
+          + [["total", "", data["totals"]["counter_limit"]["served"], data["totals"]["counter_limit"]["within"],
+              _p(data["totals"]["counter_limit"]["share"])]], out)
+    print("\ntime at the counter by counter", file=out)
+    table(["counter", "served", "within", "share"],
+          [[c["name"], c["counter_limit"]["served"], c["counter_limit"]["within"], _p(c["counter_limit"]["share"])]
+           for c in data["counters"]], out)
+    print("\nsatisfaction against its target (share of ratings 4–5)", file=out)
+    hall = data["totals"]["satisfaction"]
+    target = data["satisfaction_target"]
+    rows = [["hall", hall["ratings"], _p(hall["share"]), _p(target), _met(hall["share"], target)]]
+    for t in data["tiers"]:
+        s = t["satisfaction"]
+        rows.append([f"tier {t['tier']} {t['name'].get('en', '')}", s["ratings"], _p(s["share"]), _p(s["target"]),
+                     _met(s["share"], s["target"])])
+    table(["", "ratings", "share", "target", "met"], rows, out)
+
+
+def _met(share: float | None, target: float) -> str:
+    return "-" if share is None else ("yes" if share >= target else "NO")

@@ -5,7 +5,7 @@ the kiosk (`kiosk.mqtt.command_handler`) and answered on the MQTT 5 response top
 the correlation data, or on ``{branch}/reply/{name}``. A retained command, a command while
 ``mqtt.commands_enabled`` is off, and an invalid one are answered with an error and
 change nothing. Replies are computed on the core thread and published by the telemetry
-thread (`send_replies`).
+thread (`send_replies`); their ``ts`` is the hall's local time with its offset, as the events'.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from paho.mqtt.properties import Properties
 from kiosk.mqtt import command_handler, protocol
 from kiosk.mqtt.connection import BrokerLink
 from kiosk.mqtt.port import KioskPort
-from kiosk.mqtt.topics import Topics
+from kiosk.mqtt.topics import Topics, iso_ts
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +52,27 @@ class CommandChannel:
         topic, props = self._reply_route(name, msg)
         if msg.retain:
             self._reply(topic, props, protocol.reply_error(name, None, "retained",
-                        "retained commands are ignored: publish commands without the retain flag"))
+                        "retained commands are ignored: publish commands without the retain flag", self._ts()))
             return
         if not self.enabled:
             self._reply(topic, props, protocol.reply_error(name, None, "commands_disabled",
-                        "HQ commands are switched off on this kiosk (mqtt.commands_enabled = false)"))
+                        "HQ commands are switched off on this kiosk (mqtt.commands_enabled = false)", self._ts()))
             return
         try:
             cmd = protocol.validate(name, msg.payload, self.limits)
         except protocol.CommandError as exc:
             log.info("HQ command %r rejected: %s", name[:64], exc.message)
-            self._reply(topic, props, protocol.reply_error(name, exc.cmd_id, exc.code, exc.message))
+            self._reply(topic, props, protocol.reply_error(name, exc.cmd_id, exc.code, exc.message, self._ts()))
             return
         log.info("HQ command %s %s", cmd.name, cmd.args)
 
         def done(fut: Future) -> None:  # runs on the core thread
             exc = fut.exception()
             if exc is None:
-                payload = protocol.reply_ok(cmd.name, cmd.id, fut.result())
+                payload = protocol.reply_ok(cmd.name, cmd.id, fut.result(), self._ts())
             else:
                 code, message = command_handler.error_of(exc)
-                payload = protocol.reply_error(cmd.name, cmd.id, code, message)
+                payload = protocol.reply_error(cmd.name, cmd.id, code, message, self._ts())
             self._replies.put((topic, props, payload))
         command_handler.dispatch(cmd, self.app).add_done_callback(done)
 
@@ -84,6 +84,10 @@ class CommandChannel:
             except queue.Empty:
                 return
             self._reply(topic, props, payload)
+
+    def _ts(self) -> str:
+        """A reply's ``ts``: the hall's clock, where the events get theirs."""
+        return iso_ts(self.app.clock.wall())
 
     def _reply_route(self, name: str, msg: mqtt.MQTTMessage) -> tuple[str, Properties | None]:
         """The MQTT 5 response topic and correlation data, else ``reply/{name}``."""

@@ -4,6 +4,9 @@
 typed method of the kiosk (`KioskPort`), which runs on the core thread, and returns a
 `Future` of the reply's ``result``. Engine errors (a `QueueError` with a ``.code``) come
 out of the Future as exceptions; `error_of()` turns one into the reply's error.
+
+A message for the displays is checked here once more, whoever built the command: a control
+character (ESC/POS or a sign's framing byte) or an over-long text never reaches a display.
 """
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ from concurrent.futures import Future
 from typing import Any
 
 from kiosk import __version__
+from kiosk.config.text import check_printable
 from kiosk.domain.model import EventType
 from kiosk.mqtt.port import KioskPort
-from kiosk.mqtt.protocol import Command, CommandError
+from kiosk.mqtt.protocol import MAX_TEXT_CHARS, Command, CommandError
 
 Handler = Callable[[dict[str, Any], KioskPort], Future]
 
@@ -35,6 +39,13 @@ def _stats(args: dict[str, Any], app: KioskPort) -> Future:
 
 
 def _display_message(args: dict[str, Any], app: KioskPort) -> Future:
+    text = args["text"]
+    if len(text) > MAX_TEXT_CHARS:
+        return _failed(CommandError("out_of_range", f"field 'text' is longer than {MAX_TEXT_CHARS} characters"))
+    try:
+        check_printable(text)
+    except ValueError as exc:
+        return _failed(CommandError("bad_value", f"field 'text' {exc}"))
     return _then(app.record_event(EventType.DISPLAY_MESSAGE, text=args["text"], seconds=args["seconds"]),
                  lambda _: {"text": args["text"], "seconds": args["seconds"]})
 
@@ -59,6 +70,13 @@ def dispatch(cmd: Command, app: KioskPort) -> Future:
     if handler is None:  # validate() knows no command without a handler (tests check both tables)
         raise CommandError("unknown_command", f"unknown command {cmd.name!r}")
     return handler(cmd.args, app)
+
+
+def _failed(exc: BaseException) -> Future:
+    """A Future that already holds `exc` (the command is refused; the reply says why)."""
+    fut: Future = Future()
+    fut.set_exception(exc)
+    return fut
 
 
 def _then(fut: Future, fn: Callable[[Any], Any]) -> Future:

@@ -100,8 +100,14 @@ def _str(args: dict, key: str, *, max_chars: int, required: bool = True) -> str 
         raise CommandError("out_of_range", f"field {key!r} must not be empty")
     if len(v) > max_chars:
         raise CommandError("out_of_range", f"field {key!r} is longer than {max_chars} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in v):
-        raise CommandError("bad_value", f"field {key!r} contains control or unassigned characters")
+    for pos, ch in enumerate(v, 1):
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            raise CommandError("bad_value", f"field {key!r} contains a control character U+{ord(ch):04X} "
+                                            f"at position {pos}")
+        if cat in ("Cs", "Co", "Cn"):
+            raise CommandError("bad_value", f"field {key!r} contains an unassigned or private character "
+                                            f"U+{ord(ch):04X} at position {pos}")
     return v
 
 
