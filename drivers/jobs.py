@@ -31,7 +31,10 @@ class TicketPrintJob:
 
     ``languages`` orders the per-language lines (first = main language). ``qr_url`` is the
     finished URL; when ``None`` the printer fills its configured template instead (fields
-    ``{branch}``, ``{ticket}``, ``{ticket_id}``, ``{service}``, ``{day}``).
+    ``{branch}``, ``{ticket}``, ``{ticket_id}``, ``{service}``, ``{day}``). ``tier_name``:
+    the priority tier of a priority ticket ("钻石" / "Diamond"); ``self_service``: where else
+    the service can be done, printed at a peak; ``quiet_hours``: the hall's usually quiet
+    hours, printed in the footer.
     """
 
     number: str
@@ -48,6 +51,9 @@ class TicketPrintJob:
     service: str = ""
     branch_id: str = ""
     reprint: bool = False
+    tier_name: Optional[Text] = None
+    self_service: Optional[Text] = None
+    quiet_hours: Optional[Text] = None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ def error_text(exc: BaseException, lang: str) -> str:
         return i18n.tr("No more ticket numbers for this service today.", lang)
     if isinstance(exc, errors.UnknownService):
         return i18n.tr("This service does not exist.", lang)
+    if isinstance(exc, errors.Diverted):
+        return i18n.tr("It is very busy: this service takes no tickets now. Please use self-service.", lang)
+    if isinstance(exc, errors.UnknownTier):
+        return i18n.tr("This membership tier does not exist. Please ask a member of staff.", lang)
     if isinstance(exc, errors.IllegalState):
         return i18n.tr("Not possible now: {why}", lang, why=str(exc))
     if isinstance(exc, errors.KioskError):

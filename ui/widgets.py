@@ -75,6 +75,12 @@ class ServiceButton(ButtonBehavior, BoxLayout):
     radius = NumericProperty(16)
 
 
+class TierButton(ServiceButton):
+    """One priority tier on the customer screen (钻石 / 金卡 / 银卡…): looks like a service button."""
+
+    tier = StringProperty("")
+
+
 class LongPressLabel(FitLabel):
     """A label that fires `on_long_press` after it has been held `hold_s` seconds."""
 

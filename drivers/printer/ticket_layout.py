@@ -152,6 +152,9 @@ def layout_ticket(job: TicketPrintJob, opts: LayoutOptions) -> list[Element]:
         out.append(Rule())
     for i, name in enumerate(_distinct(pick(job.service_names, lang) for lang in langs)):
         out.append(TextLine(name, size=2 if i == 0 else 1, bold=i == 0))
+    tier = " ".join(_distinct(pick(job.tier_name, lang) for lang in langs))
+    if tier:
+        out.append(TextLine(tier, bold=True))
     out.append(Feed(1))
     out.append(BigNumber(job.number))
     out.append(Feed(1))
@@ -165,6 +168,10 @@ def layout_ticket(job: TicketPrintJob, opts: LayoutOptions) -> list[Element]:
     if job.issued_at is not None:
         stamp = job.issued_at.strftime("%Y-%m-%d %H:%M")
         out.append(TextLine(phrase(langs[0], "issued", t=stamp)))
+    hints = _distinct(pick(job.self_service, lang) for lang in langs)
+    if hints:
+        out.append(Rule())
+        out.extend(TextLine(text) for text in hints)
     if job.reprint:
         out.append(TextLine(" / ".join(_distinct(phrase(l, "reprint") for l in langs)), bold=True))
     data = qr_data(job, opts.qr_url)
@@ -173,10 +180,10 @@ def layout_ticket(job: TicketPrintJob, opts: LayoutOptions) -> list[Element]:
         out.append(QrCode(data))
         out.append(TextLine(phrase(langs[0], "scan")))
     footer = job.footer if job.footer is not None else opts.footer
-    if footer:
+    lines = _distinct(pick(job.quiet_hours, lang) for lang in langs) + _distinct(pick(footer, lang) for lang in langs)
+    if lines:
         out.append(Rule())
-        for text in _distinct(pick(footer, lang) for lang in langs):
-            out.append(TextLine(text))
+        out.extend(TextLine(text) for text in lines)
     out.append(Feed(3))
     return out
 
@@ -289,11 +296,18 @@ def _text_block(text: str, px: int, opts: LayoutOptions, align: str, bold: bool)
 
 
 def _wrap(text: str, font, width: int) -> list[str]:
+    """Lines that fit `width`: broken at the last space when the line has one (words stay whole:
+    "14:00–15:00"), else between any two characters (Chinese)."""
     lines, current = [], ""
     for ch in text:
         if current and font.getlength(current + ch) > width:
-            lines.append(current)
-            current = ch.lstrip()
+            cut = current.rfind(" ")
+            if cut > 0 and not ch.isspace():
+                lines.append(current[:cut])
+                current = current[cut + 1:] + ch
+            else:
+                lines.append(current)
+                current = ch.lstrip()
         else:
             current += ch
     return lines + [current] if current or not lines else lines

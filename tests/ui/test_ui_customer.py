@@ -23,6 +23,12 @@ def waiting(kiosk, prefix):
     return next(s["waiting"] for s in kiosk.snapshot()["services"] if s["service"] == prefix)
 
 
+def one_tier(data):
+    """A hall with one priority tier (the configuration's default): the VIP button needs no tier choice.
+    Several tiers: tests/ui/test_ui_tiers.py."""
+    data["tiers"] = [{"id": "vip", "name": {"zh": "贵宾", "en": "VIP"}}]
+
+
 def test_tap_issues_a_ticket_prints_it_and_shows_the_number(kiosk, printer, ui):
     assert ui.sm.current == "customer"
     h.tap(customer(ui).buttons["A"])
@@ -154,7 +160,9 @@ def test_peak_alert_shows_the_self_service_hint(kiosk, ui):
     assert "self-service" in screen.hint_text
 
 
-def test_vip_button_issues_a_priority_ticket(kiosk, printer, ui):
+def test_vip_button_issues_a_priority_ticket(mk, hall, open_ui):
+    kiosk = hall(mk(edit=one_tier), devices=h.MockDevices())
+    ui = open_ui(kiosk)
     assert "V" not in customer(ui).buttons        # VIP services are reached through the VIP way in
     h.tap(customer(ui).ids.vip_btn)
     h.pump_until(lambda: ui.sm.current == "result")
@@ -165,7 +173,7 @@ def test_vip_button_issues_a_priority_ticket(kiosk, printer, ui):
 def test_member_code_on_the_keypad(mk, hall, open_ui, tmp_path):
     codes = tmp_path / "codes.txt"
     codes.write_text("# members\n123456\n")
-    kiosk = hall(mk(vip_entry="code", vip_codes_file=str(codes)))
+    kiosk = hall(mk(vip_entry="code", vip_codes_file=str(codes), edit=one_tier))
     ui = open_ui(kiosk)
     assert customer(ui).ids.vip_btn.opacity == 0
     h.tap(customer(ui).ids.code_btn)
@@ -188,7 +196,7 @@ def test_member_code_on_the_keypad(mk, hall, open_ui, tmp_path):
 
 
 def test_barcode_reader_types_the_member_code(mk, hall, open_ui):
-    kiosk = hall(mk(vip_entry="both"))
+    kiosk = hall(mk(vip_entry="both", edit=one_tier))
     ui = open_ui(kiosk)
     for ch in "88776655":
         Window.dispatch("on_key_down", ord(ch), 0, ch, [])
@@ -200,6 +208,7 @@ def test_barcode_reader_types_the_member_code(mk, hall, open_ui):
 
 def test_priority_without_a_vip_service_lets_the_customer_choose(mk, hall, open_ui):
     def no_vip(data):
+        one_tier(data)
         data["services"] = [s for s in data["services"] if s["prefix"] != "V"]
         for c in data["counters"]:
             c["services"] = [s for s in c["services"] if s != "V"]

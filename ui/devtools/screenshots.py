@@ -2,15 +2,17 @@
 
 Runs headless (SDL offscreen on Mesa when there is no DISPLAY) on a demo hall in a temporary
 data directory with a fake printer, and writes ``ui-<screen>-<lang>-<W>x<H>.png``:
-customer, ticket (printer ready), ticket-printer-fault (QR code), vip (member code keypad),
-pin (admin PIN), admin and now-serving, in zh and en, at 800x480 and 1920x1080 (the
-defaults; ``--sizes 1280x720,720x1280`` for the other layouts).
+customer, tiers (the VIP button's tier choice), ticket (printer ready), ticket-priority (a
+diamond ticket), ticket-printer-fault (QR code), vip (member code keypad), pin (admin PIN),
+admin and now-serving (with the quiet hours of four weeks of demo tickets), in zh and en, at
+800x480 and 1920x1080 (the defaults; ``--sizes 1280x720,720x1280`` for the other layouts).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ui.devtools.harness import headless_env
@@ -18,7 +20,8 @@ from ui.devtools.harness import headless_env
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DEFAULT_SIZES = ((800, 480), (1920, 1080))
 DEMO_PIN = "2468"
-SCREENS = ("customer", "ticket", "ticket-printer-fault", "vip", "pin", "admin", "admin-status", "now-serving")
+SCREENS = ("customer", "tiers", "ticket", "ticket-priority", "ticket-printer-fault", "vip", "pin", "admin",
+           "admin-status", "now-serving")
 
 
 def demo_settings():
@@ -31,6 +34,30 @@ def demo_settings():
     data["counters"][3]["services"].append("C")
     data["ui"].update(vip_entry="both", admin_pin_hash=hash_pin(DEMO_PIN), fullscreen=False, result_timeout_s=120)
     return Settings.model_validate(data)
+
+
+def demo_history(settings, data_dir: str, today: datetime) -> None:
+    """Four weeks of tickets before `today` (Monday–Friday, four an hour from 09:00 to 17:00, one
+    on Tuesday–Thursday at 14:00), so the now-serving screen has quiet hours to show."""
+    from kiosk.domain.clock import FakeClock
+    from kiosk.engine.queue_engine import QueueEngine
+    from kiosk.storage.store import Store, db_path
+    first = (today - timedelta(days=28)).replace(hour=8, minute=0, second=0, microsecond=0)
+    clock = FakeClock(wall=first, tz=today.tzinfo)
+    store = Store(db_path(data_dir), synchronous="OFF")
+    try:
+        engine = QueueEngine(store, settings, clock)
+        for day in range(28):
+            if (first + timedelta(days=day)).weekday() >= 5:
+                continue
+            for hour in range(9, 17):
+                per_hour = 1 if ((first + timedelta(days=day)).weekday() in (1, 2, 3) and hour == 14) else 4
+                for k in range(per_hour):
+                    at = first + timedelta(days=day, hours=hour - 8, minutes=k * 60 // per_hour)
+                    clock.advance((at - clock.wall()).total_seconds())
+                    engine.issue("AB"[k % 2])
+    finally:
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp = tempfile.mkdtemp(prefix="kiosk-shots-")
     settings = demo_settings()
     printer = h.MockDevices()
-    kiosk = KioskApp(settings, tmp, clock=FakeClock(), devices=printer).start()
+    clock = FakeClock()
+    if "now-serving" in wanted:
+        demo_history(settings, tmp, clock.wall())
+    kiosk = KioskApp(settings, tmp, clock=clock, devices=printer).start()
     written: list[Path] = []
     try:
         for c in (1, 2, 3):
@@ -90,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 ui.lang = lang
                 ui.refresh()
                 shot("customer")
+                ui.screen("customer").start_vip()
+                shot("tiers")
+                ui.screen("customer").choose_tier(settings.tiers[0].id)
+                h.pump_until(lambda: ui.sm.current == "result")
+                shot("ticket-priority")
+                ui.go_home(reset_lang=False)
                 printer.set_state("ready")
                 ui.screen("customer").tap_service("A")
                 h.pump_until(lambda: ui.sm.current == "result")

@@ -1,4 +1,5 @@
-"""The customer screen: one large button per service, the priority/VIP way in, the language switch."""
+"""The customer screen: one large button per service, the priority/VIP way in (its tier chosen
+on the screen or given by the member code), the language switch."""
 from __future__ import annotations
 
 import logging
@@ -14,20 +15,26 @@ from kiosk.domain.model import IssuedTicket
 
 from ui.screens.host import HostedScreen, ScreenHost
 from ui.screens.member_codes import MemberCodes
-from ui.widgets import ServiceButton
+from ui.widgets import ServiceButton, TierButton
 
 log = logging.getLogger(__name__)
 
 PALETTE = [(0.13, 0.45, 0.80, 1), (0.05, 0.55, 0.45, 1), (0.55, 0.30, 0.75, 1), (0.80, 0.40, 0.10, 1),
            (0.70, 0.20, 0.35, 1), (0.25, 0.50, 0.20, 1)]
 VIP_COLOR = (0.78, 0.60, 0.12, 1)
+TIER_PALETTE = [(0.45, 0.35, 0.75, 1), VIP_COLOR, (0.45, 0.50, 0.58, 1), (0.60, 0.38, 0.22, 1)]
 GREY = (0.30, 0.31, 0.35, 1)
 
 
 class CustomerScreen(HostedScreen):
-    """One large button per service; the priority/VIP way in; the language switch."""
+    """One large button per service; the priority/VIP way in; the language switch.
+
+    Priority: the VIP button offers the configured tiers (`settings.tiers`; with one tier it
+    is chosen at once), a member code gives its own tier (`MemberCodes`); then the customer
+    chooses among the VIP services (or taps straight through when there is one)."""
 
     priority_mode = BooleanProperty(False)
+    choosing_tier = BooleanProperty(False)
     hint_text = StringProperty("")
     message = StringProperty("")
     grid_cols = NumericProperty(2)
@@ -38,14 +45,17 @@ class CustomerScreen(HostedScreen):
         super().__init__(app=app, **kw)
         self.settings = app.settings
         self.member: str | None = None
+        self.tier: str | None = None
         self.busy = False
         self._keybuf = ""
         self._msg_ev = None
         self.buttons: dict[str, ServiceButton] = {}
+        self.tier_buttons: dict[str, TierButton] = {}
+        self._grid_keys: list[str] = []
         entry = self.settings.ui.vip_entry
         self.show_vip_button = entry in ("button", "both")
         self.show_code_button = entry in ("code", "both")
-        self.codes = MemberCodes(self.settings.ui.vip_codes_file)
+        self.codes = MemberCodes(self.settings.ui.vip_codes_file, [t.id for t in self.settings.tiers])
         app.bind(lang=lambda *_: self.update(app.snap), portrait=lambda *_: self._layout())
         Clock.schedule_once(lambda dt: self.update(app.snap), 0)
 
@@ -60,35 +70,70 @@ class CustomerScreen(HostedScreen):
             return list(self.settings.services)
         return [s for s in self.settings.services if s.priority != "vip"]
 
-    def prompt_text(self, lang: str, priority_mode: bool) -> str:
+    def prompt_text(self, lang: str, priority_mode: bool, choosing_tier: bool = False) -> str:
         app = self.app
+        if choosing_tier:
+            return app.tr("Priority ticket: please choose your membership tier", lang)
         if priority_mode:
             return app.tr("Priority ticket: please choose a service", lang)
         return app.tr("Please choose a service", lang)
 
     def _layout(self) -> None:
-        n = max(1, len(self.buttons))
+        n = max(1, len(self._grid_keys))
         if self.app.portrait:
             self.grid_cols = 1 if n <= 4 else 2
         else:
             self.grid_cols = n if n <= 3 else math.ceil(n / 2)
 
     def update(self, snap: dict) -> None:
-        app = self.app
-        grid = self.ids.grid
-        shown = self.shown_services()
-        if [b.prefix for b in grid.children[::-1]] != [s.prefix for s in shown]:
-            grid.clear_widgets()
-            self.buttons.clear()
-            for i, svc in enumerate(shown):
-                btn = ServiceButton(prefix=svc.prefix)
-                btn.bind(on_release=lambda b: self.tap_service(b.prefix))
-                self.buttons[svc.prefix] = btn
-                grid.add_widget(btn)
-            self._layout()
-        by_prefix = {s["service"]: s for s in (snap or {}).get("services", [])}
         alert = (snap or {}).get("alert") or {}
-        hints = []
+        busy = int(alert.get("level") or 0) >= 1
+        if self.choosing_tier:
+            self._show_tiers()
+        else:
+            self._show_services(snap or {}, busy)
+        app = self.app
+        hints = [svc.self_service.get(app.lang) for svc in self.settings.services
+                 if busy and svc.self_service is not None]
+        sep = "" if app.lang == "zh" else " "
+        self.hint_text = sep.join([app.tr("It is busy now.", app.lang)] + hints) if hints else ""
+
+    def _fill_grid(self, keys: list[str], buttons: list[ServiceButton]) -> None:
+        """Put `buttons` in the grid unless the buttons of `keys` are there already."""
+        if keys == self._grid_keys:
+            return
+        grid = self.ids.grid
+        grid.clear_widgets()
+        for btn in buttons:
+            grid.add_widget(btn)
+        self._grid_keys = keys
+        self._layout()
+
+    def _show_tiers(self) -> None:
+        app = self.app
+        tiers = self.settings.tiers
+        keys = ["tier:" + t.id for t in tiers]
+        if keys != self._grid_keys:
+            self.tier_buttons = {t.id: TierButton(tier=t.id) for t in tiers}
+            for btn in self.tier_buttons.values():
+                btn.bind(on_release=lambda b: self.choose_tier(b.tier))
+            self._fill_grid(keys, list(self.tier_buttons.values()))
+        for i, tier in enumerate(tiers):
+            btn = self.tier_buttons[tier.id]
+            btn.title = tier.name.get(app.lang)
+            btn.detail = app.tr("Priority ticket", app.lang)
+            btn.bg = TIER_PALETTE[i % len(TIER_PALETTE)]
+
+    def _show_services(self, snap: dict, busy: bool) -> None:
+        app = self.app
+        shown = self.shown_services()
+        keys = ["service:" + s.prefix for s in shown]
+        if keys != self._grid_keys:
+            self.buttons = {s.prefix: ServiceButton(prefix=s.prefix) for s in shown}
+            for btn in self.buttons.values():
+                btn.bind(on_release=lambda b: self.tap_service(b.prefix))
+            self._fill_grid(keys, list(self.buttons.values()))
+        by_prefix = {s["service"]: s for s in snap.get("services", [])}
         for i, svc in enumerate(shown):
             btn = self.buttons[svc.prefix]
             info = by_prefix.get(svc.prefix, {})
@@ -98,24 +143,28 @@ class CustomerScreen(HostedScreen):
             if why:
                 btn.disabled = True
                 btn.bg = GREY
-                if why == "daily_cap":
-                    btn.detail = app.tr("No more tickets today", app.lang)
-                else:
-                    btn.detail = app.tr("Closed now · opening hours {hours}", app.lang,
-                                        hours=", ".join(svc.hours))
+                btn.detail = self.unavailable_text(svc, why)
             else:
                 btn.disabled = False
                 btn.bg = color
                 waiting = int(info.get("waiting", 0))
-                btn.detail = "\n".join([
-                    app.ntr("{n} person waiting", "{n} people waiting", waiting, app.lang),
-                    app.tr("Wait: {wait}", app.lang, wait=app.wait_text(info.get("estimate_s", 0.0), app.lang))])
-        if int(alert.get("level") or 0) >= 1:
-            for svc in self.settings.services:
-                if svc.self_service is not None:
-                    hints.append(svc.self_service.get(app.lang))
-        sep = "" if app.lang == "zh" else " "
-        self.hint_text = sep.join([app.tr("It is busy now.", app.lang)] + hints) if hints else ""
+                lines = [app.ntr("{n} person waiting", "{n} people waiting", waiting, app.lang),
+                         app.tr("Wait: {wait}", app.lang, wait=app.wait_text(info.get("estimate_s", 0.0), app.lang))]
+                if busy and svc.self_service is not None:
+                    lines.append(app.tr("Or use self-service", app.lang))
+                btn.detail = "\n".join(lines)
+
+    def unavailable_text(self, svc: Service, why: str) -> str:
+        """Why a service takes no ticket now; a service diverted at a peak says where to go instead."""
+        app = self.app
+        if why == "daily_cap":
+            return app.tr("No more tickets today", app.lang)
+        if why == "diverted":
+            lines = [app.tr("Very busy: no tickets here now", app.lang)]
+            if svc.self_service is not None:
+                lines.append(svc.self_service.get(app.lang))
+            return "\n".join(lines)
+        return app.tr("Closed now · opening hours {hours}", app.lang, hours=", ".join(svc.hours))
 
     # taps
     def tap_service(self, prefix: str) -> None:
@@ -124,8 +173,8 @@ class CustomerScreen(HostedScreen):
             return                                   # one ticket per tap, even on a double tap
         self.busy = True
         priority = self.priority_mode
-        member = self.member
-        app.when_done(app.kiosk.issue(prefix, priority=priority, member=member),
+        member, tier = (self.member, self.tier) if priority else (None, None)
+        app.when_done(app.kiosk.issue(prefix, priority=priority, member=member, tier=tier),
                       lambda fut: self._issued(fut, prefix))
 
     def _issued(self, fut: Future[IssuedTicket], prefix: str) -> None:
@@ -140,12 +189,32 @@ class CustomerScreen(HostedScreen):
             return
         self.priority_mode = False
         self.member = None
+        self.tier = None
         result = app.screen("result")
         result.show(ticket, app.printer_problem())
         app.show("result")
 
-    def start_priority(self, member: str | None = None) -> None:
+    def start_vip(self) -> None:
+        """The VIP button: the customer chooses a tier first (with one tier, it is that one)."""
+        tiers = self.settings.tiers
+        if len(tiers) == 1:
+            self.start_priority(tier=tiers[0].id)
+            return
+        self.member = None
+        self.tier = None
+        self.priority_mode = True
+        self.choosing_tier = True
+        self.update(self.app.snap)
+
+    def choose_tier(self, tier: str) -> None:
+        self.choosing_tier = False
+        self.start_priority(member=self.member, tier=tier)
+
+    def start_priority(self, member: str | None = None, tier: str | None = None) -> None:
+        """Priority mode for `tier` (an id of `settings.tiers`; None: the service's tier, else the lowest)."""
         self.member = member
+        self.tier = tier
+        self.choosing_tier = False
         self.priority_mode = True
         candidates = [s for s in self.shown_services()]
         app = self.app
@@ -165,7 +234,9 @@ class CustomerScreen(HostedScreen):
 
     def reset(self) -> None:
         self.priority_mode = False
+        self.choosing_tier = False
         self.member = None
+        self.tier = None
         self.message = ""
         self._keybuf = ""
         self.update(self.app.snap)
@@ -190,12 +261,14 @@ class CustomerScreen(HostedScreen):
             self._keybuf += key
 
     def member_code(self, code: str) -> bool:
+        """A member code typed or scanned: a priority ticket of the code's tier."""
         app = self.app
-        if not self.codes.valid(code):
+        found = self.codes.lookup(code)
+        if found is None:
             self.show_message(app.tr("This member code is not valid. Please ask a member of staff.", app.lang))
             return False
         app.show("customer")
-        self.start_priority(member=code)
+        self.start_priority(member=found[0], tier=found[1])
         return True
 
     def shutdown(self) -> None:

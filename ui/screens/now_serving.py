@@ -1,5 +1,5 @@
-"""The now-serving screen for a TV: the latest calls (the newest blinks) and the people waiting
-per service."""
+"""The now-serving screen for a TV: the latest calls (the newest blinks), the people waiting
+per service, and the hall's usually quiet hours (`quiet_hours.on_screen`)."""
 from __future__ import annotations
 
 import logging
@@ -29,14 +29,17 @@ class WaitRow(BoxLayout):
 
 
 class NowServingScreen(HostedScreen):
-    """The TV: the latest calls (the newest blinks) and the people waiting per service."""
+    """The TV: the latest calls (the newest blinks), the people waiting per service and the
+    hall's usually quiet hours."""
 
     clock_text = StringProperty("")
     empty_text = StringProperty("")
+    quiet_text = StringProperty("")
 
     def __init__(self, *, app: ScreenHost, **kw: Any) -> None:
         super().__init__(app=app, **kw)
         self._calls: list[dict] = []
+        self._quiet: dict[str, str] = {}
         self._newest_key: tuple | None = None
         self._blink: Animation | None = None
         self._blink_stop = None
@@ -96,8 +99,18 @@ class NowServingScreen(HostedScreen):
                 name=name,
                 waiting=app.ntr("{n} waiting", "{n} waiting", int(s.get("waiting", 0)), lang),
                 wait=(app.tr("closed now", lang) if why == "hours" else
+                      app.tr("please use self-service", lang) if why == "diverted" else
                       app.tr("No more tickets today", lang) if why else
                       app.wait_text(s.get("estimate_s", 0.0), lang))))
+        self.quiet_text = self._quiet_hours().get(lang, "") if app.settings.quiet_hours.on_screen else ""
+
+    def _quiet_hours(self) -> dict[str, str]:
+        """The hall's usually quiet hours per language (the kiosk computes them once a day)."""
+        try:
+            self._quiet = self.app.kiosk.quiet_hours()
+        except Exception as exc:  # noqa: BLE001 — keep showing the last answer
+            log.warning("quiet hours failed: %s", exc)
+        return self._quiet
 
     def _start_blink(self) -> None:
         self.stop_blink()

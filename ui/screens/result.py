@@ -1,5 +1,5 @@
-"""The ticket screen: number, people ahead, wait, "please take your ticket" — or, when the
-printer cannot print, the number with a QR code and why."""
+"""The ticket screen: number, service (and the priority tier of a priority ticket), people ahead,
+wait, "please take your ticket" — or, when the printer cannot print, the number with a QR code and why."""
 from __future__ import annotations
 
 from typing import Any
@@ -50,7 +50,8 @@ class ResultScreen(HostedScreen):
         lang = app.lang
         self.number = t.ticket
         name = svc.name.get(lang) if svc else t.service
-        self.service_name = name + ("  · " + app.tr("Priority", lang) if t.priority and svc and svc.priority != "vip" else "")
+        tier = app.settings.tier(t.priority)
+        self.service_name = name + ("  · " + tier.name.get(lang) if tier is not None else "")
         self.ahead_text = (app.tr("You are next", lang) if t.ahead == 0 else
                            app.ntr("{n} person ahead of you", "{n} people ahead of you", t.ahead, lang))
         self.wait_text = app.tr("Estimated wait: {wait}", lang, wait=app.wait_text(t.estimate_s, lang))
