@@ -1,4 +1,5 @@
-"""`kiosk simulate-day`: a busy day in the hall, end to end, with faults; `--soak` for a week."""
+"""`kiosk simulate-day`: a busy day in the hall, end to end, with faults, its promises to the
+customers measured (exit 1 when a check or a promise fails); `--soak` for a week."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,8 @@ from typing import Any
 
 def add_parsers(sub: Any, parents: list | None = None) -> None:
     p = sub.add_parser("simulate-day", parents=parents or [],
-                       help="drive the whole kiosk through a simulated day with faults (or a week: --soak)")
+                       help="drive the whole kiosk through a simulated day with faults and check its promises "
+                            "(or a week: --soak)")
     p.add_argument("--speed", type=float, default=None, help="hall seconds per real second (day: 900, soak: 1200)")
     p.add_argument("--long", action="store_true", help="a longer, busier day with every fault twice")
     p.add_argument("--seed", type=int, default=8)

@@ -1,7 +1,9 @@
 """A day in the hall, end to end (issue 8): the kiosk process with its real printer and display
 drivers on ptys, gpio mock keypads, a real mosquitto and an HQ subscriber, ten hours of hall
 time at 900x with paper out, cover open, displays unplugged, the broker down, two SIGKILLs
-and clock jumps. Every check of kiosk/sim/day/checks.py must pass.
+and clock jumps. Every check of kiosk/sim/day/checks.py must pass, the hall's promises to its
+customers among them (priority tiers first and within their targets, "people ahead", ratings,
+button tickets nobody holds; tests/sim/test_promise_checks.py shows each one failing).
 
 The soak (seven days at peak load) runs with KIOSK_SOAK=1: `KIOSK_SOAK=1 pytest tests/sim -k soak`
 (about 10 minutes), or `kiosk simulate-day --soak`.
@@ -32,6 +34,12 @@ def test_a_day_in_the_hall_loses_nothing(tmp_path):
     assert report["kiosk"]["kills"] == 2
     assert tally["issued_ack"] > 500 and tally["take_pressed"] > 0 and tally["transfers"] > 0
     assert tally["noshows"] > 0 and tally["ratings"] > 0 and tally["key_pressed"] > 0
+    # …and the promises were put to the test: priority tickets of every tier, pad presses after the
+    # next call, take-ticket presses while the printer was out of paper or open
+    promises = report["promises"]
+    assert all(g["called"] > 0 for g in promises["waits"]["tiers"].values()), promises["waits"]["tiers"]
+    assert promises["people_ahead"]["judged"] > 100
+    assert tally["pad_after_call"] > 0 and tally["take_in_fault"] > 0
 
 
 @pytest.mark.slow

@@ -1,33 +1,47 @@
-"""The simulated hall: its configuration (real drivers on ptys, gpio mock, MQTT) and its people."""
+"""The simulated hall: its configuration (real drivers on ptys, gpio mock, MQTT) and its people.
+
+Like firmware_config/kiosk.toml: priority tiers diamond / gold / silver (targets 5 / 8 / 12 min)
+and counters that keep the strict order of their services. The console takes no tier
+(`issue SERVICE [vip]`), so each tier has its own priority service here: D (diamond), G (gold)
+and V (silver).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 COUNTERS = 8
+VIP_FIRST_COUNTERS = 2   # counters 1 and 2 call priority tickets first
 SERVICES = {  # prefix → (share of arrivals, mean service minutes)
     "A": (0.60, 3.0),
     "B": (0.32, 6.0),
-    "V": (0.08, 6.0),
+    "V": (0.04, 6.0),
+    "G": (0.025, 6.0),
+    "D": (0.015, 6.0),
 }
+PRIORITY_SERVICES = ("D", "G", "V")   # highest tier first
 # arrivals per hour from 08:00, with a morning and an afternoon peak (8 counters serve ~110/h)
 DAY_PROFILE = [40, 95, 150, 120, 70, 80, 115, 140, 90, 45]
 LONG_PROFILE = [40, 95, 150, 120, 70, 80, 115, 140, 90, 60, 80, 110, 70]
 
+TIERS = """
+[[tiers]]
+id = "diamond"
+name = { zh = "钻石", en = "Diamond" }
+target_wait_min = 5
 
-@dataclass
-class HallSpec:
-    rollover: str = "07:30"
-    retention_days: float = 30.0
-    status_poll_s: float = 0.5
-    synchronous: str = "FULL"
-    counters: int = COUNTERS
-    extra: dict = field(default_factory=dict)
+[[tiers]]
+id = "gold"
+name = { zh = "金卡", en = "Gold" }
+target_wait_min = 8
 
+[[tiers]]
+id = "silver"
+name = { zh = "银卡", en = "Silver" }
+target_wait_min = 12
+"""
 
-def config_text(spec: HallSpec, dev: Path, mqtt_url: str) -> str:
-    """A hall like firmware_config/kiosk.toml, its devices on the fake ends in `dev`."""
-    services = """
+SERVICES_TOML = """
 [[services]]
 prefix = "A"
 name = { zh = "缴费", en = "Payments" }
@@ -50,18 +64,61 @@ expected_service_min = 6
 prefix = "V"
 name = { zh = "VIP服务", en = "VIP service" }
 priority = "vip"
+tier = "silver"
+numbers = [1, 999]
+target_wait_min = 12
+starvation_limit_min = 15
+expected_service_min = 6
+
+[[services]]
+prefix = "G"
+name = { zh = "金卡服务", en = "Gold service" }
+priority = "vip"
+tier = "gold"
+numbers = [1, 999]
+target_wait_min = 8
+starvation_limit_min = 15
+expected_service_min = 6
+
+[[services]]
+prefix = "D"
+name = { zh = "钻石服务", en = "Diamond service" }
+priority = "vip"
+tier = "diamond"
 numbers = [1, 999]
 target_wait_min = 5
 starvation_limit_min = 15
 expected_service_min = 6
 """
+
+
+def counter_services(n: int) -> list[str]:
+    """The services of counter `n` in its strict order: the VIP-first counters serve every tier first."""
+    if n <= VIP_FIRST_COUNTERS:
+        return [*PRIORITY_SERVICES, *(["B", "A"] if n % 2 else ["A", "B"])]
+    return ["A", "B"] if n % 2 else ["B", "A"]
+
+
+@dataclass
+class HallSpec:
+    rollover: str = "07:30"
+    retention_days: float = 30.0
+    status_poll_s: float = 0.5
+    synchronous: str = "FULL"
+    counters: int = COUNTERS
+    extra: dict = field(default_factory=dict)
+
+
+def config_text(spec: HallSpec, dev: Path, mqtt_url: str) -> str:
+    """A hall like firmware_config/kiosk.toml, its devices on the fake ends in `dev`."""
     counters = []
     keypads = []
     pin = 2
     for n in range(1, spec.counters + 1):
-        svcs = '["V", "B", "A"]' if n <= 2 else ('["A", "B"]' if n % 2 else '["B", "A"]')
+        svcs = ", ".join(f'"{p}"' for p in counter_services(n))
         counters.append(f'[[counters]]\nnumber = {n}\nname = {{ zh = "{n}号窗口", en = "Counter {n}" }}\n'
-                        f'services = {svcs}\nvip_first = {"true" if n <= 2 else "false"}\n')
+                        f'services = [{svcs}]\nvip_first = {"true" if n <= VIP_FIRST_COUNTERS else "false"}\n'
+                        'order = "strict"\n')
         if n <= 4:  # keypads and rating pads on gpiozero mock pins for four counters
             keypads.append(f"[[hardware.keypads]]\ncounter = {n}\nnext = {pin}\nrecall = {pin + 1}\n"
                            f"noshow = {pin + 2}\n")
@@ -83,7 +140,8 @@ timezone = "Asia/Shanghai"
 
 [policy]
 repeat_guard_s = 2.0
-{services}
+rating_window_s = 30
+{TIERS}{SERVICES_TOML}
 {"".join(counters)}
 [store]
 synchronous = "{spec.synchronous}"

@@ -56,6 +56,8 @@ class Tally:
     issued_ack: list[str] = field(default_factory=list)
     take_pressed: int = 0
     take_ignored: int = 0
+    take_in_fault: int = 0      # presses while the printer is out of paper or its cover is open
+    pad_after_call: int = 0     # pad presses by a customer who finished, made after the next call
     key_pressed: int = 0
     key_ignored: int = 0
     pad_pressed: int = 0
@@ -87,6 +89,7 @@ class Day:
         self.heap: list[tuple[float, int, str, tuple]] = []
         self._n = 0
         self.holding: dict[int, str | None] = {}
+        self.pad_after_call: dict[int, str] = {}   # counter → the score its last customer presses after the next call
         self.breaks: set[int] = set()
         self.closing = False
         self.rss: list[tuple[float, int]] = []
@@ -207,46 +210,60 @@ class Day:
         self.later(0.5, self.do_counter, n)
 
     def do_issue(self, svc: str) -> None:
-        ans = self.send(f"issue {svc}" + (" vip" if svc == "V" and self.rng.random() < 0.5 else ""))
+        ans = self.send(f"issue {svc}")
         m = ISSUED.match(ans or "")
         if m:
             self.t.issued_ack.append(m.group(1))
 
-    def do_take(self, svc: str) -> None:
+    def do_take(self, svc: str, in_fault: bool = False) -> None:
         ans = self.send(f"take {svc}")
         if ans == "> pressed":
             self.t.take_pressed += 1
+            self.t.take_in_fault += in_fault
         elif ans is not None:
             self.t.take_ignored += 1
 
     def do_counter(self, n: int) -> None:
         """A free counter calls (by keypad now and then); a busy one ends the customer's visit."""
         if n in self.breaks and self.holding.get(n) is None:
+            self.pad_after_call.pop(n, None)   # the customer left without rating
             return
         if self.holding.get(n) is None:
-            if n <= 4 and self.rng.random() < 0.1:
-                ans = self.send(f"key {n} next")
-                if ans == "> pressed":
-                    self.t.key_pressed += 1
-                    self.holding[n] = "?"
-                    self.later(self._service_min("A"), self.do_counter, n)
-                    return
-                self.t.key_ignored += ans is not None
-            ans = self.send(f"next {n}")
-            m = CALLED.match(ans or "")
-            if m:
-                self.t.calls += 1
-                self.holding[n] = m.group(1)
-                walk_noshow = self.rng.random() < 0.05
-                self.later(self.rng.uniform(1, 2) if walk_noshow else self._service_min(m.group(1)[0]),
-                           self.do_noshow if walk_noshow else self.do_counter, n)
-            elif self.closing and ans == "> nobody waits":
-                self.later(0.2, self.do_close, n)
-            else:
-                if ans and ans.startswith("! ") and ("closed" in ans or "paused" in ans):
-                    self.send(f"open {n}")
-                self.later(1.0 if ans else 0.5, self.do_counter, n)
+            self._call(n)
+            score = self.pad_after_call.pop(n, None)
+            if score is not None:   # the customer who just finished rates as the next one walks up
+                self.t.pad_after_call += 1
+                self._pad(n, score)
             return
+        self._end_visit(n)
+
+    def _call(self, n: int) -> None:
+        """A free counter calls its next customer (now and then by its keypad)."""
+        if n <= 4 and self.rng.random() < 0.1:
+            ans = self.send(f"key {n} next")
+            if ans == "> pressed":
+                self.t.key_pressed += 1
+                self.holding[n] = "?"
+                self.later(self._service_min("A"), self.do_counter, n)
+                return
+            self.t.key_ignored += ans is not None
+        ans = self.send(f"next {n}")
+        m = CALLED.match(ans or "")
+        if m:
+            self.t.calls += 1
+            self.holding[n] = m.group(1)
+            walk_noshow = self.rng.random() < 0.05
+            self.later(self.rng.uniform(1, 2) if walk_noshow else self._service_min(m.group(1)[0]),
+                       self.do_noshow if walk_noshow else self.do_counter, n)
+        elif self.closing and ans == "> nobody waits":
+            self.later(0.2, self.do_close, n)
+        else:
+            if ans and ans.startswith("! ") and ("closed" in ans or "paused" in ans):
+                self.send(f"open {n}")
+            self.later(1.0 if ans else 0.5, self.do_counter, n)
+
+    def _end_visit(self, n: int) -> None:
+        """The customer at counter `n` leaves: finished (and perhaps rates) or transferred."""
         ticket = self.holding[n]
         self.holding[n] = None
         if ticket and ticket != "?" and self.rng.random() < 0.04:
@@ -260,14 +277,23 @@ class Day:
                 number = ans[2:].strip()
                 if self.rng.random() < 0.3:
                     if n <= 4 and self.rng.random() < 0.4:
-                        if self.send(f"pad {n} {self.rng.choice(['satisfied', 'satisfied', 'neutral', 'dissatisfied'])}") == "> pressed":
-                            self.t.pad_pressed += 1
+                        score = self.rng.choice(['satisfied', 'satisfied', 'neutral', 'dissatisfied'])
+                        if self.rng.random() < 0.5 and n not in self.breaks:
+                            self.pad_after_call[n] = score
+                        else:
+                            self._pad(n, score)
                     elif self.send(f"rate {number} {self.rng.choice([5, 5, 4, 3, 1])}", ) and True:
                         self.t.ratings += 1
         if n in self.breaks:
             self.send(f"pause {n}")
             return
-        self.later(self.rng.uniform(0.2, 0.6), self.do_counter, n)
+        # a customer who rates after the next call does so within the rating window: the clerk calls soon
+        soon = n in self.pad_after_call
+        self.later(self.rng.uniform(0.1, 0.3) if soon else self.rng.uniform(0.2, 0.6), self.do_counter, n)
+
+    def _pad(self, n: int, score: str) -> None:
+        if self.send(f"pad {n} {score}") == "> pressed":
+            self.t.pad_pressed += 1
 
     def do_noshow(self, n: int) -> None:
         self.holding[n] = None
@@ -309,6 +335,10 @@ class Day:
         if f.kind in ("paper_out", "cover_open"):
             self.printer.set_state(PrinterState.PAPER_OUT if f.kind == "paper_out" else PrinterState.COVER_OPEN)
             self.at(end, self.do_repair, f, rec)
+            # someone takes a ticket at the button as the paper runs out (before the kiosk polls the
+            # printer's status) and someone later, when the kiosk knows
+            self.do_take("A", True)
+            self.later(8.0, self.do_take, "A", True)
         elif f.kind == "printer_silent":
             self.printer.answer = False
             self.at(end, self.do_repair, f, rec)
