@@ -22,6 +22,7 @@ from kiosk.config.settings import Settings
 from kiosk.engine.event_hub import EventHub
 from kiosk.engine.estimation import Estimator
 from kiosk.engine.queue_engine import QueueEngine
+from kiosk.engine.quiet_hours import QuietHours
 from kiosk.app.attachments import Attachment, Devices, Uplink
 from kiosk.storage.store import Store, db_path
 
@@ -48,6 +49,7 @@ class KioskApp:
         self.clock = clock or SystemClock(settings.day.tz)
         self._estimator = estimator
         self.loop = CommandLoop()
+        self.quiet = QuietHours(settings)
         self.store: Store | None = None
         self.engine: QueueEngine | None = None
         self.hub: EventHub | None = None
@@ -127,8 +129,10 @@ class KioskApp:
     def _run(self, fn: Callable[[QueueEngine], T]) -> Future[T]:
         return self.loop.submit(lambda: fn(self.engine))
 
-    def issue(self, service: str, *, priority: bool = False, member: str | None = None) -> Future[IssuedTicket]:
-        return self._run(lambda e: e.issue(service, priority=priority, member=member))
+    def issue(self, service: str, *, priority: bool = False, member: str | None = None,
+              tier: str | None = None) -> Future[IssuedTicket]:
+        """Take a ticket; `tier` (an id of `settings.tiers`) is the priority tier of a priority ticket."""
+        return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier))
 
     def call_next(self, counter: int) -> Future[CallResult | None]:
         return self._run(lambda e: e.call_next(counter))
@@ -197,6 +201,11 @@ class KioskApp:
 
     def recent_calls(self, limit: int = 8, timeout: float = 10) -> list[dict[str, Any]]:
         return self.loop.call(lambda: readmodel.recent_calls(self.engine, limit), timeout=timeout)
+
+    def quiet_hours(self, timeout: float = 10) -> dict[str, str]:
+        """The hall's usually quiet hours, one phrase per language ({} without enough history);
+        computed once per business day."""
+        return self.loop.call(lambda: self.quiet.phrases(self.engine.conn, self.clock.wall()), timeout=timeout)
 
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Every committed event, on the core thread (hand it on; do not block). Returns the

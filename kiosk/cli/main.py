@@ -3,13 +3,16 @@
 Global options (before or after the sub-command): `--config FILE` (or KIOSK_CONFIG),
 `--data DIR` (or KIOSK_DATA), `--json` for machine-readable output. Errors go to stderr
 with a non-zero exit status: 2 for bad input (configuration, arguments, an illegal queue
-operation), 1 for anything else.
+operation), 1 for anything else. A reader of the output that goes away (`kiosk status | head -1`)
+ends the command quietly with 141, as a shell reports a command killed by SIGPIPE.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
@@ -19,6 +22,7 @@ from kiosk import __version__
 from kiosk.domain.errors import ConfigError, KioskError, QueueError
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of the output went away
 
 
 def _globals(suppress: bool) -> argparse.ArgumentParser:
@@ -48,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create the data directory and database, check the configuration")
     p = add("issue", cmd_issue, "issue a ticket")
     p.add_argument("service", help="service prefix, e.g. A")
-    p.add_argument("--priority", action="store_true", help="a priority (VIP) ticket")
+    p.add_argument("--priority", action="store_true", help="a priority (VIP) ticket of the service's tier")
+    p.add_argument("--tier", help="a priority ticket of this tier (an id of [[tiers]], e.g. diamond)")
     p = add("call", cmd_call, "call the next ticket (or --ticket) at a counter")
     p.add_argument("counter", type=int)
     p.add_argument("--ticket", help="call this waiting ticket, e.g. A023")
@@ -129,9 +134,12 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_issue(args: argparse.Namespace) -> None:
-    t = _engine(args).issue(args.service, priority=args.priority)
+    engine = _engine(args)
+    t = engine.issue(args.service, priority=args.priority, tier=args.tier)
+    tier = engine.settings.tier(t.priority)
     _out(args, t.ticket, {"ticket": t.ticket, "ahead": t.ahead, "estimate_s": t.estimate_s,
-                          "service": t.service, "priority": t.priority, "issued": t.issued_wall})
+                          "service": t.service, "priority": t.priority, "tier": tier.id if tier else None,
+                          "issued": t.issued_wall})
 
 
 def cmd_call(args: argparse.Namespace) -> None:
@@ -179,8 +187,17 @@ def cmd_status(args: argparse.Namespace) -> None:
     if args.json:
         _out(args, "", snap)
         return
+    alert = snap["alert"]
     lines = [f"{snap['branch']}  day {snap['day']}  waiting {snap['waiting']}  open counters "
-             f"{snap['open_counters']}  alert {snap['alert']['level']}"]
+             f"{snap['open_counters']}  alert {alert['level']}"]
+    if alert["level"] > 0:
+        k, closed = alert["open_counters_needed"], alert["staffing"]["closed_counters"]
+        short = f"; only {closed} can be opened" if k > closed else ""
+        lines.append(f"counters to open: {k} ({alert['counters_needed']} open counters bring the hall back under "
+                     f"level 1{short})")
+    lines += [f"alert: {line}" for line in alert["reasons"]]
+    if alert["diverted"]:
+        lines.append(f"diverted to self-service: {', '.join(alert['diverted'])}")
     lines.append(f"{'service':<24}{'waiting':>8}{'longest':>10}{'estimate':>10}")
     for s in snap["services"]:
         note = f"  ({s['unavailable']})" if s["unavailable"] else ""
@@ -242,6 +259,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `kiosk` command; returns its exit status."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a reader that left shows here, not as a traceback at exit
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise  # a pipe of the command's own (a device, a socket), not its output
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe (or socket) whose reading end is closed."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in poller.poll(0))
+
+
+def _stdout_to_devnull() -> None:
+    """What is left in stdout's buffer goes nowhere when Python flushes it at exit (Python docs,
+    "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     for name, default in (("config", None), ("data", None), ("json", False)):
         if not hasattr(args, name):

@@ -20,11 +20,11 @@ from kiosk.config.settings import Service, Settings, parse_hours
 from kiosk.domain import errors
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.model import CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
-from kiosk.domain.policy import Candidate, choose_next
+from kiosk.domain.policy import CallingRule, Candidate
 from kiosk.domain.timeline import HallTime
 from kiosk.engine.business_day import current_day
 from kiosk.engine.estimation import Estimator, EstimatorFeed, default_estimator
-from kiosk.engine.hall_view import people_ahead, read_hall
+from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people_ahead_of_new
 from kiosk.engine.issuing import next_number, override_hours, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
 from kiosk.engine.transaction import Transactions, Tx
@@ -47,6 +47,9 @@ class QueueEngine:
         self._services = {s.prefix: s for s in settings.services}
         self._counters = {c.number: c for c in settings.counters}
         self._starvation = {s.prefix: s.starvation_limit_min * 60 for s in settings.services}
+        self._rules = {c.number: CallingRule(c.services, c.vip_first, settings.policy.priority_at, self._starvation,
+                                             order=c.order, tier_targets_s=settings.tier_targets_s())
+                       for c in settings.counters}
         with self.store.transaction() as conn:
             self.time.anchor()
             for c in settings.counters:
@@ -92,30 +95,38 @@ class QueueEngine:
         return svc
 
     # -- issuing ----------------------------------------------------------------------------
-    def issue(self, service: str, priority: bool = False, member: str | None = None) -> IssuedTicket:
+    def issue(self, service: str, priority: bool = False, member: str | None = None,
+              tier: str | None = None, issued_via: str | None = None) -> IssuedTicket:
+        """Take a ticket. A priority ticket (`priority`, a `tier` id, or a service whose tickets
+        are all priority) gets the tier's rank: `tier`, else the service's tier, else the lowest.
+        `issued_via` 'button': a take-ticket button's (voided if its print fails)."""
         svc = self._service(service)
+        rank = self.settings.tier_rank(tier) if tier is not None else 0
         with self.transaction() as tx:
             self._check_available(tx, svc)
             number, seq = next_number(tx, svc)
-            prio = 1 if (priority or svc.priority == "vip") else 0
+            prio = rank or (self.settings.default_rank(svc) if (priority or svc.priority == "vip") else 0)
             cur = tx.conn.execute(
-                "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member) "
-                "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
-                (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member))
+                "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member, "
+                "issued_via) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?)",
+                (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member,
+                 issued_via))
             tid = cur.lastrowid
-            ahead = people_ahead(tx.conn, svc.prefix, prio, tx.now, tid)
-            estimate = self._estimate_for(tx, tid)
+            hall = self.hall_view(tx)
+            ahead = self._ahead_for(hall, tid)
+            estimate = self._estimate_for(tx, tid, hall)
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
             self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
                        priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"))
             return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day)
 
     def availability(self, tx: Tx | None, svc: Service) -> str | None:
-        """None when the service takes tickets now, else why not: 'hours' or 'daily_cap'."""
+        """None when the service takes tickets now, else why not: 'hours', 'daily_cap' or 'diverted'."""
         conn = tx.conn if tx else self.conn
         wall = tx.wall if tx else self.clock.wall()
         day = tx.day if tx else current_day(conn, self.clock, self.settings)
-        return why_unavailable(conn, svc, wall, day, self.settings.day.tz)
+        now = tx.now if tx else self.time.now()
+        return why_unavailable(conn, svc, wall, day, self.settings.day.tz, settings=self.settings, now=now)
 
     def _check_available(self, tx: Tx, svc: Service) -> None:
         why = self.availability(tx, svc)
@@ -124,6 +135,10 @@ class QueueEngine:
                                        f"{', '.join(self.service_hours(svc.prefix, tx))}")
         if why == "daily_cap":
             raise errors.DailyCapReached(f"service {svc.prefix} has issued its daily cap of {svc.daily_cap} tickets")
+        if why == "diverted":
+            instead = svc.self_service.en if svc.self_service else "the self-service terminals"
+            raise errors.Diverted(f"service {svc.prefix} ({svc.name.en}) takes no tickets during a level 2 peak; "
+                                  f"instead: {instead}")
 
     def service_hours(self, prefix: str, tx: Tx | None = None) -> list[str]:
         hours = override_hours(tx.conn if tx else self.conn, prefix)
@@ -136,9 +151,21 @@ class QueueEngine:
         wall = tx.wall if tx else self.clock.wall()
         return read_hall(conn, now, wall, self.settings, self._counters, self._starvation)
 
-    def _estimate_for(self, tx: Tx, ticket_id: int) -> float:
+    def _ahead_for(self, hall: HallView, ticket_id: int) -> int:
+        """People ahead of a waiting ticket: the estimator's expected pass of the calling rule, or
+        the rule as it stands when the estimator fails."""
         try:
-            value = float(self.estimator.estimate_for(self.hall_view(tx), ticket_id))
+            n = self.estimator.ahead_of(hall, ticket_id)
+            if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+                return n
+            log.error("estimator failed: people ahead %r is not a count", n)
+        except Exception:  # noqa: BLE001 — advice again; the rule itself still answers
+            log.exception("estimator failed")
+        return static_people_ahead(hall, ticket_id)
+
+    def _estimate_for(self, tx: Tx, ticket_id: int, hall: HallView | None = None) -> float:
+        try:
+            value = float(self.estimator.estimate_for(hall or self.hall_view(tx), ticket_id))
         except Exception:  # noqa: BLE001 — an estimate is advice; never refuse a ticket over it
             log.exception("estimator failed")
             return 0.0
@@ -146,13 +173,25 @@ class QueueEngine:
 
     def estimates(self) -> dict[str, float]:
         """The wait a new ticket of each service would have now (for the screen)."""
+        return {prefix: wait for prefix, (wait, _) in self.outlook().items()}
+
+    def outlook(self) -> dict[str, tuple[float, int]]:
+        """For a new ticket of each service taken now: (its estimated wait, people ahead)."""
         hall = self.hall_view()
         out = {}
         for prefix, svc in self._services.items():
+            prio = self.settings.default_rank(svc) if svc.priority == "vip" else 0
             try:
-                out[prefix] = max(0.0, float(self.estimator.estimate_service(hall, prefix, 1 if svc.priority == "vip" else 0)))
+                wait = max(0.0, float(self.estimator.estimate_service(hall, prefix, prio)))
             except Exception:  # noqa: BLE001
-                out[prefix] = 0.0
+                log.exception("estimator failed")
+                wait = 0.0
+            try:
+                ahead = int(self.estimator.ahead_service(hall, prefix, prio))
+            except Exception:  # noqa: BLE001
+                log.exception("estimator failed")
+                ahead = static_people_ahead_of_new(hall, prefix, prio)
+            out[prefix] = (wait if wait == wait else 0.0, ahead)
         return out
 
     # -- calling ----------------------------------------------------------------------------
@@ -166,8 +205,7 @@ class QueueEngine:
             waiting = [Candidate(r[0], r[1], r[2], r[3]) for r in tx.conn.execute(
                 "SELECT id, service, priority, queued_t FROM tickets WHERE state = 'waiting' AND service IN (%s)"
                 % ",".join("?" * len(cfg.services)), cfg.services)]
-            pick = choose_next(cfg.services, cfg.vip_first, waiting, tx.now,
-                               self.settings.policy.priority_at, self._starvation)
+            pick = self._rules[counter].choose(waiting, tx.now)
             if pick is None:
                 return None
             return self._call(tx, counter, pick.ticket_id)
@@ -270,34 +308,50 @@ class QueueEngine:
             return t["number"]
 
     def rate(self, number: str, score: int) -> str:
-        """A customer's rating (1–5; the rating pad sends 5, 3 or 1) of a finished ticket."""
+        """A customer's rating (1–5) of a ticket named by its number (console, CLI, HQ)."""
         if not isinstance(score, int) or not 1 <= score <= 5:
             raise errors.IllegalState(f"a rating is a whole number from 1 to 5, not {score!r}")
         with self.transaction() as tx:
             t = find_ticket(tx, number, ("done", "serving", "called"))
-            return self._rate(tx, t, score)
+            return self._rate(tx, t, score, via="number")
 
     def rate_at_counter(self, counter: int, score: int) -> str:
-        """Rating pad: rates the ticket at the counter, else the one it finished last."""
-        if not 1 <= score <= 5:
+        """Rating pad (the pad sends 5, 3 or 1): rates the customer standing at the pad
+        (docs/statistics.md, "Ratings: who a pad press rates"). Within `policy.rating_window_s` of
+        a finish, until the next customer is started, that is the customer who just finished;
+        else the one at the counter. A press with nobody to rate raises `NothingCalled`; a press
+        by a customer who has rated already, `IllegalState` — the pad ignores both."""
+        if not isinstance(score, int) or not 1 <= score <= 5:
             raise errors.IllegalState(f"a rating is a whole number from 1 to 5, not {score!r}")
+        window = self.settings.policy.rating_window_s
         with self.transaction() as tx:
             row = counter_row(tx, self._counters, counter)
-            t = None
+            here = None
             if row["ticket_id"] is not None:
-                t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (row["ticket_id"],)).fetchone()
-            else:
-                t = tx.conn.execute("SELECT * FROM tickets WHERE counter = ? AND day = ? AND state = 'done' "
-                                    "ORDER BY finished_t DESC LIMIT 1", (counter, tx.day)).fetchone()
-            if t is None:
-                raise errors.NothingCalled(f"counter {counter} has served nobody to rate today")
-            return self._rate(tx, t, score)
+                here = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (row["ticket_id"],)).fetchone()
+            left = tx.conn.execute(
+                "SELECT * FROM tickets WHERE counter = ? AND day = ? AND state = 'done' AND finished_t >= ? "
+                "ORDER BY finished_t DESC, id DESC LIMIT 1", (counter, tx.day, tx.now - window)).fetchone()
+            if left is not None and (here is None or here["state"] == TicketState.CALLED):
+                if left["rating"] is None or here is None:
+                    return self._rate(tx, left, score, via="pad")
+                if left["rated_via"] == "pad":
+                    raise errors.IllegalState(
+                        f"counter {counter}: ticket {left['number']} finished {tx.now - left['finished_t']:.0f} s ago "
+                        f"and has already been rated at this pad; a second press before {here['number']} is "
+                        "started is theirs, not a rating of the ticket just called")
+            if here is None:
+                raise errors.NothingCalled(
+                    f"counter {counter}: nobody to rate: no ticket at the counter and none finished here "
+                    f"in the last {window:g} s (policy.rating_window_s)")
+            return self._rate(tx, here, score, via="pad")
 
-    def _rate(self, tx: Tx, t: sqlite3.Row, score: int) -> str:
+    def _rate(self, tx: Tx, t: sqlite3.Row, score: int, *, via: str) -> str:
+        """Store the rating (`via`: 'pad' or 'number', see `rate_at_counter`) and emit `ticket.rated`."""
         if t["rating"] is not None:
             raise errors.IllegalState(f"ticket {t['number']} has already been rated")
-        tx.conn.execute("UPDATE tickets SET rating = ? WHERE id = ?", (score, t["id"]))
-        self.emit(tx, EventType.TICKET_RATED, **ticket_fields(t, counter=t["counter"], score=score))
+        tx.conn.execute("UPDATE tickets SET rating = ?, rated_via = ? WHERE id = ?", (score, via, t["id"]))
+        self.emit(tx, EventType.TICKET_RATED, **ticket_fields(t, counter=t["counter"], score=score, via=via))
         return t["number"]
 
     # -- counters ---------------------------------------------------------------------------
@@ -323,7 +377,9 @@ class QueueEngine:
     # -- devices, printing, HQ --------------------------------------------------------------
     def record_print(self, ticket_id: int, ok: bool, reason: str = "", kind: str | None = None) -> None:
         """The printer's verdict on a ticket (`kind`: the `FaultKind` value of a failure). A failed
-        print is never counted as handed out."""
+        print is never counted as handed out. A take-ticket button's ticket (`issued_via` 'button')
+        still waiting when its print fails is voided — state cancelled, with a `ticket.cancelled`
+        event saying why: nobody holds it (a button has no screen to show it), so it is never called."""
         with self.transaction() as tx:
             t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             if t is None:
@@ -334,6 +390,12 @@ class QueueEngine:
             extra = {"kind": kind} if kind and not ok else {}
             self.emit(tx, EventType.TICKET_PRINTED if ok else EventType.TICKET_PRINT_FAILED,
                        **ticket_fields(t, reason=reason, **extra))
+            if not ok and t["issued_via"] == "button" and t["state"] == TicketState.WAITING:
+                tx.conn.execute("UPDATE tickets SET state = 'cancelled', finished_t = ?, finished_wall = ? WHERE id = ?",
+                                (tx.now, tx.wall.isoformat(timespec="seconds"), ticket_id))
+                self.emit(tx, EventType.TICKET_CANCELLED, **ticket_fields(
+                    t, reason=f"voided: a take-ticket button ticket that was not printed ({kind or reason or 'print failed'})"
+                              " is held by nobody", voided=True))
 
     def fail_interrupted_prints(self, reason: str = "the kiosk restarted while printing") -> list[str]:
         """At start: today's tickets still waiting for the printer's verdict were never confirmed

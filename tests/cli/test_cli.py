@@ -31,7 +31,8 @@ def test_a_morning_at_the_counter(kiosk):
     t = json.loads(out)
     assert code == 0 and t["ticket"] == "A001" and t["ahead"] == 0 and t["estimate_s"] >= 0
     assert kiosk("issue", "A")[1].strip() == "A002"
-    assert kiosk("--json", "issue", "V", "--priority")[1].count('"priority": 1') == 1
+    v = json.loads(kiosk("--json", "issue", "V", "--priority")[1])
+    assert (v["priority"], v["tier"], v["ahead"]) == (3, "silver", 0)    # before the waiting A tickets
     assert kiosk("call", "1")[1].strip() == "V001 → counter 1"
     assert kiosk("call", "3", "--ticket", "A002")[1].strip() == "A002 → counter 3"
     assert "again" in kiosk("recall", "3")[1]
