@@ -57,6 +57,8 @@ def configure_kivy(ui: UiConfig | None = None, *, data_dir: str | os.PathLike | 
     os.environ.setdefault("KIVY_NO_ARGS", "1")          # `kiosk run --screen …` is not Kivy's
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")    # logs go to the journal, not to files
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # no config.ini: everything is set below, and a file torn by a power cut cannot stop the screen
+    os.environ.setdefault("KIVY_NO_CONFIG", "1")
     # SDL2 renders text and loads images: Pillow (and through it numpy) stays out of the process
     os.environ.setdefault("KIVY_TEXT", "sdl2")
     os.environ.setdefault("KIVY_IMAGE", "sdl2")

@@ -7,6 +7,7 @@ import os
 from datetime import datetime, tzinfo
 from typing import Optional
 
+from drivers.atomic_file import atomic_binary_writer
 from drivers.printer.in_memory import InMemoryPrinter, PrintedTicket
 from drivers.printer.ticket_layout import LayoutOptions, render_image
 
@@ -29,7 +30,8 @@ class VirtualPrinter(InMemoryPrinter):
         self._seq += 1
         stamp = datetime.now(self.tz).strftime("%Y%m%d-%H%M%S")
         path = os.path.join(self.out_dir, f"{stamp}-{self._seq:04d}-{job.number}.png")
-        render_image(elements, self.layout).save(path)
+        with atomic_binary_writer(path) as fh:
+            render_image(elements, self.layout).save(fh, format="PNG")
         log.info("%s: ticket %s -> %s (%d bytes of ESC/POS)", self.name, job.number, path, len(data))
         self.printed.append(PrintedTicket(job, data, path))
         return path

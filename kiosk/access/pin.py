@@ -100,14 +100,9 @@ class PinGuard:
             return 0, 0.0
 
     def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w") as fh:
-                json.dump({"failures": self.failures, "locked_until": self.locked_until}, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            _write_atomic(self.path, json.dumps({"failures": self.failures, "locked_until": self.locked_until}))
         except OSError:
             pass  # a read-only data dir must not open the admin screen; the in-memory state still holds
 
@@ -145,6 +140,26 @@ class PinGuard:
         return PinResult(False, locked_s=delay, failures=self.failures)
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Temporary file, fsync, rename, fsync of the directory: a power cut leaves the old file or
+    the new one. (The screens import this module and may not import `kiosk.storage`, whose
+    `files.write_atomic` does the same with the target's permissions kept.)"""
+    tmp = path.with_name(f".{path.name}.tmp")
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        if mode is not None:
+            os.fchmod(fh.fileno(), mode)
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def set_pin_command(config_path: str | os.PathLike | None, pin: str, *, write: bool = False) -> str:
     """`kiosk set-pin`: hash `pin` and return the config line ``admin_pin_hash = "…"``.
 
@@ -174,9 +189,7 @@ def set_pin_command(config_path: str | os.PathLike | None, pin: str, *, write: b
     new_text = "\n".join(lines) + "\n"
     from kiosk.config.settings import parse_settings
     parse_settings(new_text, source=str(path))  # never write a configuration that would not load
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    os.replace(tmp, path)
+    _write_atomic(path, new_text)
     print(f"admin PIN set in {path}")
     return line
 

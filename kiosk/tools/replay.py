@@ -20,6 +20,7 @@ from kiosk.domain.clock import FakeClock
 from kiosk.config.settings import Settings
 from kiosk.domain.errors import KioskError
 from kiosk.engine.queue_engine import QueueEngine
+from kiosk.storage.files import atomic_writer
 from kiosk.storage.store import Store
 
 REPLAY_DATE = (2026, 1, 5)  # a Monday; the date only names the business day
@@ -81,7 +82,7 @@ def replay_day(day_dir: str | Path, out: str | Path, *, db_dir: str | Path | Non
                                   f"{exc}") from exc
         store.close()
     out = Path(out)
-    with open(out, "w", newline="") as f:
+    with atomic_writer(out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["ticket", "predicted_wait_s"])
         for ticket, est in predictions:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.engine import stats
+from kiosk.storage.files import write_atomic
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 CJK_FAMILY = "WenQuanYi Zen Hei"
@@ -442,7 +443,5 @@ def write_report(conn: sqlite3.Connection, settings: Any, date_from: date, date_
     out = Path(out_path)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, page)
     return out
