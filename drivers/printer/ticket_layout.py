@@ -246,10 +246,14 @@ def encode_escpos(elements: Sequence[Element], opts: LayoutOptions) -> bytes:
 # -- elements -> image -------------------------------------------------------------------
 @functools.lru_cache(maxsize=32)
 def _font(path: str, size: int):
+    """The font with Pillow's BASIC layout, always: by default Pillow picks Raqm when it can
+    load libfribidi at run time (fractional HarfBuzz advances) and BASIC otherwise (hinted whole
+    pixels), so the same wheel placed glyphs up to 5 px apart on a host with libfribidi (x86)
+    and on one without (the Pi's arm64 root). BASIC is in every build; tickets need no bidi."""
     from PIL import ImageFont
 
     try:
-        return ImageFont.truetype(path, size)
+        return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
     except OSError:
         log.error("font %s not found: Chinese text will not render", path)
         return ImageFont.load_default(size)

@@ -77,3 +77,26 @@ def test_rendered_image_is_paper_wide(ticket_job, tmp_path):
     assert img.width == 384 and img.height > 600
     # the logo (black) is on top, scaled to the paper width
     assert img.getpixel((10, 5)) == 0
+
+
+def test_image_text_does_not_depend_on_raqm(ticket_job, monkeypatch):
+    """Pillow lays text out with Raqm when it can load libfribidi at run time, else BASIC: the
+    glyphs of "2026-11-23 09:31" landed up to 5 px apart on x86 (libfribidi) and on the Pi's
+    arm64 root (none). The bytes must be the same with and without Raqm."""
+    from PIL import ImageFont
+
+    from drivers.printer import ticket_layout
+
+    def image_bytes():
+        ticket_layout._font.cache_clear()
+        ticket_layout._raster_line.cache_clear()
+        return ticket_bytes(ticket_job, LayoutOptions(paper_mm=58, text_mode="image", qr_url=QR))
+
+    as_found = image_bytes()
+    monkeypatch.setattr(ImageFont.core, "HAVE_RAQM", False)
+    without_raqm = image_bytes()
+    monkeypatch.undo()
+    ticket_layout._font.cache_clear()
+    ticket_layout._raster_line.cache_clear()
+    assert as_found == without_raqm
+    assert ticket_layout._font(ticket_layout.DEFAULT_FONT, 24).layout_engine == ImageFont.Layout.BASIC
