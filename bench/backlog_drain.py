@@ -23,8 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.metrics import Metric, Target
 from kiosk.sim.broker import Broker
 from kiosk.sim.processes import stop_process
+
+METRICS = (
+    Metric("backlog_drain_events_per_s", "events/s", Target("value", ">=", 2000),
+           "a kiosk's outbox kept while the broker was down, from reconnection until every event is delivered"),
+)
 
 
 def sub_cmd(port: int, topic: str, *extra: str) -> list[str]:

@@ -27,12 +27,20 @@ import time
 
 from gpiozero.pins.mock import MockFactory
 
+from bench.metrics import Metric, Target
 from drivers.display.call_display import CallBoard, CallDisplay, EpsonCodec
 from drivers.display.ports import SerialDisplayPort
 from drivers.fakes import FakePtyDevice
 from drivers.gpio.inputs import CounterKeypad
 from drivers.jobs import CallInfo
 from kiosk.domain.clock import FakeClock
+
+METRICS = (
+    Metric("button_to_display_frame_ms", "ms", Target("p99", "<=", 10),
+           "MockPin edge → debounce → repeat guard → Epson frame written to a pty"),
+    Metric("button_to_display_frame_via_worker_ms", "ms", Target("p99", "<=", 10),
+           "the same through the display's worker thread"),
+)
 
 
 def pct(values, q):

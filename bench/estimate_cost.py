@@ -15,8 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.metrics import Metric
 from kiosk.estimate import WaitEstimator
 from kiosk.tools.replay import replay_day
+
+METRICS = (
+    Metric("estimate_cpu_ms", "ms", what="CPU per wait estimate while the engine replays a sample day"),
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAYS = [ROOT.parent / "shared" / "replay" / d for d in ("calm_s1", "peak_s1")]

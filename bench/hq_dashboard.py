@@ -3,8 +3,8 @@
     python -m bench.hq_dashboard [--branches 1000] [--rate 1000] [--seconds 20] [--burst 100000]
                                  [--push-ms 250] [--no-browser]
 
-A local mosquitto, `python -m kiosk.cli.hq_web serve` (the real server: recorder + web) in
-its own process, and simulated branches (paho clients; every branch has a retained status
+A local mosquitto, `kiosk hq serve` (`python -m kiosk hq serve`: the real server, recorder +
+web) in its own process, and simulated branches (paho clients; every branch has a retained status
 and queue snapshot, then publishes events with increasing ``seq``).
 
 * ``hq_page_update_latency_ms`` — while the branches publish ``--rate`` events/s in total
@@ -20,7 +20,7 @@ and queue snapshot, then publishes events with increasing ``seq``).
   it updates after the next paint (``window.hqLog``). Rows off the screen are only marked
   stale and filled when scrolled into view, so ``n`` counts the events of the rows on the
   screen (``not_rendered``: events of off-screen rows); skipped without chromium/Playwright.
-* ``hq_ingest_events_per_s`` — ``--burst`` events published as fast as two publisher
+* ``hq_serve_ingest_events_per_s`` — ``--burst`` events published as fast as two publisher
   processes can, from the first publish until the server's recorder has written them all
   (``/api/stats``), with the publishers' own rate alongside.
 """
@@ -46,6 +46,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.metrics import Metric, Target
 from kiosk.sim.broker import Broker
 from kiosk.sim.net import free_port
 from kiosk.sim.processes import stop_process
@@ -55,6 +56,17 @@ from kiosk.sim.waiting import wait_until
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 USER, PASSWORD = "bench", "bench-password"
+
+METRICS = (
+    Metric("mqtt_delivery_latency_ms", "ms", what="broker delivery to a plain subscriber (baseline)"),
+    Metric("hq_page_update_latency_ms", "ms", Target("p99", "<=", 1000),
+           "event published → row pushed to an open page (SSE), every page"),
+    Metric("hq_browser_update_latency_ms", "ms", Target("p99", "<=", 1000),
+           "event published → row painted in headless Chromium"),
+    Metric("hq_serve_ingest_events_per_s", "events/s", Target("value", ">=", 5000),
+           "a burst through `kiosk hq serve` until its recorder has written every event"),
+    Metric("hq_sse_tick_ms", "ms", what="server time to build one coalesced push"),
+)
 
 
 
@@ -81,7 +93,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.hq_web", "serve", "--broker",
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "hq", "serve", "--broker",
                                       f"mqtt://127.0.0.1:{broker_port}", "--db", str(self.db), "--port",
                                       str(self.port), "--push-ms", str(push_ms), "--protocol", protocol],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))

@@ -1,7 +1,9 @@
-"""HQ monitor ingest: 1,000 simulated branches publishing into a local mosquitto, one
-`HqMonitor` with a recorder (`kiosk hq --record`).
+"""HQ ingest: 1,000 simulated branches publishing into a local mosquitto, taken by one
+`HqMonitor` with a recorder (`kiosk hq --record`) and, under the same load, by the real
+`kiosk hq serve` process (recorder + web dashboard).
 
     python -m bench.hq_ingest [--branches 1000] [--events 30] [--procs 2] [--dup-every 50]
+                              [--modes live,backlog,serve]
 
 Branches are simulated by `--procs` publisher processes (one MQTT connection each, 500
 branch topics per connection by default): a retained status and queue per branch, then
@@ -13,7 +15,12 @@ twice. Two figures:
   the first publish until every event is in the SQLite recording;
 * ``hq_ingest_backlog_events_per_s``: the monitor (a persistent MQTT 5 session) is away
   while the branches publish, then comes back; from its reconnection until every event is
-  recorded — the monitor's own capacity, not the publishers'.
+  recorded — the monitor's own capacity, not the publishers';
+* ``hq_serve_ingest_events_per_s``: the same live load into `python -m kiosk hq serve` in its
+  own process (the HQ server as deployed: recorder, branch table and web server in one
+  process), from the first publish until ``/api/stats`` counts every event recorded; lost
+  and duplicated from its database. ``server_cpu_per_s`` / ``events_per_cpu_s`` from the
+  server process's CPU time.
 
 ``monitor_cpu_per_s`` is the monitor process's CPU time per second of wall time (below 1:
 it waited for the CPU or the broker) and ``events_per_cpu_s`` its events per CPU second, a
@@ -25,13 +32,24 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import sqlite3
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from bench.metrics import Metric, Target
 from kiosk.sim.broker import Broker
+from kiosk.sim.waiting import wait_until
+
+METRICS = (
+    Metric("hq_ingest_events_per_s", "events/s", Target("value", ">=", 5000),
+           "HqMonitor + recorder, subscribed while the branches publish"),
+    Metric("hq_ingest_backlog_events_per_s", "events/s", what="HqMonitor + recorder draining a persistent session"),
+    Metric("hq_serve_ingest_events_per_s", "events/s", Target("value", ">=", 5000),
+           "the same live load through the real `kiosk hq serve` process"),
+)
 
 NS = uuid.UUID("6f1c1c7e-6a52-4f8e-9f4e-1b2f0d0c0a01")
 
@@ -162,17 +180,71 @@ def run(mode: str, n_branches: int, events: int, procs: int, dup_every: int, wor
         broker.stop()
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_serve(n_branches: int, events: int, procs: int, dup_every: int, workdir: Path) -> dict:
+    """The live load into `kiosk hq serve` (bench.hq_dashboard.Server starts it and logs in)."""
+    from bench.hq_dashboard import Server
+    broker = Broker(workdir / "broker-serve").start()
+    branches = [branch_name(i) for i in range(n_branches)]
+    expected = {event_id(b, s) for b in branches for s in range(1, events + 1)}
+    ctx = mp.get_context("spawn")
+    go, done_q = ctx.Event(), ctx.Queue()
+    ps = [ctx.Process(target=publisher, args=(broker.port, branches[i::procs], events, dup_every, go, done_q),
+                      daemon=True) for i in range(procs)]
+    server = None
+    try:
+        server = Server(broker.port, workdir, push_ms=250)
+        for p in ps:
+            p.start()
+        time.sleep(1.0)  # publishers connected
+        before = server.stats()["recorded"]
+        t0, cpu0 = time.monotonic(), _cpu_s(server.proc.pid)
+        go.set()
+        wait_until(lambda: server.stats()["recorded"] - before >= len(expected), 600,
+                   what="every event recorded by kiosk hq serve", interval=0.02)
+        t_end, cpu = time.monotonic(), _cpu_s(server.proc.pid) - cpu0
+        results = [done_q.get(timeout=600) for _ in ps]
+        time.sleep(0.5)  # late duplicates, if any, would show now
+        stats = server.stats()
+        lost, dup_rows = count_recorded(server.db, expected)
+        return {"metric": "hq_serve_ingest_events_per_s", "value": round(len(expected) / (t_end - t0), 1),
+                "n": len(expected), "unit": "events/s", "via": "python -m kiosk hq serve (recorder + web)",
+                "branches": n_branches, "publishers": procs, "seconds": round(t_end - t0, 3),
+                "messages_sent": sum(r["sent"] for r in results),
+                "redeliveries_sent": sum(r["dups"] for r in results), "lost": lost,
+                "duplicated": max(0, stats["recorded"] - before - len(expected)) + dup_rows,
+                "server_cpu_per_s": round(cpu / (t_end - t0), 2),
+                "events_per_cpu_s": round(len(expected) / cpu, 1) if cpu > 0 else None}
+    finally:
+        if server is not None:
+            server.stop()
+        for p in ps:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+        broker.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--branches", type=int, default=1000)
     ap.add_argument("--events", type=int, default=30, help="events per branch")
     ap.add_argument("--procs", type=int, default=2, help="publisher processes")
     ap.add_argument("--dup-every", type=int, default=50, help="publish every N-th event twice (0: never)")
-    ap.add_argument("--modes", default="live,backlog")
+    ap.add_argument("--modes", default="live,backlog,serve", help="live, backlog (HqMonitor), serve (kiosk hq serve)")
     args = ap.parse_args()
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory(prefix="hq-ingest-") as d:
-            print(json.dumps(run(mode, args.branches, args.events, args.procs, args.dup_every, Path(d))), flush=True)
+            if mode == "serve":
+                doc = run_serve(args.branches, args.events, args.procs, args.dup_every, Path(d))
+            else:
+                doc = run(mode, args.branches, args.events, args.procs, args.dup_every, Path(d))
+            print(json.dumps(doc), flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,16 @@ import json
 import tempfile
 from pathlib import Path
 
+from bench.metrics import Metric, Target
 from kiosk.sim.day.soak import SoakOptions, run_soak
+
+METRICS = (
+    Metric("soak_rss_growth_pct", "%", Target("value", "<=", 10), "VmRSS growth after the first day's warm-up"),
+    Metric("soak_rss_mb", "MB", what="VmRSS of the kiosk at the end (start, after day 1, max alongside)"),
+    Metric("soak_db_mb", "MB", what="database + WAL at the end"),
+    Metric("soak_outbox_rows", "rows", what="outbox rows at the end (bounded by retention)"),
+    Metric("soak_log_errors", "lines", Target("value", "<=", 0), "ERROR/CRITICAL/Traceback lines in the kiosk's log"),
+)
 
 
 def main() -> None:

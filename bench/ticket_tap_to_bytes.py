@@ -22,11 +22,19 @@ import sys
 import tempfile
 import time
 
+from bench.metrics import Metric, Target
 from drivers.fakes import FakePtyDevice
 from drivers.jobs import TicketPrintJob
 from drivers.printer.escpos import EscposPrinter
 from drivers.printer.ticket_layout import LayoutOptions, ticket_bytes
 from drivers.transport import SerialTransport
+
+METRICS = (
+    Metric("ticket_tap_to_bytes_ms", "ms", Target("ratio_p99_to_wire", "<=", 0.2),
+           "print_ticket(job) → every byte written to a pty; the target is p99 ÷ the wire time at 115200 baud"),
+    Metric("ticket_render_ms", "ms", what="layout + python-escpos only"),
+    Metric("ticket_render_cold_ms", "ms", what="the first image ticket, fonts loaded"),
+)
 
 BAUD = 115200
 
