@@ -3,7 +3,9 @@
 `HqMonitor` subscribes to ``{prefix}/+/#`` (or ``$share/GROUP/{prefix}/+/#``, an MQTT 5
 shared subscription, so several HQ consumers split the load on a clustered broker), feeds a
 `MonitorState` (kiosk.hq.state) and draws it with `render()` (kiosk.hq.table); an optional
-`Recorder` (kiosk.hq.recorder) stores every event.
+`Recorder` (kiosk.hq.recorder) stores every event. Every message passes the ingest boundary
+(`kiosk.hq.ingest`, through `MonitorState`); no exception leaves a paho callback
+(`guarded`): a bug is logged with the topic and the client keeps running.
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
+from kiosk.hq.ingest import IngestLimits
 from kiosk.hq.recorder import Recorder
 from kiosk.hq.state import MonitorState
 from kiosk.hq.table import CLEAR, render
@@ -60,19 +64,34 @@ def _fast_client_class() -> type:
     return FastClient if hasattr(mqtt.Client, "_create_socket") else mqtt.Client
 
 
+def guarded(callback: Callable[..., None], what: str) -> Callable[..., None]:
+    """`callback` that never raises into paho (an exception there ends the network thread for
+    good): it is logged with the message's topic, and the client keeps running."""
+    def run(*args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:  # noqa: BLE001 — a callback's bug must not stop HQ's MQTT client
+            msg = args[2] if len(args) > 2 else None
+            topic = getattr(msg, "topic", None)
+            log.exception("%s failed%s", what, f" on a message on {str(topic)[:200]!r}" if topic is not None else "")
+    run.__name__ = getattr(callback, "__name__", what)
+    return run
+
+
 class HqMonitor:
     """Subscribes to every branch and feeds a `MonitorState` (paho's network thread)."""
 
     def __init__(self, url: str, *, prefix: str = "kiosk", shared: str | None = None, protocol: str = "3.1.1",
                  recorder: Recorder | None = None, client_id: str = "", tls: Any = None,
-                 username: str | None = None, password_file: str | None = None) -> None:
+                 username: str | None = None, password_file: str | None = None,
+                 limits: IngestLimits | None = None) -> None:
         from kiosk.mqtt.client import make_client, parse_url, protocol_of, read_password
         self.broker = parse_url(url)
         self.prefix = prefix.rstrip("/")
         if shared and any(c in shared for c in "/+#"):
             raise ValueError("a shared-subscription group name cannot contain '/', '+' or '#'")
         self.topic = f"$share/{shared}/{self.prefix}/+/#" if shared else f"{self.prefix}/+/#"
-        self.state = MonitorState(self.prefix, recorder)
+        self.state = MonitorState(self.prefix, recorder, limits)
         self.recorder = recorder
         self.connected = threading.Event()
         self.subscribed = threading.Event()
@@ -83,10 +102,10 @@ class HqMonitor:
         self.client = make_client(client_id, protocol_of(protocol), self.broker, tls=tls, username=username,
                                   password=password, max_inflight=1000, clean_session=not self.persistent,
                                   client_class=_fast_client_class())
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        self.client.on_connect = guarded(self._on_connect, "the HQ monitor's on_connect")
+        self.client.on_disconnect = guarded(self._on_disconnect, "the HQ monitor's on_disconnect")
+        self.client.on_message = guarded(self._on_message, "the HQ monitor's on_message")
+        self.client.on_subscribe = guarded(lambda *a: self.subscribed.set(), "the HQ monitor's on_subscribe")
         self.client.reconnect_delay_set(1, 30)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
@@ -127,6 +146,7 @@ class HqMonitor:
         except Exception as exc:  # noqa: BLE001
             log.exception("HQ monitor MQTT loop failed")
             self.last_error = str(exc)
+            self.connected.clear()   # the loop is gone: never say connected
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -2,7 +2,10 @@
 
 `Recorder` stores events with ``INSERT OR IGNORE`` on the primary key, batched: one
 transaction every ``batch_ms`` milliseconds or ``batch_events`` events, on its own thread, so
-the MQTT thread only parses and appends. `export_csv()` writes a recording as CSV.
+the MQTT thread only parses and appends. A batch that fails is written again row by row, so
+a row SQLite refuses costs that row only (counted in `failed`, logged with its branch and id),
+never the other branches' events around it; the writer thread survives anything a batch
+raises. `export_csv()` writes a recording as CSV.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ class Recorder:
         self.received = 0
         self.inserted = 0
         self.written_batches = 0
+        self.failed = 0            # rows that could not be stored (each logged)
         self._flushed = 0
         self._thread = threading.Thread(target=self._run, name="hq-recorder", daemon=True)
         self._thread.start()
@@ -75,29 +79,58 @@ class Recorder:
             pending = self._pending
             batch = [pending.popleft() for _ in range(len(pending))]
             if batch:
-                self._write(batch)
+                try:
+                    self._write(batch)
+                except Exception:  # noqa: BLE001 — the writer thread must outlive any batch
+                    log.exception("recording a batch of %d events failed", len(batch))
+                    self.failed += len(batch)
             with self._cond:
                 self._flushed += len(batch)
                 self._cond.notify_all()
                 if stop and not self._pending:
                     return
 
+    _INSERT = ("INSERT OR IGNORE INTO events (id, branch, seq, type, ts, day, body, received) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
     def _write(self, batch: list[tuple]) -> None:
+        """The batch in one transaction; if that fails, row by row."""
         received = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         conn = self.conn
         before = conn.total_changes
         try:
             conn.execute("BEGIN")
-            conn.executemany("INSERT OR IGNORE INTO events (id, branch, seq, type, ts, day, body, received) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(*r, received) for r in batch])
+            conn.executemany(self._INSERT, [(*r, received) for r in batch])
             conn.execute("COMMIT")
-        except sqlite3.Error:
-            log.exception("recording %d events failed", len(batch))
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except Exception as exc:  # noqa: BLE001 — sqlite3.Error, or a value SQLite cannot bind
+            self._rollback()
+            log.warning("recording a batch of %d events failed (%s): writing them one by one", len(batch), exc)
+            self._write_rows(batch, received)
             return
         self.inserted += conn.total_changes - before
         self.written_batches += 1
+
+    def _write_rows(self, batch: list[tuple], received: str) -> None:
+        conn = self.conn
+        for row in batch:
+            before = conn.total_changes
+            try:
+                conn.execute(self._INSERT, (*row, received))
+            except Exception as exc:  # noqa: BLE001
+                self._rollback()
+                self.failed += 1
+                what = f"branch {row[1]!r}, id {row[0]!r}" if isinstance(row, tuple) and len(row) > 1 else repr(row)
+                log.error("could not record the event of %s: %s", str(what)[:200], exc)
+                continue
+            self.inserted += conn.total_changes - before
+        self.written_batches += 1
+
+    def _rollback(self) -> None:
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("rolling back a failed batch")
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every event added so far is written."""
@@ -137,8 +170,20 @@ def record_events(path: str | Path, events: Iterable[dict[str, Any]]) -> int:
         rec.close()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage
+    return: OWASP "CSV injection") gets a leading single quote and is shown as text; other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_csv(db_path: str | Path, out: str | Path | TextIO, *, branch: str | None = None) -> int:
-    """Write the recorded events as CSV (ordered by branch, seq); returns the number of rows."""
+    """Write the recorded events as CSV (ordered by branch, seq), every text cell neutralised
+    (`csv_cell`); returns the number of rows."""
     if not Path(db_path).exists():
         raise FileNotFoundError(f"no recording at {db_path}")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -157,7 +202,7 @@ def export_csv(db_path: str | Path, out: str | Path | TextIO, *, branch: str | N
             w.writerow(EVENT_COLUMNS)
             n = 0
             for r in rows:
-                w.writerow(r)
+                w.writerow([csv_cell(v) for v in r])
                 n += 1
         finally:
             if own:

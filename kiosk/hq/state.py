@@ -2,22 +2,32 @@
 
 `MonitorState` keeps one `BranchState` per branch: online/offline and since when, waiting per
 service, longest wait, open counters, alert level, open device faults, events per minute.
-Events are counted once by id (a window of recent ids per branch) and handed to an optional
-`Recorder`.
+Every message passes the ingest boundary (`kiosk.hq.ingest`) first: a rejected message
+changes nothing but the branch's `rejected` counts (by topic kind and reason) and its
+`problem` (what was refused, naming the field, and when). Events are counted once by id (a
+window of recent ids per branch) and handed to an optional `Recorder`.
 """
 from __future__ import annotations
 
-import json
+import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
+from kiosk.hq.ingest import Alert, Event, HourlyStats, IngestLimits, Message, Queue, Rejected, Status, parse, \
+    split_topic
+from kiosk.hq.ingest.messages import device_fault
 from kiosk.hq.recorder import Recorder
+
+log = logging.getLogger(__name__)
 
 EPM_WINDOW_S = 60.0
 DEDUP_WINDOW = 1024  # ids remembered per branch (> a kiosk's in-flight window; the recording has the rest)
+RETAINED_KINDS = ("status", "queue", "alerts")
+MAX_BRANCHES = 100_000  # a flood of made-up branch ids cannot grow the table without end
 
 
 @dataclass
@@ -37,6 +47,9 @@ class BranchState:
     last_seen: float = 0.0
     last_stats: dict[str, Any] | None = None
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)   # open faults: name → kind, reason, since
+    rejected: dict[str, int] = field(default_factory=dict)             # "queue:bad_type" → messages refused
+    problem: str | None = None                                         # the last refusal, naming the field
+    problem_at: str | None = None                                      # when (UTC, ISO)
     _recent: deque = field(default_factory=deque, repr=False)
     _ids: set = field(default_factory=set, repr=False)
     _id_order: deque = field(default_factory=deque, repr=False)
@@ -57,92 +70,127 @@ class BranchState:
             r.popleft()
         return len(r)
 
+    def refuse(self, kind: str, rejection: Rejected) -> int:
+        """Count a refused message of topic `kind`; the count for its reason."""
+        key = f"{kind}:{rejection.code}"
+        n = self.rejected[key] = self.rejected.get(key, 0) + 1
+        self.problem = f"{kind} message refused ({rejection.code}): {rejection.message}"
+        self.problem_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return n
+
     def as_dict(self, now: float) -> dict[str, Any]:
         return {"branch": self.branch, "online": self.online, "since": self.since, "version": self.version,
                 "waiting": dict(self.waiting), "longest_wait_s": self.longest_wait_s,
                 "open_counters": self.open_counters, "alert_level": self.alert_level,
                 "alert_reason": self.alert_reason, "events": self.events, "duplicates": self.duplicates,
                 "last_seq": self.last_seq, "events_per_min": self.events_per_minute(now),
-                "devices": {k: dict(v) for k, v in sorted(self.devices.items())}}
+                "devices": {k: dict(v) for k, v in sorted(self.devices.items())},
+                "rejected": dict(self.rejected), "problem": self.problem, "problem_at": self.problem_at}
 
 
-def _device_fault(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": str(doc.get("kind") or ""), "reason": str(doc.get("reason") or ""), "since": doc.get("since")}
+def _worth_logging(n: int) -> bool:
+    """1, 10, 100, …: a branch that keeps sending the same bad message does not flood the log."""
+    while n % 10 == 0:
+        n //= 10
+    return n == 1
 
 
 class MonitorState:
     """The table of branches, fed with (topic, payload) pairs. Thread-safe."""
 
-    def __init__(self, prefix: str = "kiosk", recorder: Recorder | None = None) -> None:
-        self.prefix = prefix.rstrip("/") + "/"
+    def __init__(self, prefix: str = "kiosk", recorder: Recorder | None = None,
+                 limits: IngestLimits | None = None) -> None:
+        self.prefix = prefix.rstrip("/")
         self.recorder = recorder
+        self.limits = limits or IngestLimits()
         self.branches: dict[str, BranchState] = {}
         self.messages = 0
-        self.bad = 0
+        self.bad = 0               # messages refused (branch messages and bad topics)
+        self.bad_topics = 0        # of which on a topic that names no valid branch
         self.events = 0
         self.duplicates = 0
         self.lock = threading.Lock()
 
-    def branch(self, name: str) -> BranchState:
+    def branch(self, name: str) -> BranchState | None:
+        """The branch's state, made on first sight (None once `MAX_BRANCHES` are known)."""
         b = self.branches.get(name)
-        if b is None:
+        if b is None and len(self.branches) < MAX_BRANCHES:
             b = self.branches[name] = BranchState(name)
         return b
 
-    def ingest(self, topic: str, payload: bytes, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if not topic.startswith(self.prefix):
-            return
-        rest = topic[len(self.prefix):]
-        name, _, kind = rest.partition("/")
-        if not name or not kind or kind.startswith(("cmd/", "reply/")):
-            return
+    def ingest(self, topic: str, payload: bytes, now: float | None = None) -> Message | None:
+        """Check and apply one message; the clean value, or None (refused, or not a branch
+        message HQ reads; replies are checked by their reader, see `check`)."""
         try:
-            doc = json.loads(payload)
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
-            with self.lock:
-                self.bad += 1
-            return
-        with self.lock:
-            self.messages += 1
-            b = self.branch(name)
-            b.last_seen = now
-            if kind == "events":
-                self._event(b, doc, payload, now)
-            elif kind == "status":
-                state = doc.get("state")
-                b.online = state == "online" if state in ("online", "offline") else None
-                b.since = doc.get("since") or doc.get("ts")
-                b.version = doc.get("version")
-            elif kind == "queue":
-                services = doc.get("services") or []
-                b.waiting = {str(s.get("service")): int(s.get("waiting") or 0) for s in services if isinstance(s, dict)}
-                waits = [s.get("longest_wait_s") or 0 for s in services if isinstance(s, dict)]
-                b.longest_wait_s = max(waits) if waits else 0.0
-                b.open_counters = doc.get("open_counters")
-                alert = doc.get("alert")
-                if isinstance(alert, dict):
-                    b.alert_level = int(alert.get("level") or 0)
-                    b.alert_reason = str(alert.get("reason") or "")
-                devices = doc.get("devices")
-                if isinstance(devices, dict):       # kiosks before 0.1.0's schema 2 send none
-                    b.devices = {str(k): _device_fault(v) for k, v in devices.items() if isinstance(v, dict)}
-            elif kind == "alerts":
-                b.alert_level = int(doc.get("level") or 0)
-                b.alert_reason = str(doc.get("reason") or "")
-                if doc.get("open_counters") is not None:
-                    b.open_counters = doc["open_counters"]
-            elif kind == "stats/hourly":
-                b.last_stats = doc
+            where = split_topic(self.prefix, topic)
+        except Rejected as r:
+            self.refuse_topic(topic, r)
+            return None
+        if where is None or where[1] == "reply":
+            return None
+        return self.check(where[0], where[1], topic, payload, now)
 
-    def _event(self, b: BranchState, doc: dict[str, Any], payload: bytes, now: float) -> None:
-        event_id = doc.get("id")
-        if not isinstance(event_id, str) or not event_id:
+    def check(self, name: str, kind: str, topic: str, payload: bytes, now: float | None = None) -> Message | None:
+        """Validate a `kind` message of branch `name` and apply it; None when refused (or an
+        empty payload on a retained topic: the retained message was cleared, nothing to refuse)."""
+        if not payload and kind in RETAINED_KINDS:
+            return None
+        try:
+            msg = parse(kind, name, payload, self.limits)
+        except Rejected as r:
+            self.refuse(name, kind, topic, r)
+            return None
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            b = self.branch(name)
+            if b is None:
+                return None
+            self.messages += 1
+            b.last_seen = now
+            if isinstance(msg, Event):
+                self._event(b, msg, payload, now)
+            elif isinstance(msg, Status):
+                b.online, b.since, b.version = msg.online, msg.since, msg.version
+            elif isinstance(msg, Queue):
+                self._queue(b, msg)
+            elif isinstance(msg, Alert):
+                b.alert_level, b.alert_reason = msg.level, msg.reason
+                if msg.open_counters is not None:
+                    b.open_counters = msg.open_counters
+            elif isinstance(msg, HourlyStats):
+                b.last_stats = msg.doc
+        return msg
+
+    def refuse(self, name: str, kind: str, topic: str, rejection: Rejected) -> None:
+        """Count a refused message against its branch (and log the first of a kind)."""
+        with self.lock:
             self.bad += 1
-            return
-        if b.seen(event_id):
+            b = self.branch(name)
+            n = b.refuse(kind, rejection) if b is not None else 1
+        if _worth_logging(n):
+            log.warning("branch %s: refused a message on %s (%d so far of this kind): %s", name, topic[:200], n,
+                        rejection.message)
+
+    def refuse_topic(self, topic: str, rejection: Rejected) -> None:
+        with self.lock:
+            self.bad += 1
+            self.bad_topics += 1
+            n = self.bad_topics
+        if _worth_logging(n):
+            log.warning("refused a message on %r (%d such so far): %s", topic[:200], n, rejection.message)
+
+    @staticmethod
+    def _queue(b: BranchState, q: Queue) -> None:
+        b.waiting = q.waiting
+        b.longest_wait_s = q.longest_wait_s
+        b.open_counters = q.open_counters
+        if q.alert is not None:
+            b.alert_level, b.alert_reason = q.alert
+        if q.devices is not None:           # kiosks before 0.1.0's schema 2 send none
+            b.devices = q.devices
+
+    def _event(self, b: BranchState, ev: Event, payload: bytes, now: float) -> None:
+        if b.seen(ev.id):
             b.duplicates += 1
             self.duplicates += 1
             return
@@ -152,19 +200,17 @@ class MonitorState:
         recent.append(now)
         while recent[0] < now - EPM_WINDOW_S:
             recent.popleft()
-        seq = doc.get("seq")
-        if isinstance(seq, int) and seq > b.last_seq:
-            b.last_seq = seq
-        kind = doc.get("type")
-        if kind in ("alert.raised", "alert.cleared"):
-            b.alert_level = int(doc.get("level") or 0)
-        elif kind == "device.fault" and doc.get("device"):
-            b.devices[str(doc["device"])] = _device_fault({**doc, "since": doc.get("ts")})
-        elif kind == "device.recovered" and doc.get("device"):
-            b.devices.pop(str(doc["device"]), None)
+        if ev.seq > b.last_seq:
+            b.last_seq = ev.seq
+        doc = ev.doc
+        if ev.type in ("alert.raised", "alert.cleared"):
+            b.alert_level = doc["level"]
+        elif ev.type == "device.fault":
+            b.devices[doc["device"]] = device_fault(doc, self.limits, since_key="ts")
+        elif ev.type == "device.recovered":
+            b.devices.pop(doc["device"], None)
         if self.recorder is not None:
-            self.recorder.add((event_id, b.branch, seq if isinstance(seq, int) else None, str(doc.get("type")),
-                               doc.get("ts"), doc.get("day"), payload.decode("utf-8", "replace")))
+            self.recorder.add((ev.id, b.branch, ev.seq, ev.type, ev.ts, ev.day, payload.decode("utf-8")))
 
     def snapshot(self, now: float | None = None) -> list[dict[str, Any]]:
         now = time.monotonic() if now is None else now
@@ -173,4 +219,4 @@ class MonitorState:
 
     def totals(self) -> dict[str, int]:
         return {"branches": len(self.branches), "events": self.events, "duplicates": self.duplicates,
-                "messages": self.messages, "bad": self.bad}
+                "messages": self.messages, "bad": self.bad, "bad_topics": self.bad_topics}

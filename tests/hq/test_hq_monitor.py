@@ -165,3 +165,88 @@ def test_shared_subscription_splits_the_load(broker, collectors):
     finally:
         for m in mons:
             m.stop()
+
+
+# -- a hostile or broken branch (issue 14; the full table is tests/hq/test_hostile_branches.py) --------
+def test_a_batch_that_fails_is_written_row_by_row(tmp_path):
+    """One row SQLite refuses costs that row only: the other branches' events of the batch are kept."""
+    rec = Recorder(tmp_path / "hq.db", batch_ms=10_000, batch_events=10_000)
+    try:
+        good = [ev(f"b{i % 3}", i) for i in range(1, 61)]
+        rows = [(e["id"], e["branch"], e["seq"], e["type"], e["ts"], e["day"], json.dumps(e)) for e in good]
+        rows.insert(20, ("short", "bad", 1))                                            # too few values
+        rows.insert(40, ("x", "bad", 2, "ticket.issued", "\ud800", None, "{}"))        # cannot be stored as UTF-8
+        for r in rows:
+            rec.add(r)
+        assert rec.flush()
+        assert rec.inserted == 60 and rec.failed == 2
+        rec.add(rows[0][:1] + ("b0", 99) + rows[0][3:])                                 # and it keeps working
+        assert rec.flush() and rec.inserted == 60
+    finally:
+        rec.close()
+    conn = __import__("sqlite3").connect(tmp_path / "hq.db")
+    assert conn.execute("SELECT count(*), count(DISTINCT branch) FROM events").fetchone() == (60, 3)
+    conn.close()
+
+
+def test_no_exception_leaves_a_callback_and_the_monitor_keeps_running(broker, tmp_path):
+    class Fragile(Recorder):
+        def add(self, row: tuple) -> None:
+            if row[2] == 2:
+                raise RuntimeError("a bug in the recorder")
+            super().add(row)
+    rec = Fragile(tmp_path / "hq.db", batch_ms=20)
+    mon = HqMonitor(broker.url, recorder=rec).start()
+    pub = __import__("tests.kit.mqtt", fromlist=["Collector"]).Collector(broker.port, ["nothing/here"])
+    try:
+        wait_until(mon.subscribed.is_set, what="the monitor's subscription")
+        for seq in (1, 2, 3):
+            pub.publish("kiosk/b1/events", b(ev("b1", seq)))
+        wait_until(lambda: mon.state.snapshot() and mon.state.snapshot()[0]["last_seq"] == 3, what="the event after")
+        assert mon._thread.is_alive() and mon.connected.is_set()
+        assert rec.flush() and rec.inserted == 2
+    finally:
+        pub.close()
+        mon.stop()
+        rec.close()
+
+
+def test_a_retained_bad_status_does_not_stop_kiosk_hq(broker, collectors, capsys):
+    pub = collectors(broker.port, ["nothing/here"])
+    status = {"v": 1, "state": "online", "since": "2026-11-23T09:00:00+08:00"}
+    for topic, payload in (("kiosk/evil/status", b'{"v": 1, "state": "online", "since": {"$gt": 1}}'),
+                           ("kiosk/evil/queue", b'{"v": 1, "services": [{"service": "A", "waiting": NaN}]}'),
+                           ("kiosk/evil/alerts", b'{"v": 1, "level": "two"}'),
+                           ("kiosk/good/status", b(status))):
+        pub.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+    args = _parser().parse_args(["hq", "--broker", broker.url, "--once", "--wait", "0.5"])
+    args.json = True
+    assert args.handler(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rows = {r["branch"]: r for r in out["branches"]}
+    assert rows["good"]["online"] is True and rows["good"]["problem"] is None
+    assert rows["evil"]["online"] is None and rows["evil"]["rejected"] == {
+        "status:bad_type": 1, "queue:not_finite": 1, "alerts:bad_type": 1}
+    assert "field 'level'" in rows["evil"]["problem"] or "field 'since'" in rows["evil"]["problem"]
+    assert out["totals"]["bad"] == 3
+
+
+def test_the_sample_broker_config_drops_oversized_packets(tmp_path, collectors):
+    from pathlib import Path
+
+    from kiosk.sim.broker import Broker
+    conf = (Path(__file__).resolve().parents[2] / "firmware_config/mosquitto/tls.conf").read_text()
+    limit = next(line for line in conf.splitlines() if line.startswith("max_packet_size "))
+    assert int(limit.split()[1]) == 262144
+    broker = Broker(tmp_path / "broker", extra=limit).start()
+    try:
+        seen = collectors(broker.port, ["kiosk/+/events"])
+        big = collectors(broker.port, ["nothing/here"])
+        big.client.publish("kiosk/b1/events", b(ev("b1", 1, pad="x" * 300_000)), qos=1)
+        small = collectors(broker.port, ["nothing/here"])
+        small.publish("kiosk/b2/events", b(ev("b2", 1)))
+        wait_until(lambda: seen.on("kiosk/b2/events"), what="the small event")
+        assert not seen.on("kiosk/b1/events")
+        assert "oversize" in (tmp_path / "broker/mosquitto.log").read_text().lower() or not big.client.is_connected()
+    finally:
+        broker.stop()

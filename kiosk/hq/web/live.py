@@ -11,7 +11,10 @@ Two subscriptions:
   second, *non-shared* client: these are retained and small, every dashboard needs every
   branch, and the broker does not send retained messages to shared subscriptions.
 
-Both feed the same `MonitorState`. Every message marks its branch *dirty*; the web side
+Both feed the same `MonitorState`, whose ingest boundary (`kiosk.hq.ingest`) checks every
+message before it touches the state (replies are checked here, before they are matched); a
+refused message marks its branch dirty too, so its problem reaches the pages. No exception
+leaves a paho callback (`kiosk.hq.monitor.guarded`). Every message marks its branch *dirty*; the web side
 (`sse.Hub`) takes the dirty set a few times a second and pushes only those rows.
 HQ commands are published on ``{prefix}/{branch}/cmd/{name}`` with an ``"id"`` that the
 kiosk echoes in its reply on ``{prefix}/{branch}/reply/{name}``.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -30,14 +34,16 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.mqtt import protocol as hq_commands
-from kiosk.hq.monitor import HqMonitor
+from kiosk.hq.ingest import Event, IngestLimits, Queue, Rejected, parse, split_topic
+from kiosk.hq.ingest import valid_branch as _valid_branch
+from kiosk.hq.monitor import HqMonitor, guarded
 from kiosk.hq.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
 RECENT_EVENTS = 50
 PENDING_S = 600.0
-BRANCH_RE_BAD = set("/+#\0")
+STATE_KINDS = ("status", "queue", "alerts", "stats/hourly")
 
 
 def _now_like(iso: Any) -> str:
@@ -50,8 +56,21 @@ def _now_like(iso: Any) -> str:
     return now.isoformat(timespec="seconds")
 
 
+def service_targets(services: list[Any]) -> dict[str, float]:
+    """{service: target wait in seconds} from the ``services`` of one branch's queue snapshot."""
+    out = {}
+    for s in services:
+        if not isinstance(s, dict) or not isinstance(s.get("service"), str):
+            continue
+        t = s.get("target_wait_s")
+        if isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t >= 0:
+            out[s["service"]] = float(t)
+    return out
+
+
 def valid_branch(name: str) -> bool:
-    return bool(name) and len(name) <= 128 and not any(c in BRANCH_RE_BAD for c in name)
+    """A branch id a kiosk can have (`kiosk.hq.ingest.valid_branch`)."""
+    return _valid_branch(name)
 
 
 class Live:
@@ -59,30 +78,32 @@ class Live:
 
     def __init__(self, url: str, *, prefix: str = "kiosk", shared: str | None = None, protocol: str = "5",
                  recorder: Recorder | None = None, tls: Any = None, username: str | None = None,
-                 password_file: str | None = None, client_id: str = "") -> None:
+                 password_file: str | None = None, client_id: str = "", limits: IngestLimits | None = None) -> None:
         from kiosk.mqtt.client import make_client, protocol_of, read_password
         self.prefix = prefix.rstrip("/")
         self.monitor = HqMonitor(url, prefix=self.prefix, shared=shared, protocol=protocol, recorder=recorder,
-                                 client_id=client_id, tls=tls, username=username, password_file=password_file)
+                                 client_id=client_id, tls=tls, username=username, password_file=password_file,
+                                 limits=limits)
         # the monitor subscribes to the (shared) event stream only; the state topics come below
         self.monitor.topic = (f"$share/{shared}/" if shared else "") + f"{self.prefix}/+/events"
-        self.monitor.client.on_message = self._on_event_message
+        self.monitor.client.on_message = guarded(self._on_event_message, "the dashboard's event on_message")
         self.state = self.monitor.state
         self.recorder = recorder
         self.shared = shared
         password = read_password(password_file) if password_file else None
         self.client = make_client("", protocol_of(protocol), self.monitor.broker, tls=tls, username=username,
                                   password=password, max_inflight=100)
-        self.client.on_connect = self._on_state_connect
-        self.client.on_message = self._on_state_message
-        self.client.on_subscribe = lambda *a: self.state_subscribed.set()
+        self.client.on_connect = guarded(self._on_state_connect, "the dashboard's state on_connect")
+        self.client.on_message = guarded(self._on_state_message, "the dashboard's state on_message")
+        self.client.on_subscribe = guarded(lambda *a: self.state_subscribed.set(), "the dashboard's on_subscribe")
         self.client.reconnect_delay_set(1, 30)
         self.state_subscribed = threading.Event()
         self.lock = threading.Lock()
         self.detail: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
-        self.targets: dict[str, float] = {}
-        self.pending: dict[str, tuple[Future, float]] = {}  # command id -> (reply future, sent at)
+        # branch -> {service: target wait s}, from the branch's last queue snapshot (replaced whole, never mutated)
+        self.targets: dict[str, dict[str, float]] = {}
+        self.pending: dict[str, tuple[Future, float, str]] = {}  # command id -> (reply future, sent at, branch)
         self.on_reply: Callable[[str, dict[str, Any]], None] | None = None
         self.started = time.monotonic()
 
@@ -118,53 +139,64 @@ class Live:
         client.subscribe([(f"{p}/+/status", 1), (f"{p}/+/queue", 1), (f"{p}/+/alerts", 1),
                           (f"{p}/+/stats/hourly", 1), (f"{p}/+/reply/+", 1)])
 
-    def _split(self, topic: str) -> tuple[str, str]:
-        rest = topic[len(self.prefix) + 1:] if topic.startswith(self.prefix + "/") else ""
-        name, _, kind = rest.partition("/")
-        return name, kind
+    def _where(self, topic: str) -> tuple[str, str] | None:
+        """(branch, kind) of a branch message; None (a refused topic counted) otherwise."""
+        try:
+            return split_topic(self.prefix, topic)
+        except Rejected as r:
+            self.state.refuse_topic(topic, r)
+            return None
 
     def _on_event_message(self, client, userdata, msg) -> None:  # noqa: ANN001
-        name, kind = self._split(msg.topic)
-        if kind != "events" or not valid_branch(name):
+        where = self._where(msg.topic)
+        if where is None or where[1] != "events":
             return
+        name = where[0]
         st = self.state
         b = st.branches.get(name)
         before = b.events if b is not None else 0
-        st.ingest(msg.topic, msg.payload)
+        ev = st.check(name, "events", msg.topic, msg.payload)
+        if ev is None:
+            with self.lock:
+                self.dirty.add(name)   # refused: the branch's problem changed
+            return
         b = st.branches.get(name)
         if b is None or b.events == before:
-            return  # a duplicate or a bad payload
+            return  # a duplicate
+        assert isinstance(ev, Event)
         alert = None
-        if b'"alert.' in msg.payload:  # parsed again only for alert events (the hot path stays one parse)
-            try:
-                doc = json.loads(msg.payload)
-            except ValueError:
-                doc = {}
-            if doc.get("type") in ("alert.raised", "alert.cleared"):
-                alert = {k: doc.get(k) for k in ("level", "reason", "waiting", "open_counters", "ts")}
+        if ev.type in ("alert.raised", "alert.cleared"):
+            alert = {k: ev.doc.get(k) for k in ("level", "reason", "waiting", "open_counters", "ts")}
         with self.lock:
             d = self._detail(name)
-            d["recent"].append(msg.payload)  # raw bytes: 1,000 branches x 50 events stay small
+            d["recent"].append(msg.payload)  # raw bytes (checked): 1,000 branches x 50 events stay small
             if alert is not None:
                 d["alerts"] = alert
             self.dirty.add(name)
 
     def _on_state_message(self, client, userdata, msg) -> None:  # noqa: ANN001
-        name, kind = self._split(msg.topic)
-        if not valid_branch(name) or not kind:
+        where = self._where(msg.topic)
+        if where is None:
             return
-        if kind.startswith("reply/"):
-            self._reply(name, kind[6:], msg.payload)
+        name, kind = where
+        if kind == "reply":
+            try:
+                parse("reply", name, msg.payload, self.state.limits)
+            except Rejected as r:
+                self.state.refuse(name, "reply", msg.topic, r)
+                with self.lock:
+                    self.dirty.add(name)
+                return
+            self._reply(name, msg.topic.rsplit("/", 1)[1], msg.payload)
             return
-        if kind not in ("status", "queue", "alerts", "stats/hourly"):
+        if kind not in STATE_KINDS:
             return
-        self.state.ingest(msg.topic, msg.payload)
-        try:
-            doc = json.loads(msg.payload)
-        except ValueError:
+        parsed = self.state.check(name, kind, msg.topic, msg.payload)
+        if parsed is None:
+            with self.lock:
+                self.dirty.add(name)
             return
-        if not isinstance(doc, dict):
-            return
+        doc = parsed.doc
         with self.lock:
             d = self._detail(name)
             key = "stats" if kind == "stats/hourly" else kind
@@ -174,10 +206,8 @@ class Live:
                 # the moment the kiosk died), in the branch's own UTC offset
                 d["state_seen"] = _now_like(doc.get("ts") or doc.get("since"))
             d[key] = doc
-            if kind == "queue":
-                for s in doc.get("services") or []:
-                    if isinstance(s, dict) and isinstance(s.get("target_wait_s"), (int, float)):
-                        self.targets.setdefault(str(s.get("service")), float(s["target_wait_s"]))
+            if isinstance(parsed, Queue):
+                self.targets[name] = service_targets(doc.get("services") or [])   # its own, replaced whole
             self.dirty.add(name)
 
     def _detail(self, name: str) -> dict[str, Any]:
@@ -253,9 +283,9 @@ class Live:
         fut: Future = Future()
         now = time.monotonic()
         with self.lock:
-            for k in [k for k, (_, t) in self.pending.items() if now - t > PENDING_S]:
+            for k in [k for k, (_, t, _) in self.pending.items() if now - t > PENDING_S]:
                 del self.pending[k]  # late replies are still logged for this long
-            self.pending[cmd_id] = (fut, now)
+            self.pending[cmd_id] = (fut, now, branch)
         payload = json.dumps({**{k: v for k, v in args.items() if k != "id"}, "id": cmd_id}, ensure_ascii=False)
         info = self.client.publish(f"{self.prefix}/{branch}/cmd/{name}", payload, qos=1)
         if info.rc != 0:
@@ -276,10 +306,11 @@ class Live:
         if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
             return
         with self.lock:
-            entry = self.pending.pop(doc["id"], None)
-        if entry is None:
-            return  # not ours (another HQ tool), or we stopped waiting
-        fut, _ = entry
+            entry = self.pending.get(doc["id"])
+            if entry is None or entry[2] != branch:
+                return  # not ours (another HQ tool, or another branch echoing the id), or we stopped waiting
+            del self.pending[doc["id"]]
+        fut, _, _ = entry
         if self.on_reply is not None:
             try:
                 self.on_reply(doc["id"], doc)
