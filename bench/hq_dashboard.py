@@ -48,6 +48,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.metrics import Metric, Target
 from kiosk.sim.broker import Broker
+from kiosk.sim.hq_login import sign_in
 from kiosk.sim.net import free_port
 from kiosk.sim.processes import stop_process
 from kiosk.sim.sse_client import SseStream
@@ -107,7 +108,7 @@ class Server:
             except httpx.HTTPError:
                 return False
         wait_until(up, 30, what="the dashboard")
-        assert self.http.post("/login", data={"name": USER, "password": PASSWORD}).status_code == 303
+        assert sign_in(self.http, USER, PASSWORD).status_code == 303
         wait_until(lambda: self.stats().get("connected"), 30, what="the dashboard's MQTT clients")
 
     def stats(self) -> dict[str, Any]:
@@ -321,7 +322,7 @@ def browser_latency(server: Server, port: int, n_branches: int, rate: float, sec
             page.fill("input[name=name]", USER)
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
-            page.wait_for_function(f"document.body.dataset.rows === '{n_branches}'", timeout=60_000)
+            page.wait_for_function(f"() => document.body.dataset.rows === '{n_branches}'", timeout=60_000)
             page.evaluate("window.hqLog.length = 0")
             wall: dict = {}
             lock = threading.Lock()

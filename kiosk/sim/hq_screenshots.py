@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.sim.broker import Broker
+from kiosk.sim.hq_login import sign_in
 from kiosk.sim.net import free_port, is_listening
 from kiosk.sim.processes import stop_process
 from kiosk.sim.waiting import wait_until
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{wport}"
         wait_until(lambda: is_listening(wport), 30, interval=0.1, what="the dashboard")
         http = httpx.Client(base_url=base)
-        http.post("/login", data={"name": "wang.li", "password": "screenshot-pass"})
+        sign_in(http, "wang.li", "screenshot-pass")
         wait_until(lambda: http.get("/api/stats").json().get("connected"), 30, interval=0.1,
                    what="the dashboard's MQTT clients")
         rng = random.Random(20261123)
@@ -205,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
                     elif path.startswith("/compare"):
                         page.wait_for_selector("#chart svg")
                     elif path.startswith("/?"):
-                        page.wait_for_function(f"document.body.dataset.rows === '{len(BRANCHES)}'")
+                        page.wait_for_function(f"() => document.body.dataset.rows === '{len(BRANCHES)}'")
                     page.wait_for_timeout(300)
                     if full:  # a sticky header would be drawn mid-page in a full-page capture
-                        page.add_style_tag(content="header { position: static !important; }")
+                        page.evaluate("() => document.querySelectorAll('header')"
+                                      ".forEach(h => h.style.setProperty('position', 'static', 'important'))")
                     page.screenshot(path=str(out / name), full_page=full)
                     print(out / name)
                     ctx.close()

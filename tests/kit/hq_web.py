@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from kiosk.sim.hq_login import csrf_of, sign_in  # noqa: F401 — the tests import them from here
 from kiosk.sim.net import free_port
 from kiosk.sim.processes import stop_process
 from kiosk.sim.waiting import wait_until
@@ -61,10 +62,10 @@ class Server:
 
     @contextlib.contextmanager
     def client(self, user: str | None = None) -> Iterator[httpx.Client]:
-        """An HTTP client, signed in as `user` (closed afterwards)."""
+        """An HTTP client, signed in as `user` with the session's CSRF token (closed afterwards)."""
         with httpx.Client(base_url=self.url, timeout=30) as c:
             if user is not None:
-                r = c.post("/login", data={"name": user, "password": USERS[user][1], "next": "/"})
+                r = sign_in(c, user, USERS[user][1])
                 assert r.status_code == 303, r.text
             yield c
 
@@ -107,3 +108,4 @@ def login(page: Any, base: str, user: str, *, lang: str = "en", next_path: str =
     page.fill("input[name=password]", USERS[user][1])
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next_path}")
+

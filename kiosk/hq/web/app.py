@@ -1,20 +1,20 @@
 """The Starlette application: login, pages, JSON API, server-sent events, HQ commands.
 
 Every path but ``/login`` and ``/static/…`` needs a signed-in user (`RequireLogin`, an ASGI
-middleware, so no route can forget it); the role is read from the database on every
-request, so removing a user or changing a role takes effect at once. Sessions are
-Starlette's signed cookies (itsdangerous), the secret kept in the recording's database.
+middleware, so no route can forget it); the role and the session generation are read from
+the database on every request, so removing a user, changing a role, a logout elsewhere, a
+new password or ``kiosk hq user revoke`` take effect at once. Sessions are Starlette's
+signed cookies (itsdangerous), the secret kept in the recording's database. Security
+headers and CSRF tokens: `kiosk.hq.web.security`; the HTML: `kiosk.hq.web.pages`.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
-import html
-import json
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ from kiosk.hq.web import queries
 from kiosk.hq.web.auth import Users
 from kiosk.hq.web.i18n import LANGS, TEXT
 from kiosk.hq.web.live import Live, valid_branch
+from kiosk.hq.web.pages import login_html, page_html
+from kiosk.hq.web.security import CsrfProtect, SecurityHeaders, csrf_token
 from kiosk.hq.web.sse import Hub
 
 STATIC = Path(str(resources.files("kiosk.hq.web") / "static"))
@@ -68,8 +70,8 @@ class RequireLogin:
             await self.app(scope, receive, send)
             return
         session = scope.get("session") or {}
-        name = session.get("user")
-        role = self.users.role_of(name) if isinstance(name, str) else None
+        name, generation = session.get("user"), session.get("gen")
+        role = self.users.session_role(name, generation)
         if role is None:
             if path.startswith("/api/"):
                 resp: Response = JSONResponse({"error": "unauthorized", "message": "sign in first"}, 401)
@@ -80,6 +82,7 @@ class RequireLogin:
             await resp(scope, receive, send)
             return
         scope["hq_user"] = {"name": name, "role": role}
+        scope["hq_generation"] = generation
         await self.app(scope, receive, send)
 
 
@@ -99,10 +102,6 @@ def _with_lang(request: Request, resp: Response) -> Response:
     if q in LANGS:
         resp.set_cookie("hq_lang", q, max_age=365 * 86400, samesite="lax")
     return resp
-
-
-def _json_for_script(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 class Dashboard:
@@ -135,9 +134,11 @@ class Dashboard:
                 Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
             ],
             middleware=[
+                Middleware(SecurityHeaders),
                 Middleware(SessionMiddleware, secret_key=users.secret(), session_cookie="hq_session",
                            max_age=SESSION_MAX_AGE, same_site="lax", https_only=secure_cookie),
                 Middleware(RequireLogin, users=users),
+                Middleware(CsrfProtect),
             ],
             lifespan=self._lifespan,
         )
@@ -167,30 +168,12 @@ class Dashboard:
     def _page(self, request: Request, kind: str, title: str, extra: dict[str, Any] | None = None) -> Response:
         lang = _lang(request)
         t = TEXT[lang]
-        user = request.scope.get("hq_user")
-        other = "en" if lang == "zh" else "zh"
-        cfg = {"page": kind, "lang": lang, "text": t, "user": user, **(extra or {})}
-        nav = ""
-        live_dot = '<span id="live" class="live off">●</span>' if kind != "compare" else ""
-        if user:
-            nav = (f'<nav><a href="/" class="{"on" if kind == "list" else ""}">{t["branches"]}</a>'
-                   f'<a href="/compare" class="{"on" if kind == "compare" else ""}">{t["compare"]}</a></nav>'
-                   f'<div class="who">{live_dot}'
-                   f'<span class="uname">{html.escape(user["name"])} · {t[user["role"]]}</span>'
-                   f'<a class="lang" href="?lang={other}">{t["lang"]}</a>'
-                   f'<form method="post" action="/logout"><button type="submit">{t["sign_out"]}</button></form>'
-                   f'</div>')
-        else:
-            nav = f'<div class="who"><a class="lang" href="?lang={other}">{t["lang"]}</a></div>'
-        body = (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<title>{html.escape(title)} · {t["title"]}</title>'
-                f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/hq.css?v={self.version}"></head>'
-                f'<body data-page="{kind}"><header><a class="brand" href="/">{t["title"]}</a>{nav}</header>'
-                f'<main id="main"></main>'
-                f'<script>window.HQ = {_json_for_script(cfg)};</script>'
-                f'<script src="/static/hq.js?v={self.version}"></script></body></html>')
-        return _with_lang(request, HTMLResponse(body, headers={"Cache-Control": "no-store"}))
+        user = request.scope["hq_user"]
+        csrf = csrf_token(request.session)
+        cfg = {"page": kind, "lang": lang, "text": t, "user": user, "csrf": csrf, **(extra or {})}
+        body = page_html(kind=kind, lang=lang, t=t, title=title, user=user, csrf=csrf, version=self.version,
+                         config=cfg)
+        return _with_lang(request, HTMLResponse(body))
 
     async def login(self, request: Request) -> Response:
         lang = _lang(request)
@@ -198,38 +181,36 @@ class Dashboard:
         nxt = request.query_params.get("next") or "/"
         error = ""
         status = 200
+        headers: dict[str, str] = {}
         if request.method == "POST":
             form = await request.form()
             name = str(form.get("name") or "")[:64]
             password = str(form.get("password") or "")[:1024]
             nxt = str(form.get("next") or "/")
-            locked = self.users.locked(name)
-            role = None if locked else await asyncio.to_thread(self.users.authenticate, name, password)
-            if role is not None:
-                request.session.clear()
+            address = request.client.host if request.client else None
+            result = await asyncio.to_thread(self.users.sign_in, name, password, address)
+            if result.role is not None:
+                request.session.clear()  # a new session: new CSRF token, nothing of the anonymous one
                 request.session["user"] = name
+                request.session["gen"] = result.generation
                 request.session["since"] = int(time.time())
+                csrf_token(request.session)
                 safe = nxt if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt else "/"
                 return RedirectResponse(safe, 303)
-            error = t["locked"] if locked or self.users.locked(name) else t["bad_login"]
-            status = 401
-        other = "en" if lang == "zh" else "zh"
-        err = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-        body = (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<title>{t["login"]} · {t["title"]}</title>'
-                f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/hq.css?v={self.version}"></head>'
-                f'<body class="login"><header><span class="brand">{t["title"]}</span><div class="who">'
-                f'<a class="lang" href="?lang={other}&amp;next={quote(nxt, safe="")}">{t["lang"]}</a></div></header>'
-                f'<main><form class="card login" method="post" action="/login">'
-                f'<h1>{t["login"]}</h1>{err}'
-                f'<label>{t["user"]}<input name="name" autocomplete="username" required autofocus></label>'
-                f'<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" '
-                f'required></label><input type="hidden" name="next" value="{html.escape(nxt)}">'
-                f'<button type="submit">{t["sign_in"]}</button></form></main></body></html>')
-        return _with_lang(request, HTMLResponse(body, status, headers={"Cache-Control": "no-store"}))
+            if result.lockout is not None:
+                wait = max(1, int(result.lockout.retry_after_s + 0.999))
+                at = datetime.fromtimestamp(time.time() + wait).strftime("%H:%M:%S")
+                error = t["locked_" + result.lockout.scope].format(s=wait, at=at)
+                status, headers = 429, {"Retry-After": str(wait)}
+            else:
+                error, status = t["bad_login"], 401
+        body = login_html(lang=lang, t=t, next_path=nxt, next_q=quote(nxt, safe=""), error=error,
+                          csrf=csrf_token(request.session), version=self.version)
+        return _with_lang(request, HTMLResponse(body, status, headers=headers))
 
     async def logout(self, request: Request) -> Response:
+        """Sign out everywhere: every session of this user ends (the generation moves on)."""
+        await asyncio.to_thread(self.users.revoke, request.scope["hq_user"]["name"])
         request.session.clear()
         return RedirectResponse("/login", 303)
 
@@ -260,8 +241,8 @@ class Dashboard:
         branch = request.query_params.get("branch") or None
         if branch is not None and not valid_branch(branch):
             return JSONResponse({"error": "bad_branch"}, 400)
-        name = request.scope["hq_user"]["name"]
-        allowed = lambda: self.users.role_of(name) is not None  # noqa: E731
+        name, generation = request.scope["hq_user"]["name"], request.scope["hq_generation"]
+        allowed = lambda: self.users.session_role(name, generation) is not None  # noqa: E731
         return StreamingResponse(self.hub.stream(branch, request.is_disconnected, allowed),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -3,7 +3,12 @@
 Passwords: ``hashlib.scrypt`` (n=2**14, r=8, p=1, 16-byte salt), stored as
 ``scrypt$n$r$p$salt$hash`` (base64). Roles: ``viewer`` (read-only) and ``operator``
 (may send HQ commands). The session secret lives in the same file (``hq_meta``), so
-sessions survive a restart; a new secret (``rotate_secret``) logs everybody out.
+sessions survive a restart; a new secret (``rotate_secret``) logs everybody out. Each user
+has a session generation: a session is valid only while it carries the user's current
+generation, and logout, a password change or ``kiosk hq user revoke`` bump it (every older
+session of that user ends). The file holds secrets: it is created 0600, and a file readable
+by others is made 0600 with a warning. Failed sign-ins are throttled per name and address
+(`kiosk.hq.web.throttle`).
 """
 from __future__ import annotations
 
@@ -11,26 +16,29 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import os
 import re
 import secrets
 import sqlite3
 import threading
-import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from kiosk.hq.web.throttle import MAX_FAILURES, Lockout, LoginThrottle
 
 ROLES = ("viewer", "operator")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
-MAX_FAILURES = 5          # failed logins per name …
-FAILURE_WINDOW_S = 300.0  # … within this window lock the name …
-LOCKOUT_S = 60.0          # … for this long
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hq_users (
-  name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL, created TEXT NOT NULL);
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL, created TEXT NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS hq_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hq_command_log (
   id TEXT PRIMARY KEY, ts TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, branch TEXT NOT NULL,
@@ -67,6 +75,32 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, want)
 
 
+def private_file(path: str | Path) -> None:
+    """Create `path` readable by its owner only (0600), or make an existing one so (with a warning);
+    the same for SQLite's companions (-wal, -shm, -journal) that exist."""
+    path = Path(path)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for p in (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal"))):
+        try:
+            mode = p.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            log.warning("%s was readable by others (mode %03o): it holds the session secret and password hashes; "
+                        "set to 0600", p, mode)
+            os.chmod(p, 0o600)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: the role and session generation, or why not."""
+
+    role: str | None = None
+    generation: int = 0
+    lockout: Lockout | None = None
+
+
 _DUMMY_HASH = hash_password(secrets.token_hex(8))  # equal work for unknown names (no user enumeration by timing)
 
 
@@ -75,11 +109,16 @@ class Users:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        private_file(self.path)
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.executescript(SCHEMA)
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(hq_users)")}
+        if "generation" not in columns:  # a database from before revocable sessions
+            self.conn.execute("ALTER TABLE hq_users ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+        private_file(self.path)  # the -wal and -shm files SQLite just made
         self.lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
+        self.throttle = LoginThrottle(self.conn, self.lock)
 
     def close(self) -> None:
         self.conn.close()
@@ -97,8 +136,18 @@ class Users:
             exists = self.conn.execute("SELECT 1 FROM hq_users WHERE name = ?", (name,)).fetchone()
             if exists and not replace:
                 raise AuthError(f"user {name!r} exists (use --replace to change the password or role)")
-            self.conn.execute("INSERT OR REPLACE INTO hq_users (name, role, pw_hash, created) VALUES (?, ?, ?, ?)",
-                              (name, role, h, _now()))
+            if exists:  # a new password ends every session of the old one
+                self.conn.execute("UPDATE hq_users SET role = ?, pw_hash = ?, generation = generation + 1 "
+                                  "WHERE name = ?", (role, h, name))
+            else:
+                self.conn.execute("INSERT INTO hq_users (name, role, pw_hash, created) VALUES (?, ?, ?, ?)",
+                                  (name, role, h, _now()))
+
+    def revoke(self, name: str) -> bool:
+        """End every session of `name` (the user signs in again); False if there is no such user."""
+        with self.lock:
+            return self.conn.execute("UPDATE hq_users SET generation = generation + 1 WHERE name = ?",
+                                     (name,)).rowcount > 0
 
     def remove(self, name: str) -> bool:
         with self.lock:
@@ -114,27 +163,36 @@ class Users:
             row = self.conn.execute("SELECT role FROM hq_users WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
 
-    def locked(self, name: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            recent = [t for t in self._failures.get(name, []) if t > now - FAILURE_WINDOW_S]
-            self._failures[name] = recent
-            return len(recent) >= MAX_FAILURES and now - recent[-1] < LOCKOUT_S
-
-    def authenticate(self, name: str, password: str) -> str | None:
-        """The user's role if the password is right, else None (also None while locked out)."""
-        if self.locked(name):
+    def session_role(self, name: Any, generation: Any) -> str | None:
+        """The role of a session's user, or None if the user is gone or the session was revoked."""
+        if not isinstance(name, str) or not isinstance(generation, int) or isinstance(generation, bool):
             return None
         with self.lock:
-            row = self.conn.execute("SELECT role, pw_hash FROM hq_users WHERE name = ?", (name,)).fetchone()
+            row = self.conn.execute("SELECT role FROM hq_users WHERE name = ? AND generation = ?",
+                                    (name, generation)).fetchone()
+        return row[0] if row else None
+
+    def locked(self, name: str, address: str | None = None) -> bool:
+        return self.throttle.lockout(name, address) is not None
+
+    def sign_in(self, name: str, password: str, address: str | None = None) -> SignIn:
+        """Check a password, unless the name or the address is locked out; failures are counted."""
+        lock = self.throttle.lockout(name, address)
+        if lock is not None:
+            return SignIn(lockout=lock)
+        with self.lock:
+            row = self.conn.execute("SELECT role, pw_hash, generation FROM hq_users WHERE name = ?",
+                                    (name,)).fetchone()
         ok = verify_password(password, row[1] if row else _DUMMY_HASH) and row is not None
         if not ok:
-            with self.lock:
-                self._failures.setdefault(name, []).append(time.monotonic())
-            return None
-        with self.lock:
-            self._failures.pop(name, None)
-        return row[0]
+            self.throttle.failed(name, address)
+            return SignIn(lockout=self.throttle.lockout(name, address))
+        self.throttle.succeeded(name)
+        return SignIn(role=row[0], generation=row[2])
+
+    def authenticate(self, name: str, password: str, address: str | None = None) -> str | None:
+        """The user's role if the password is right, else None (also None while locked out)."""
+        return self.sign_in(name, password, address).role
 
     # -- session secret -------------------------------------------------------------------------
     def secret(self) -> str:
@@ -186,3 +244,6 @@ class Users:
                         pass
             out.append(d)
         return out
+
+
+__all__ = ["MAX_FAILURES", "ROLES", "AuthError", "SignIn", "Users", "hash_password", "private_file", "verify_password"]

@@ -7,7 +7,8 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Kiosk HQ", "login": "Sign in", "user": "User name", "password": "Password",
         "sign_in": "Sign in", "sign_out": "Sign out", "bad_login": "Wrong user name or password.",
-        "locked": "Too many failed attempts: try again in a minute.",
+        "locked_name": "Too many failed sign-ins for this user name: try again in {s} s (at {at}).",
+        "locked_address": "Too many failed sign-ins from your address: try again in {s} s (at {at}).",
         "branches": "Branches", "compare": "Compare", "branch": "Branch", "state": "State",
         "online": "online", "offline": "offline", "unknown": "unknown", "since": "Since", "waiting": "Waiting",
         "longest": "Longest wait", "open_counters": "Open counters", "alert": "Alert", "events_min": "Events/min",
@@ -36,7 +37,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "title": "总部监控", "login": "登录", "user": "用户名", "password": "密码", "sign_in": "登录",
-        "sign_out": "退出", "bad_login": "用户名或密码错误。", "locked": "失败次数过多，请一分钟后再试。",
+        "sign_out": "退出", "bad_login": "用户名或密码错误。",
+        "locked_name": "该用户名登录失败次数过多，请 {s} 秒后（{at}）再试。",
+        "locked_address": "您的地址登录失败次数过多，请 {s} 秒后（{at}）再试。",
         "branches": "营业厅", "compare": "对比", "branch": "营业厅", "state": "状态", "online": "在线",
         "offline": "离线", "unknown": "未知", "since": "自", "waiting": "等候人数", "longest": "最长等候",
         "open_counters": "开放窗口", "alert": "预警", "events_min": "事件/分", "filter": "筛选营业厅…",

@@ -13,7 +13,7 @@ from kiosk.hq.web.app import Dashboard
 from kiosk.hq.web.auth import MAX_FAILURES, AuthError, Users, hash_password, verify_password
 from kiosk.hq.web.live import Live
 
-from tests.kit.hq_web import USERS
+from tests.kit.hq_web import USERS, sign_in
 from tests.kit.settings import REPO
 
 
@@ -127,9 +127,9 @@ def test_no_page_or_api_without_login(hq_server, tmp_path):
 
 def test_login_logout_and_next(hq_server):
     with httpx.Client(base_url=hq_server.url, timeout=30) as c:
-        r = c.post("/login", data={"name": "view", "password": "wrong!", "next": "/"})
+        r = sign_in(c, "view", "wrong!")
         assert r.status_code == 401 and "Wrong user name or password" in r.text or "用户名或密码错误" in r.text
-        r = c.post("/login", data={"name": "view", "password": USERS["view"][1], "next": "//evil.example/"})
+        r = sign_in(c, "view", USERS["view"][1], next_path="//evil.example/")
         assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect
         assert c.get("/api/me").json() == {"name": "view", "role": "viewer"}
         cookie = r.headers["set-cookie"].lower()
@@ -144,7 +144,7 @@ def test_removed_user_loses_access_at_once(hq_server, hq_db):
     try:
         u.add("temp", "operator", "temporary pass")
         with httpx.Client(base_url=hq_server.url, timeout=30) as c:
-            assert c.post("/login", data={"name": "temp", "password": "temporary pass"}).status_code == 303
+            assert sign_in(c, "temp", "temporary pass").status_code == 303
             assert c.get("/api/me").status_code == 200
             u.remove("temp")
             assert c.get("/api/me").status_code == 401

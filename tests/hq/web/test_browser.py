@@ -27,7 +27,7 @@ def test_login_required_then_branch_goes_offline_when_kiosk_killed(new_page, hq_
     assert r["online"] is False and r["state_seen"] and r["state_seen"] >= r["since"][:19]
     # the filter and the "offline" view
     page.fill("#q", k.branch)
-    page.wait_for_function("document.querySelectorAll('#tbl tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#tbl tbody tr').length === 1")
     page.click("#show button[data-v=offline]")
     page.wait_for_selector(f"{row}[data-state=offline]")
 
@@ -61,7 +61,7 @@ def test_operator_sends_commands_and_sees_replies(new_page, hq_server, kiosks):
     page.select_option("form[data-cmd=counter] select[name=counter]", "2")
     page.select_option("form[data-cmd=counter] select[name=state]", "open")
     page.click("#cmd-counter")
-    page.wait_for_function("document.querySelector('#cmd-status') && "
+    page.wait_for_function("() => document.querySelector('#cmd-status') && "
                            "document.querySelector('#cmd-status').textContent.startsWith('counter')")
     assert page.get_attribute("#cmd-status", "data-status") == "ok"
     # the kiosk's queue snapshot comes back with counter 2 open
@@ -82,7 +82,9 @@ def test_viewer_is_refused(new_page, hq_server, kiosks):
     page.wait_for_selector("#readonly")
     assert page.locator("#cmd-ping").count() == 0
     status = page.evaluate("""(b) => fetch('/api/branch/' + b + '/cmd/ping', {method: 'POST',
-        headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)""", k.branch)
+        headers: {'Content-Type': 'application/json',
+                  'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
+        body: '{}'}).then(r => r.status)""", k.branch)
     assert status == 403
     page.reload()
     page.wait_for_selector("#cmdlog tbody tr:has-text('view'):has-text('refused')")

@@ -15,7 +15,7 @@ from kiosk.hq.web.live import Live
 
 from kiosk.sim.sse_client import SseStream
 from kiosk.sim.waiting import wait_until
-from tests.kit.hq_web import new_branch
+from tests.kit.hq_web import new_branch, sign_in
 from tests.kit.mqtt import Collector
 
 
@@ -116,7 +116,7 @@ def test_shared_subscription_splits_events_but_every_server_sees_every_branch(hq
         wait_until(lambda: all(lv.ready() for lv in lives), what="both recorders subscribed")
         assert lives[0].monitor.topic == "$share/hqtest/kiosk/+/events"
         for b in branches:
-            pub.client.publish(f"kiosk/{b}/status", json.dumps({"v": 1, "state": "online", "since": "x"}), qos=1,
+            pub.client.publish(f"kiosk/{b}/status", json.dumps({"v": 1, "state": "online", "since": "2026-11-23T08:00:00+08:00"}), qos=1,
                                retain=True)
         n = 0
         for i in range(40):
@@ -173,7 +173,8 @@ def test_sigterm_writes_the_last_batch(hq_broker, tmp_path):
     """SIGTERM stops the web server, then MQTT, then the recorder writes what it holds."""
     import sqlite3
 
-    from tests.kit.hq_web import USERS, Server
+    from tests.kit.hq_web import Server as Server
+    from tests.kit.hq_web import USERS
     from kiosk.hq.web.auth import Users
     db = tmp_path / "term.db"
     users = Users(db)
@@ -208,14 +209,14 @@ def test_open_stream_ends_when_the_user_is_removed(hq_server, hq_db, hq_broker):
     try:
         users.add("leaver", "viewer", "leaver-password")
         with httpx.Client(base_url=hq_server.url, timeout=30) as c:
-            assert c.post("/login", data={"name": "leaver", "password": "leaver-password"}).status_code == 303
+            assert sign_in(c, "leaver", "leaver-password").status_code == 303
             reader = SseReader(c)
             try:
                 wait_until(lambda: any(ev == "full" for ev, _ in reader.frames), what="the first frame")
                 users.remove("leaver")
 
                 def logged_out() -> bool:  # keep the branch changing so that pushes happen
-                    pub.publish(f"kiosk/{branch}/status", json.dumps({"v": 1, "state": "online", "since": "x"}))
+                    pub.publish(f"kiosk/{branch}/status", json.dumps({"v": 1, "state": "online", "since": "2026-11-23T08:00:00+08:00"}))
                     return any(ev == "logout" for ev, _ in reader.frames)
                 wait_until(logged_out, 60, interval=0.3, what="the logout frame")
                 reader.thread.join(30)
