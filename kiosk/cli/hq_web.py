@@ -1,4 +1,4 @@
-"""`kiosk hq serve` (recorder + dashboard) and `kiosk hq user add|list|remove`.
+"""`kiosk hq serve` (recorder + dashboard) and `kiosk hq user add|list|remove|revoke`.
 
 Wiring: ``add_parsers(hq_subparsers)`` adds both under the ``kiosk hq`` command (the
 subparsers action of the ``hq`` parser in kiosk/cli/hq.py). Standalone:
@@ -56,10 +56,12 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
     s.add_argument("--batch-ms", dest="web_batch_ms", metavar="MS", type=float, default=200, help="recorder: write every N ms")
     s.add_argument("--batch-events", dest="web_batch_events", metavar="N", type=int, default=5000,
                    help="recorder: or every N events")
+    _add_limit_options(s)
     s.set_defaults(handler=cmd_serve)
 
     u = hq_subparsers.add_parser("user", parents=parents, help="HQ dashboard users",
-                                 description="Add, list or remove the users of the HQ dashboard.")
+                                 description="Add, list, remove the users of the HQ dashboard, or end their "
+                                             "sessions (revoke). A new password (add --replace) also ends them.")
     us = u.add_subparsers(dest="web_user_command", metavar="ACTION", required=True)
     a = us.add_parser("add", help="add a user (the password is read from stdin or asked for)")
     a.add_argument("web_name", metavar="NAME")
@@ -71,6 +73,10 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
     rm.add_argument("web_name", metavar="NAME")
     rm.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
     rm.set_defaults(handler=cmd_user_remove)
+    rv = us.add_parser("revoke", help="end every session of a user (they sign in again)")
+    rv.add_argument("web_name", metavar="NAME")
+    rv.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
+    rv.set_defaults(handler=cmd_user_revoke)
     ls = us.add_parser("list", help="list the users")
     ls.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
     ls.set_defaults(handler=cmd_user_list)
@@ -114,6 +120,19 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_revoke(args: argparse.Namespace) -> int:
+    from kiosk.hq.web.auth import Users
+    users = Users(args.web_db)
+    try:
+        if not users.revoke(args.web_name):
+            print(f"error: no user {args.web_name!r}", file=sys.stderr)
+            return 1
+    finally:
+        users.close()
+    print(f"every session of {args.web_name} ended", file=sys.stderr)
+    return 0
+
+
 def cmd_user_list(args: argparse.Namespace) -> int:
     from kiosk.hq.web.auth import Users
     users = Users(args.web_db)
@@ -138,15 +157,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from kiosk.hq.web.app import Dashboard
     from kiosk.hq.web.auth import Users
+    from kiosk.hq.web.http_limits import BodyLimit, limited_h11
     from kiosk.hq.web.live import Live
 
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     server_cls = _server_class()
     tls = None
     if args.web_ca or args.web_cert or args.web_key or args.web_insecure:
         tls = MqttTls(ca_file=args.web_ca, cert_file=args.web_cert, key_file=args.web_key,
                       insecure=args.web_insecure)
+    users = Users(args.web_db)  # first: it creates the file 0600 (it holds the session secret and password hashes)
     recorder = Recorder(args.web_db, batch_ms=args.web_batch_ms, batch_events=args.web_batch_events)
-    users = Users(args.web_db)
     live = None
     try:
         try:
@@ -161,8 +186,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         dash = Dashboard(live, users, args.web_db, push_ms=args.web_push_ms, secure_cookie=args.web_secure_cookie)
         live.start()
-        config = uvicorn.Config(dash.app, host=args.web_host, port=args.web_port, log_level="warning",
-                                access_log=False, timeout_graceful_shutdown=2, lifespan="on")
+        config = uvicorn.Config(BodyLimit(dash.app, limits), host=args.web_host, port=args.web_port,
+                                log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on",
+                                http=limited_h11(limits), timeout_keep_alive=limits.keep_alive_s,
+                                h11_max_incomplete_event_size=limits.max_header_bytes)
         server = server_cls(config)
         stop = lambda *_: setattr(server, "should_exit", True)  # noqa: E731
         old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -180,6 +207,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
             live.stop()
         recorder.close()
         users.close()
+
+
+def _add_limit_options(s: argparse.ArgumentParser) -> None:
+    g = s.add_argument_group("HTTP limits", "what one client may hold of the server (docs/hq-dashboard.md, Operations)")
+    g.add_argument("--request-timeout", dest="web_request_timeout", metavar="S", type=_positive(float), default=10.0,
+                   help="seconds a client has to send a request's head, and again its body (10)")
+    g.add_argument("--keep-alive", dest="web_keep_alive", metavar="S", type=_positive(float), default=5.0,
+                   help="close a connection idle this long after a response (5)")
+    g.add_argument("--max-connections", dest="web_max_connections", metavar="N", type=_positive(int), default=256,
+                   help="open connections in all; each open page holds one (256)")
+    g.add_argument("--max-connections-per-address", dest="web_max_per_address", metavar="N",
+                   type=_positive(int, zero=True), default=32,
+                   help="open connections from one address (32); 0 = no cap per address (behind a reverse "
+                        "proxy, whose address every connection has)")
+    g.add_argument("--max-body", dest="web_max_body", metavar="BYTES", type=_positive(int), default=64 * 1024,
+                   help="largest request body (65536)")
+
+
+def _positive(kind: type, *, zero: bool = False) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (value >= 0 if zero else value > 0) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {'>= 0' if zero else '> 0'} and finite: {text!r}")
+        return value
+    return parse
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from kiosk.hq.web.http_limits import ServerLimits
+    return ServerLimits(request_timeout_s=args.web_request_timeout, keep_alive_s=args.web_keep_alive,
+                        max_connections=args.web_max_connections,
+                        max_connections_per_address=args.web_max_per_address, max_body_bytes=args.web_max_body)
 
 
 def _server_class() -> type:

@@ -4,12 +4,15 @@ Hours are the kiosk's local hours (the ``ts`` of an event carries the branch's o
 Waits come from ``ticket.called`` (``wait_s``), service times from ``ticket.finished``
 (``service_s``), satisfaction from ``ticket.rated`` (score ≥ 4 is satisfied, as in
 `kiosk.engine.stats`), the service level is the share of calls within the service's target
-wait (taken from the branches' queue snapshots, 10 min when unknown), the no-show rate
+wait (each branch's own, from its queue snapshots; 10 min when unknown), the no-show rate
 is no-shows per call.
 """
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +38,22 @@ def ensure_indexes(path: str | Path) -> None:
         db.conn.close()
 
 
-def _target_case(targets: dict[str, float]) -> tuple[str, list[Any]]:
-    if not targets:
-        return "?", [DEFAULT_TARGET_S]
-    whens = " ".join("WHEN ? THEN ?" for _ in targets)
-    params: list[Any] = []
-    for k, v in sorted(targets.items()):
-        params += [k, v]
-    return f"(CASE json_extract(body, '$.service') {whens} ELSE ? END)", params + [DEFAULT_TARGET_S]
+Targets = Mapping[str, Any]
+"""Service-level targets in seconds: {branch: {service: s}} (each branch its own, as `Live.targets`),
+or {service: s} (the same for every branch)."""
+
+
+def _targets_param(targets: Targets, branch: str | None = None) -> tuple[str, bool]:
+    """The targets (of `branch` only, when given) as one JSON parameter, [[branch, service, s], …] or
+    [[service, s], …] for the same targets everywhere — any number in one bound value — and whether
+    they are per branch."""
+    def ok(t: Any) -> bool:
+        return isinstance(t, (int, float)) and math.isfinite(t)
+    if any(isinstance(v, Mapping) for v in targets.values()):
+        rows = [[b, s, float(t)] for b, services in targets.items() if branch is None or b == branch
+                for s, t in (services or {}).items() if ok(t)]
+        return json.dumps(rows, ensure_ascii=False), True
+    return json.dumps([[s, float(t)] for s, t in targets.items() if ok(t)], ensure_ascii=False), False
 
 
 def _figures(r: dict[str, Any]) -> dict[str, Any]:
@@ -57,10 +68,20 @@ def _figures(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _select(group: str, targets: dict[str, float]) -> tuple[str, list[Any]]:
-    case, params = _target_case(targets)
+def _select(group: str, targets: Targets, branch: str | None = None) -> tuple[str, list[Any]]:
+    """The figures grouped by `group`; a call is within target when its wait is at most the target of
+    its own branch's service (``tg``, joined by branch and service), DEFAULT_TARGET_S when unknown."""
     w = "json_extract(body, '$.wait_s')"
-    sql = (f"SELECT {group} AS k, "
+    param, per_branch = _targets_param(targets, branch)
+    if per_branch:
+        # CAST: the TEXT affinity of events.branch, so the join can use an (automatic) index on both columns
+        tg = ("tg(tg_branch, tg_service, tg_s) AS (SELECT CAST(json_extract(value, '$[0]') AS TEXT), "
+              "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))")
+        on = "tg_branch = branch AND tg_service = json_extract(body, '$.service')"
+    else:
+        tg = "tg(tg_service, tg_s) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+        on = "tg_service = json_extract(body, '$.service')"
+    sql = (f"WITH {tg} SELECT {group} AS k, "
            "sum(type = 'ticket.issued') AS issued, "
            "sum(type = 'ticket.called') AS called, "
            "sum(type = 'ticket.finished') AS served, "
@@ -69,11 +90,11 @@ def _select(group: str, targets: dict[str, float]) -> tuple[str, list[Any]]:
            f"sum(type = 'ticket.rated' AND json_extract(body, '$.score') >= {SATISFIED_MIN}) AS satisfied, "
            f"sum(CASE WHEN type = 'ticket.called' THEN {w} END) AS wait_sum, "
            f"max(CASE WHEN type = 'ticket.called' THEN {w} END) AS wait_max, "
-           f"sum(type = 'ticket.called' AND {w} <= {case}) AS within, "
+           f"sum(type = 'ticket.called' AND {w} <= coalesce(tg_s, {DEFAULT_TARGET_S})) AS within, "
            "avg(CASE WHEN type = 'ticket.finished' THEN json_extract(body, '$.service_s') END) AS service_mean_s, "
            "avg(CASE WHEN type = 'ticket.rated' THEN json_extract(body, '$.score') END) AS score_mean "
-           "FROM events")
-    return sql, params
+           f"FROM events LEFT JOIN tg ON type = 'ticket.called' AND {on}")
+    return sql, [param]
 
 
 COLS = ("k", "issued", "called", "served", "noshows", "ratings", "satisfied", "wait_sum", "wait_max", "within",
@@ -93,18 +114,18 @@ def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[st
     return out
 
 
-def branch_day(conn: sqlite3.Connection, branch: str, day: str, targets: dict[str, float]) -> dict[str, Any]:
+def branch_day(conn: sqlite3.Connection, branch: str, day: str, targets: Targets) -> dict[str, Any]:
     """Per hour, per service and per counter figures of one branch's business day."""
     types = ",".join("?" * len(TYPES))
-    sel, params = _select("CAST(substr(ts, 12, 2) AS INTEGER)", targets)
+    sel, params = _select("CAST(substr(ts, 12, 2) AS INTEGER)", targets, branch)
     where = f" WHERE day = ? AND branch = ? AND type IN ({types})"
     hours = _rows(conn, sel + where + " GROUP BY k ORDER BY k", params + [day, branch, *TYPES])
-    sel_s, params = _select("json_extract(body, '$.service')", targets)
+    sel_s, params = _select("json_extract(body, '$.service')", targets, branch)
     services = _rows(conn, sel_s + where + " GROUP BY k ORDER BY k", params + [day, branch, *TYPES])
-    sel_c, params = _select("json_extract(body, '$.counter')", targets)
+    sel_c, params = _select("json_extract(body, '$.counter')", targets, branch)
     counters = _rows(conn, sel_c + where + " AND json_extract(body, '$.counter') IS NOT NULL GROUP BY k ORDER BY k",
                      params + [day, branch, *TYPES])
-    sel_t, params = _select("'day'", targets)
+    sel_t, params = _select("'day'", targets, branch)
     total = _rows(conn, sel_t + where, params + [day, branch, *TYPES])
     for h in hours:
         h["hour"] = h.pop("k")
@@ -116,8 +137,8 @@ def branch_day(conn: sqlite3.Connection, branch: str, day: str, targets: dict[st
             "total": total[0] if total else None}
 
 
-def compare_day(conn: sqlite3.Connection, day: str, targets: dict[str, float]) -> list[dict[str, Any]]:
-    """One row of figures per branch for business day `day`."""
+def compare_day(conn: sqlite3.Connection, day: str, targets: Targets) -> list[dict[str, Any]]:
+    """One row of figures per branch for business day `day`, each against its own branch's targets."""
     types = ",".join("?" * len(TYPES))
     sel, params = _select("branch", targets)
     rows = _rows(conn, sel + f" WHERE day = ? AND type IN ({types}) GROUP BY k ORDER BY k", params + [day, *TYPES])
@@ -127,7 +148,6 @@ def compare_day(conn: sqlite3.Connection, day: str, targets: dict[str, float]) -
 
 
 def recent_events(conn: sqlite3.Connection, branch: str, limit: int = 100) -> list[dict[str, Any]]:
-    import json
     rows = conn.execute("SELECT body FROM events WHERE branch = ? ORDER BY seq DESC LIMIT ?", (branch, limit))
     out = []
     for (body,) in rows:
