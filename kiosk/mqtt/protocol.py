@@ -82,7 +82,7 @@ def _int(args: dict, key: str, lo: int, hi: int, *, required: bool = True, defau
         return default
     v = args[key]
     if isinstance(v, bool) or not isinstance(v, int):
-        raise CommandError("bad_type", f"field {key!r} must be an integer, not {_jtype(v)}")
+        raise CommandError("bad_type", f"field {key!r} must be an integer, not {json_type(v)}")
     if not lo <= v <= hi:
         raise CommandError("out_of_range", f"field {key!r} must be between {lo} and {hi}, not {v}")
     return v
@@ -95,7 +95,7 @@ def _str(args: dict, key: str, *, max_chars: int, required: bool = True) -> str 
         return None
     v = args[key]
     if not isinstance(v, str):
-        raise CommandError("bad_type", f"field {key!r} must be a string, not {_jtype(v)}")
+        raise CommandError("bad_type", f"field {key!r} must be a string, not {json_type(v)}")
     if not v.strip():
         raise CommandError("out_of_range", f"field {key!r} must not be empty")
     if len(v) > max_chars:
@@ -116,13 +116,14 @@ def _choice(args: dict, key: str, choices: tuple[str, ...]) -> str:
         raise CommandError("missing_field", f"missing field {key!r}")
     v = args[key]
     if not isinstance(v, str):
-        raise CommandError("bad_type", f"field {key!r} must be a string, not {_jtype(v)}")
+        raise CommandError("bad_type", f"field {key!r} must be a string, not {json_type(v)}")
     if v not in choices:
         raise CommandError("bad_value", f"field {key!r} must be one of {', '.join(choices)}, not {v[:32]!r}")
     return v
 
 
-def _jtype(v: Any) -> str:
+def json_type(v: Any) -> str:
+    """The JSON name of a value's type, for messages (also HQ's ingest boundary)."""
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -180,7 +181,7 @@ def _v_service_hours(args: dict, limits: Limits) -> dict:
         raise CommandError("missing_field", "missing field 'hours'")
     hours = args["hours"]
     if not isinstance(hours, list):
-        raise CommandError("bad_type", f"field 'hours' must be an array, not {_jtype(hours)}")
+        raise CommandError("bad_type", f"field 'hours' must be an array, not {json_type(hours)}")
     if not 1 <= len(hours) <= MAX_HOURS_RANGES:
         raise CommandError("out_of_range", f"field 'hours' needs 1 to {MAX_HOURS_RANGES} ranges, not {len(hours)}")
     for i, h in enumerate(hours):
@@ -238,7 +239,7 @@ def validate(name: str, payload: bytes | bytearray | str, limits: Limits) -> Com
     except ValueError as exc:
         raise CommandError("bad_json", f"payload is not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(doc, dict):
-        raise CommandError("not_object", f"payload must be a JSON object, not {_jtype(doc)}")
+        raise CommandError("not_object", f"payload must be a JSON object, not {json_type(doc)}")
     cmd_id = None
     if "id" in doc:
         v = doc["id"]

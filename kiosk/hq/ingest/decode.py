@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from kiosk.hq.ingest.limits import MAX_SAFE_INTEGER, IngestLimits
-from kiosk.hq.ingest.rejection import Rejected, json_type
+from kiosk.hq.ingest.rejection import Rejected
+from kiosk.mqtt.protocol import json_type
 
 # control characters (C0, DEL, C1) and lone surrogates (which no UTF-8 writer can store)
 _BAD_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

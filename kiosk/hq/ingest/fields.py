@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from kiosk.hq.ingest.limits import MAX_SAFE_INTEGER, IngestLimits
-from kiosk.hq.ingest.rejection import Rejected, json_type
+from kiosk.hq.ingest.rejection import Rejected
+from kiosk.mqtt.protocol import json_type
 
 IDENT = re.compile(r"[A-Za-z0-9_.:-]{1,64}")          # ids, device names, codes, kinds
 SHORT_IDENT = re.compile(r"[A-Za-z0-9_-]{1,16}")      # service prefixes, ticket numbers

@@ -1,8 +1,6 @@
 """A message HQ refuses: a machine-readable code and a message that names the field."""
 from __future__ import annotations
 
-from typing import Any
-
 
 class Rejected(ValueError):
     """A branch message that failed the boundary. `code` (e.g. ``bad_type``) is what the
@@ -31,22 +29,3 @@ class Rejected(ValueError):
 
     def __str__(self) -> str:
         return self.message
-
-
-def json_type(v: Any) -> str:
-    """The JSON name of a value's type, for messages."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "an object"
-    return type(v).__name__
