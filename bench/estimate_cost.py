@@ -3,8 +3,8 @@
     python -m bench.estimate_cost [DAY_DIR ...]      # default: ../shared/replay/calm_s1 and peak_s1
 
 One JSON line per day: ``{"metric": "estimate_cpu_ms", "day", "p50", "p99", "n", "total_s"}``
-(`time.process_time` around every `estimate_for` / `estimate_service` the engine makes: the
-cost an issue pays for its printed estimate).
+(`time.process_time` around every `forecast_for` / `forecast_service` the engine makes — the
+wait and the people ahead from one simulation: the cost an issue pays for what it prints).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ DEFAULT_DAYS = [ROOT.parent / "shared" / "replay" / d for d in ("calm_s1", "peak
 def timed_replay(day: Path) -> list[float]:
     """Replay `day` through the engine; the CPU seconds of each estimate."""
     times: list[float] = []
-    originals = {name: getattr(WaitEstimator, name) for name in ("estimate_for", "estimate_service")}
+    originals = {name: getattr(WaitEstimator, name) for name in ("forecast_for", "forecast_service")}
 
     def timing(orig):
         def run(self, *args, **kwargs):

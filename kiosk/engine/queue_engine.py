@@ -11,6 +11,7 @@ works on), `hall_view` (what the estimator sees) and `estimation` (the estimator
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -112,9 +113,7 @@ class QueueEngine:
                 (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member,
                  issued_via))
             tid = cur.lastrowid
-            hall = self.hall_view(tx)
-            ahead = self._ahead_for(hall, tid)
-            estimate = self._estimate_for(tx, tid, hall)
+            estimate, ahead = self._forecast(self.hall_view(tx), tid)
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
             self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
                        priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"))
@@ -151,25 +150,11 @@ class QueueEngine:
         wall = tx.wall if tx else self.clock.wall()
         return read_hall(conn, now, wall, self.settings, self._counters, self._starvation)
 
-    def _ahead_for(self, hall: HallView, ticket_id: int) -> int:
-        """People ahead of a waiting ticket: the estimator's expected pass of the calling rule, or
-        the rule as it stands when the estimator fails."""
-        try:
-            n = self.estimator.ahead_of(hall, ticket_id)
-            if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
-                return n
-            log.error("estimator failed: people ahead %r is not a count", n)
-        except Exception:  # noqa: BLE001 — advice again; the rule itself still answers
-            log.exception("estimator failed")
-        return static_people_ahead(hall, ticket_id)
-
-    def _estimate_for(self, tx: Tx, ticket_id: int, hall: HallView | None = None) -> float:
-        try:
-            value = float(self.estimator.estimate_for(hall or self.hall_view(tx), ticket_id))
-        except Exception:  # noqa: BLE001 — an estimate is advice; never refuse a ticket over it
-            log.exception("estimator failed")
-            return 0.0
-        return round(max(0.0, value), 1) if value == value else 0.0
+    def _forecast(self, hall: HallView, ticket_id: int) -> tuple[float, int]:
+        """(estimated wait, people ahead) of a waiting ticket, from one simulation of the estimator;
+        when it fails, no estimate and the people ahead by the rule as it stands."""
+        return _checked(lambda: self.estimator.forecast_for(hall, ticket_id),
+                        lambda: static_people_ahead(hall, ticket_id))
 
     def estimates(self) -> dict[str, float]:
         """The wait a new ticket of each service would have now (for the screen)."""
@@ -181,17 +166,8 @@ class QueueEngine:
         out = {}
         for prefix, svc in self._services.items():
             prio = self.settings.default_rank(svc) if svc.priority == "vip" else 0
-            try:
-                wait = max(0.0, float(self.estimator.estimate_service(hall, prefix, prio)))
-            except Exception:  # noqa: BLE001
-                log.exception("estimator failed")
-                wait = 0.0
-            try:
-                ahead = int(self.estimator.ahead_service(hall, prefix, prio))
-            except Exception:  # noqa: BLE001
-                log.exception("estimator failed")
-                ahead = static_people_ahead_of_new(hall, prefix, prio)
-            out[prefix] = (wait if wait == wait else 0.0, ahead)
+            out[prefix] = _checked(lambda: self.estimator.forecast_service(hall, prefix, prio),
+                                   lambda: static_people_ahead_of_new(hall, prefix, prio))
         return out
 
     # -- calling ----------------------------------------------------------------------------
@@ -457,3 +433,18 @@ class QueueEngine:
     def current_day(self) -> str:
         with self.transaction() as tx:
             return tx.day
+
+
+def _checked(forecast: Callable[[], tuple[float, int]], rule_ahead: Callable[[], int]) -> tuple[float, int]:
+    """An estimator's (wait, people ahead), checked: a wait is a finite number >= 0 (rounded to
+    0.1 s), people ahead a count. An estimate is advice: a failing estimator never refuses a
+    ticket; its wait becomes 0 and people ahead come from the rule as it stands."""
+    try:
+        wait, ahead = forecast()
+        wait = float(wait)
+        if not (isinstance(ahead, int) and not isinstance(ahead, bool) and ahead >= 0):
+            raise ValueError(f"people ahead {ahead!r} is not a count")
+    except Exception:  # noqa: BLE001 — advice; the queue goes on without it
+        log.exception("estimator failed")
+        return 0.0, rule_ahead()
+    return (round(max(0.0, wait), 1) if math.isfinite(wait) else 0.0), ahead

@@ -20,7 +20,7 @@ from kiosk.estimate.events import Rejected, read_event
 from kiosk.estimate.learn import Learner
 from kiosk.estimate.params import EstimatorParams
 from kiosk.estimate.plan import build_plan
-from kiosk.estimate.simulate import calls_before, simulate_wait, static_ahead, unserved_wait
+from kiosk.estimate.simulate import simulate_wait, static_ahead, unserved_wait
 from kiosk.estimate.views import HallView, WaitingTicket
 
 log = logging.getLogger(__name__)
@@ -70,51 +70,48 @@ class WaitEstimator:
 
     def estimate_for(self, hall: HallView, ticket_id: int) -> float:
         """Seconds until ``ticket_id`` (already in ``hall.waiting``) is called."""
+        return self.forecast_for(hall, ticket_id)[0]
+
+    def forecast_for(self, hall: HallView, ticket_id: int) -> tuple[float, int]:
+        """(seconds until ``ticket_id`` is called, people ahead of it), from one simulation.
+        People ahead: how many of the tickets waiting now the calling rule calls before it at the
+        counters serving it, the counters finishing at their expected times (docs/queueing.md)."""
         target = next((t for t in hall.waiting if t.ticket_id == ticket_id), None)
         if target is None:
-            return 0.0
-        raw = self._simulate(hall, target, extra=False)
+            return 0.0, 0
+        raw, ahead = self._simulate(hall, target, extra=False)
         self._calibration.estimated(ticket_id, hall.now, raw, target.service)
-        return self._finish(hall, raw, target.service)
+        return self._finish(hall, raw, target.service), ahead
 
     def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float:
         """Seconds a new ticket of ``service`` would wait if taken now (for the screen)."""
+        return self.forecast_service(hall, service, priority)[0]
+
+    def forecast_service(self, hall: HallView, service: str, priority: int = 0) -> tuple[float, int]:
+        """(seconds, people ahead) for a new ticket of ``service`` taken now."""
         virtual = WaitingTicket(ticket_id=-1, service=service, priority=int(priority), queued_at=hall.now)
-        return self._finish(hall, self._simulate(hall, virtual, extra=True), service)
+        raw, ahead = self._simulate(hall, virtual, extra=True)
+        return self._finish(hall, raw, service), ahead
 
     def ahead_of(self, hall: HallView, ticket_id: int) -> int:
-        """People ahead of ``ticket_id`` (in ``hall.waiting``): how many of the tickets waiting
-        now the calling rule calls before it, the counters finishing at their expected times."""
+        """People ahead of ``ticket_id`` (as `forecast_for`, without recording a prediction)."""
         target = next((t for t in hall.waiting if t.ticket_id == ticket_id), None)
-        return 0 if target is None else self._ahead(hall, target, extra=False)
+        return 0 if target is None else self._simulate(hall, target, extra=False)[1]
 
-    def ahead_service(self, hall: HallView, service: str, priority: int = 0) -> int:
-        """People ahead of a ticket of ``service`` taken now."""
-        virtual = WaitingTicket(ticket_id=-1, service=service, priority=int(priority), queued_at=hall.now)
-        return self._ahead(hall, virtual, extra=True)
-
-    def _ahead(self, hall: HallView, target: WaitingTicket, extra: bool) -> int:
-        learner = self._learner
-        learner.starvation.see_hall(hall)
-        plan = build_plan(hall, target, extra, learner.hour, learner, self._durations, self.params)
-        n = calls_before(plan, self.params)
-        if n is not None:
-            return n
-        if extra:
-            target = WaitingTicket(max((t.ticket_id for t in hall.waiting), default=0) + 1, target.service,
-                                   target.priority, target.queued_at)
-        return static_ahead(hall, target)
-
-    def _simulate(self, hall: HallView, target: WaitingTicket, extra: bool) -> float:
+    def _simulate(self, hall: HallView, target: WaitingTicket, extra: bool) -> tuple[float, int]:
         learner = self._learner
         if isinstance(hall.hour, int):
             learner.hour = hall.hour
         learner.starvation.see_hall(hall)
         plan = build_plan(hall, target, extra, learner.hour, learner, self._durations, self.params)
-        wait = simulate_wait(plan, self.params)
-        if wait is None:
-            return unserved_wait(hall, target, plan, self._durations.back_from_break_s())
-        return wait
+        result = simulate_wait(plan, self.params)
+        if result is not None:
+            return result
+        wait = unserved_wait(hall, target, plan, self._durations.back_from_break_s())
+        if extra:  # for people ahead, a ticket taken now comes after every waiting one
+            target = WaitingTicket(max((t.ticket_id for t in hall.waiting), default=0) + 1, target.service,
+                                   target.priority, target.queued_at)
+        return wait, static_ahead(hall, target)
 
     def _finish(self, hall: HallView, raw: float, service: str) -> float:
         est = self._calibration.apply(hall, raw, service)

@@ -34,17 +34,19 @@ def _z_table() -> tuple[float, ...]:
     return tuple(normal.inv_cdf((i + 0.5) / _NZ) for i in range(_NZ))
 
 
-def simulate_wait(plan: SimPlan, params: EstimatorParams) -> float | None:
-    """Seconds until the target is called; None when no counter that can work calls it."""
+def simulate_wait(plan: SimPlan, params: EstimatorParams) -> tuple[float, int] | None:
+    """(seconds until the target is called, people ahead of it); None when no counter that can
+    work calls it. People ahead: the tickets waiting now that the expected pass (no later
+    arrivals) calls before the target at a counter serving its service."""
     first = _one_pass(plan, params, None)
     if first is None:
         return None
-    det = first[0]
+    det, ahead = first
     # short queues: the wait hangs on a few random durations, use more runs;
     # long queues average themselves out, fewer runs keep the cost flat
     runs = params.mc_runs if plan.depth <= params.mc_deep else params.mc_runs_deep
     if runs <= 1 or plan.depth > params.mc_max_depth:
-        return det
+        return det, ahead
     # a stable seed (not hash(): str hashing is randomised per process)
     seed = zlib.crc32(f"{plan.target.ticket_id}:{plan.now:.1f}".encode()) ^ params.seed
     rng = random.Random(seed)
@@ -60,15 +62,7 @@ def simulate_wait(plan: SimPlan, params: EstimatorParams) -> float | None:
     k = max(runs // 5, 1)
     lo = (runs - k) // 2
     mid = out[lo:lo + k] if runs % 2 == k % 2 else out[lo:lo + k + 1]
-    return sum(mid) / len(mid)
-
-
-def calls_before(plan: SimPlan, params: EstimatorParams) -> int | None:
-    """How many of the tickets waiting now are called before the target at a counter that serves
-    its service, by the expected pass (no later arrivals); None when no counter that can work
-    calls it."""
-    first = _one_pass(plan, params, None)
-    return None if first is None else first[1]
+    return sum(mid) / len(mid), ahead
 
 
 def unserved_wait(hall: HallView, target: WaitingTicket, plan: SimPlan, back_s: float) -> float:

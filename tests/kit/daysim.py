@@ -39,13 +39,13 @@ class QuickEstimator:
     def estimate_service(self, hall, service: str, priority: int = 0) -> float:
         return 0.0
 
-    def ahead_of(self, hall, ticket_id: int) -> int:
+    def forecast_for(self, hall, ticket_id: int) -> tuple[float, int]:
         target = next(t for t in hall.waiting if t.ticket_id == ticket_id)
-        return static_ahead(hall, target)
+        return 0.0, static_ahead(hall, target)
 
-    def ahead_service(self, hall, service: str, priority: int = 0) -> int:
-        return static_ahead(hall, WaitingTicket(max((t.ticket_id for t in hall.waiting), default=0) + 1,
-                                                service, priority, hall.now))
+    def forecast_service(self, hall, service: str, priority: int = 0) -> tuple[float, int]:
+        return 0.0, static_ahead(hall, WaitingTicket(max((t.ticket_id for t in hall.waiting), default=0) + 1,
+                                                     service, priority, hall.now))
 
 
 class Hall:
