@@ -31,14 +31,16 @@ _branch_ids = itertools.count(1)
 
 
 class Server:
-    """The dashboard in a subprocess (what `kiosk hq serve` runs)."""
+    """The dashboard in a subprocess (what `kiosk hq serve` runs); `db` an SQLite file or a
+    postgresql:// URL (then `logdir` says where the server's log goes)."""
 
-    def __init__(self, broker_url: str, db: Path, *extra: str) -> None:
+    def __init__(self, broker_url: str, db: Path | str, *extra: str, logdir: Path | None = None) -> None:
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.log = open(db.parent / f"server-{self.port}.log", "w")  # noqa: SIM115
+        self.log_path = (logdir or Path(db).parent) / f"server-{self.port}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.hq_web", "serve", "--broker", broker_url,
                                       "--db", str(db), "--port", str(self.port), "--push-ms", "250", *extra],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))
@@ -54,7 +56,7 @@ class Server:
     def _up(self) -> bool:
         if self.proc.poll() is not None:
             raise RuntimeError(f"the dashboard exited {self.proc.returncode}: "
-                               f"{(self.db.parent / f'server-{self.port}.log').read_text()[-3000:]}")
+                               f"{self.log_path.read_text()[-3000:]}")
         try:
             return httpx.get(self.url + "/login", timeout=2).status_code == 200
         except httpx.HTTPError:
