@@ -210,7 +210,7 @@ class MonitorState:
         elif ev.type == "device.recovered":
             b.devices.pop(doc["device"], None)
         if self.recorder is not None:
-            self.recorder.add((ev.id, b.branch, ev.seq, ev.type, ev.ts, ev.day, payload.decode("utf-8")))
+            self.recorder.add_event(b.branch, ev, payload)
 
     def snapshot(self, now: float | None = None) -> list[dict[str, Any]]:
         now = time.monotonic() if now is None else now

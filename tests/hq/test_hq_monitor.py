@@ -180,7 +180,7 @@ def test_a_batch_that_fails_is_written_row_by_row(tmp_path):
             rec.add(r)
         assert rec.flush()
         assert rec.inserted == 60 and rec.failed == 2
-        rec.add(rows[0][:1] + ("b0", 99) + rows[0][3:])                                 # and it keeps working
+        rec.add(rows[0][:2] + (99,) + rows[0][3:])                                      # and it keeps working
         assert rec.flush() and rec.inserted == 60
     finally:
         rec.close()
@@ -191,10 +191,10 @@ def test_a_batch_that_fails_is_written_row_by_row(tmp_path):
 
 def test_no_exception_leaves_a_callback_and_the_monitor_keeps_running(broker, tmp_path):
     class Fragile(Recorder):
-        def add(self, row: tuple) -> None:
-            if row[2] == 2:
+        def add_event(self, branch, ev, payload) -> None:
+            if ev.seq == 2:
                 raise RuntimeError("a bug in the recorder")
-            super().add(row)
+            super().add_event(branch, ev, payload)
     rec = Fragile(tmp_path / "hq.db", batch_ms=20)
     mon = HqMonitor(broker.url, recorder=rec).start()
     pub = __import__("tests.kit.mqtt", fromlist=["Collector"]).Collector(broker.port, ["nothing/here"])

@@ -54,21 +54,27 @@ def test_each_branch_is_measured_against_its_own_targets(hq_broker, tmp_path):
         assert live.targets[lax] == {"A": 600.0}
 
         db = tmp_path / "hq.db"
-        record_events(db, [called(strict, 1, 300), called(lax, 1, 300), called(lax, 2, 30)])
-        queries.ensure_indexes(db)
+        targets = dict(live.targets)  # what the dashboard hands the recorder
+        record_events(db, [called(strict, 1, 300), called(lax, 1, 300), called(lax, 2, 30)],
+                      targets_of=lambda b: targets.get(b, {}))
+        queries.ensure_schema(db)
         conn = queries.open_ro(db)
         try:
-            targets = dict(live.targets)  # what the dashboard hands the queries
-            rows = {r["branch"]: r for r in queries.compare_day(conn, DAY, targets)}
+            rows = {r["branch"]: r for r in queries.compare_day(conn, DAY)}
             assert rows[strict]["service_level"] == 0.0  # 300 s against its own 90 s
             assert rows[lax]["service_level"] == 1.0  # 300 s and 30 s against its own 600 s
-            assert queries.branch_day(conn, strict, DAY, targets)["total"]["service_level"] == 0.0
-            assert queries.branch_day(conn, lax, DAY, targets)["total"]["service_level"] == 1.0
-            by_service = queries.branch_day(conn, lax, DAY, targets)["services"]
+            assert queries.branch_day(conn, strict, DAY)["total"]["service_level"] == 0.0
+            assert queries.branch_day(conn, lax, DAY)["total"]["service_level"] == 1.0
+            by_service = queries.branch_day(conn, lax, DAY)["services"]
             assert [(s["service"], s["within"], s["called"]) for s in by_service] == [("A", 2, 2)]
-            # a branch with no snapshot yet: the default target (600 s)
-            other = {b: t for b, t in targets.items() if b != lax}
-            assert {r["branch"]: r["service_level"] for r in queries.compare_day(conn, DAY, other)}[lax] == 1.0
+        finally:
+            conn.close()
+        # a branch with no snapshot yet: the default target (600 s)
+        other = {b: t for b, t in targets.items() if b != lax}
+        record_events(tmp_path / "other.db", [called(lax, 1, 300)], targets_of=lambda b: other.get(b, {}))
+        conn = queries.open_ro(tmp_path / "other.db")
+        try:
+            assert {r["branch"]: r["service_level"] for r in queries.compare_day(conn, DAY)}[lax] == 1.0
         finally:
             conn.close()
     finally:
@@ -95,11 +101,11 @@ def test_hostile_targets_are_ignored_and_cannot_break_the_figures(hq_broker, tmp
         pub.publish(f"kiosk/{branch}/queue", json.dumps(queue_snapshot(branch, 600)))
         wait_until(lambda: live.targets.get(branch) == {"A": 600.0}, 10, what="the branch's good snapshot")
         db = tmp_path / "hq.db"
-        record_events(db, [called(branch, 1, 30)])
+        nasty = {**live.targets, "x'); DROP TABLE events; --": {"A\"]": 1.0, "NaN": float("nan")}}
+        record_events(db, [called(branch, 1, 30)], targets_of=lambda b: nasty.get(b, {}))
         conn = queries.open_ro(db)
         try:
-            nasty = {**live.targets, "x'); DROP TABLE events; --": {"A\"]": 1.0, "NaN": float("nan")}}
-            rows = queries.compare_day(conn, DAY, nasty)
+            rows = queries.compare_day(conn, DAY)
             assert [r["service_level"] for r in rows if r["branch"] == branch] == [1.0]
         finally:
             conn.close()

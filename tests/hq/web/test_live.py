@@ -42,12 +42,13 @@ def test_day_figures_from_recorded_events(tmp_path):
     add("b1", "ticket.rated", 10, service="A", counter=1, score=5)
     add("b1", "ticket.rated", 10, service="A", counter=1, score=2)
     add("b2", "ticket.called", 9, service="A", counter=1, wait_s=30)
-    assert record_events(db, evs) == len(evs)
-    assert record_events(db, evs) == 0  # idempotent by id
-    queries.ensure_indexes(db)
+    targets = {"A": 600.0, "V": 120.0}
+    assert record_events(db, evs, targets_of=lambda branch: targets) == len(evs)
+    assert record_events(db, evs, targets_of=lambda branch: targets) == 0  # idempotent by id
+    queries.ensure_schema(db)
     conn = queries.open_ro(db)
     try:
-        d = queries.branch_day(conn, "b1", "2026-11-20", {"A": 600.0, "V": 120.0})
+        d = queries.branch_day(conn, "b1", "2026-11-20")
         t = d["total"]
         assert (t["issued"], t["called"], t["noshows"], t["ratings"]) == (3, 4, 1, 2)
         assert t["mean_wait_s"] == pytest.approx((60 + 300 + 900 + 200) / 4, abs=0.1)
@@ -57,7 +58,7 @@ def test_day_figures_from_recorded_events(tmp_path):
         assert (h10["hour"], h10["service_level"]) == (10, 0.0)
         c1 = next(c for c in d["counters"] if c["counter"] == 1)
         assert (c1["served"], c1["ratings"], c1["satisfaction"], c1["service_mean_s"]) == (1, 2, 0.5, 240)
-        rows = {r["branch"]: r for r in queries.compare_day(conn, "2026-11-20", {"A": 600.0})}
+        rows = {r["branch"]: r for r in queries.compare_day(conn, "2026-11-20")}
         assert set(rows) == {"b1", "b2"} and rows["b2"]["service_level"] == 1.0
         assert queries.days(conn) == ["2026-11-20"]
         assert [e["seq"] for e in queries.recent_events(conn, "b1", 3)] == [s - 1, s - 2, s - 3]

@@ -10,13 +10,14 @@ runs, and no command request leaves the page. And no page causes a CSP violation
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
-from kiosk.hq.recorder import open_record_db
+from kiosk.hq.events_schema import ensure_schema
 from kiosk.hq.web.auth import Users
 from tests.kit.hq_web import USERS, Server, login, new_branch
 from tests.kit.mqtt import Collector
@@ -26,6 +27,8 @@ BRANCH = new_branch("xss")
 PAYLOAD = ('"><img src=x onerror=alert(1)><img src=y onerror=fetch(\'/api/branch/' + BRANCH +
            '/cmd/ping\',{method:\'POST\',headers:{\'Content-Type\':\'application/json\'},body:\'{}\'})>')
 TODAY = date.today().isoformat()
+OLD_EVENTS_TABLE = ("CREATE TABLE events (id TEXT PRIMARY KEY, branch TEXT NOT NULL, seq INTEGER, type TEXT, ts TEXT, "
+                    "day TEXT, body TEXT NOT NULL, received TEXT)")
 
 LISTEN_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
   (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + e.blockedURI); });"""
@@ -45,10 +48,13 @@ def hostile_server(hq_broker, tmp_path_factory) -> Iterator[Server]:
     for name, (role, password) in USERS.items():
         users.add(name, role, password)
     users.close()
-    rec = open_record_db(db)
-    rec.conn.executemany("INSERT INTO events (id, branch, seq, type, ts, day, body, received) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_recorded(1, PAYLOAD), _recorded(2, TODAY)])
-    rec.conn.close()
+    rec = sqlite3.connect(db)   # the first recorder's table, as it stored them (migrated when opened)
+    rec.execute(OLD_EVENTS_TABLE)
+    rec.executemany("INSERT INTO events (id, branch, seq, type, ts, day, body, received) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_recorded(1, PAYLOAD), _recorded(2, TODAY)])
+    rec.commit()
+    rec.close()
+    ensure_schema(db)
     names = {"en": PAYLOAD, "zh": PAYLOAD}
     pub = Collector(hq_broker.port, ["nothing/here"])
     try:
