@@ -2,7 +2,9 @@
 
 Wiring: ``add_parsers(hq_subparsers)`` adds both under the ``kiosk hq`` command (the
 subparsers action of the ``hq`` parser in kiosk/cli/hq.py). Standalone:
-``python -m kiosk.cli.hq_web serve --broker URL --db FILE.db --port 8080``.
+``python -m kiosk.cli.hq_web serve --broker URL --db FILE.db|postgresql://… --port 8080``.
+``--db`` is an SQLite file (one server) or a PostgreSQL URL (several nodes share it); a URL is
+only ever printed without its password.
 Options use their own ``dest`` names (``web_…``) so they never collide with the options
 of the ``hq`` parser itself.
 """
@@ -14,12 +16,17 @@ import getpass
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from kiosk.config.mqtt import LOCAL_BROKER as DEFAULT_BROKER
+from kiosk.hq.db import is_postgres_url, shown
 
-
+DB_METAVAR = "FILE.db|postgresql://…"
+DB_HELP = ("HQ's database: an SQLite file (one server) or a postgresql://user@host/dbname URL (several "
+           "`kiosk hq serve` nodes share it; the password may be in the URL or in ~/.pgpass)")
 
 
 def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | None = None) -> None:
@@ -30,8 +37,8 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
     s.add_argument("--broker", dest="web_broker", metavar="URL",
                    default=os.environ.get("KIOSK_HQ_BROKER", DEFAULT_BROKER),
                    help=f"mqtt://host:port or mqtts://host:port (default $KIOSK_HQ_BROKER or {DEFAULT_BROKER})")
-    s.add_argument("--db", dest="web_db", required=True, metavar="FILE.db",
-                   help="SQLite file: the recorded events, HQ users and the command log")
+    s.add_argument("--db", dest="web_db", required=True, metavar=DB_METAVAR,
+                   help=DB_HELP + ": the recorded events and their rollups, HQ users, sessions and the command log")
     s.add_argument("--port", dest="web_port", metavar="PORT", type=int, default=8080, help="HTTP port (8080)")
     s.add_argument("--host", dest="web_host", metavar="ADDRESS", default="127.0.0.1",
                    help="address to listen on (127.0.0.1; put a TLS reverse proxy in front for other hosts)")
@@ -56,6 +63,16 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
     s.add_argument("--batch-ms", dest="web_batch_ms", metavar="MS", type=float, default=200, help="recorder: write every N ms")
     s.add_argument("--batch-events", dest="web_batch_events", metavar="N", type=int, default=5000,
                    help="recorder: or every N events")
+    s.add_argument("--keep-days", dest="web_keep_days", metavar="N", type=_positive(int), default=400,
+                   help="keep the recorded events this many days (400)")
+    s.add_argument("--gap-interval", dest="web_gap_interval", metavar="S", type=_positive(float), default=5.0,
+                   help="look for gaps in each branch's event seq every S seconds and ask the branch to resend "
+                        "what is missing (5); with several servers on one PostgreSQL one of them asks")
+    s.add_argument("--gap-grace", dest="web_gap_grace", metavar="S", type=_positive(float), default=10.0,
+                   help="a missing range is a gap once it has been missing this long: events arrive out of order "
+                        "within a kiosk's in-flight window and are written in batches (10)")
+    s.add_argument("--no-gap-repair", dest="web_no_gap_repair", action="store_true",
+                   help="never ask branches to resend (a server whose broker account may not publish commands)")
     _add_limit_options(s)
     s.set_defaults(handler=cmd_serve)
 
@@ -66,19 +83,19 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
     a = us.add_parser("add", help="add a user (the password is read from stdin or asked for)")
     a.add_argument("web_name", metavar="NAME")
     a.add_argument("--role", dest="web_role", choices=["viewer", "operator"], required=True)
-    a.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
+    a.add_argument("--db", dest="web_db", required=True, metavar=DB_METAVAR, help=DB_HELP)
     a.add_argument("--replace", dest="web_replace", action="store_true", help="change an existing user")
     a.set_defaults(handler=cmd_user_add)
     rm = us.add_parser("remove", help="remove a user (their sessions end at once)")
     rm.add_argument("web_name", metavar="NAME")
-    rm.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
+    rm.add_argument("--db", dest="web_db", required=True, metavar=DB_METAVAR, help=DB_HELP)
     rm.set_defaults(handler=cmd_user_remove)
     rv = us.add_parser("revoke", help="end every session of a user (they sign in again)")
     rv.add_argument("web_name", metavar="NAME")
-    rv.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
+    rv.add_argument("--db", dest="web_db", required=True, metavar=DB_METAVAR, help=DB_HELP)
     rv.set_defaults(handler=cmd_user_revoke)
     ls = us.add_parser("list", help="list the users")
-    ls.add_argument("--db", dest="web_db", required=True, metavar="FILE.db")
+    ls.add_argument("--db", dest="web_db", required=True, metavar=DB_METAVAR, help=DB_HELP)
     ls.set_defaults(handler=cmd_user_list)
 
 
@@ -93,10 +110,41 @@ def _read_password(stdin: Any = None) -> str:
     return line.rstrip("\r\n")
 
 
+def _db_errors() -> tuple[type[BaseException], ...]:
+    """What opening or using HQ's database raises when it is missing, unreachable or refuses us."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, ValueError)
+    try:
+        import psycopg
+        import psycopg_pool
+    except ModuleNotFoundError:
+        return errors
+    return (*errors, psycopg.Error, psycopg_pool.PoolTimeout)
+
+
+def _db_problem(target: str, exc: BaseException) -> str:
+    """Why `target` could not be used, never with the URL's password in it."""
+    text = f"cannot use the database {shown(target)}: {exc}".strip()
+    password = urlsplit(target).password if is_postgres_url(target) else None
+    return text.replace(password, "***") if password else text
+
+
+def _open_users(db: Any) -> Any:
+    """HQ's users in `db` (a `kiosk.hq.db.Db`, a file or a URL), or None after saying why not (on stderr)."""
+    from kiosk.hq.db import Db
+    from kiosk.hq.web.auth import Users
+    try:
+        return Users(db)
+    except _db_errors() as exc:
+        print(f"error: {_db_problem(db.target if isinstance(db, Db) else str(db), exc)}", file=sys.stderr)
+        return None
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from kiosk.hq.web.auth import AuthError, Users
+    from kiosk.hq.web.auth import AuthError
     password = _read_password()
-    users = Users(args.web_db)
+    users = _open_users(args.web_db)
+    if users is None:
+        return 2
     try:
         users.add(args.web_name, args.web_role, password, replace=args.web_replace)
     except AuthError as exc:
@@ -104,13 +152,14 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         return 2
     finally:
         users.close()
-    print(f"user {args.web_name} ({args.web_role}) saved in {args.web_db}", file=sys.stderr)
+    print(f"user {args.web_name} ({args.web_role}) saved in {shown(args.web_db)}", file=sys.stderr)
     return 0
 
 
 def cmd_user_remove(args: argparse.Namespace) -> int:
-    from kiosk.hq.web.auth import Users
-    users = Users(args.web_db)
+    users = _open_users(args.web_db)
+    if users is None:
+        return 2
     try:
         if not users.remove(args.web_name):
             print(f"error: no user {args.web_name!r}", file=sys.stderr)
@@ -121,8 +170,9 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_user_revoke(args: argparse.Namespace) -> int:
-    from kiosk.hq.web.auth import Users
-    users = Users(args.web_db)
+    users = _open_users(args.web_db)
+    if users is None:
+        return 2
     try:
         if not users.revoke(args.web_name):
             print(f"error: no user {args.web_name!r}", file=sys.stderr)
@@ -134,8 +184,9 @@ def cmd_user_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from kiosk.hq.web.auth import Users
-    users = Users(args.web_db)
+    users = _open_users(args.web_db)
+    if users is None:
+        return 2
     try:
         for u in users.list():
             print(f"{u['name']}\t{u['role']}\t{u['created']}")
@@ -153,10 +204,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise KioskError(f"kiosk hq serve needs {exc.name}: pip install 'kiosk[hq]'") from None
 
     from kiosk.config.mqtt import MqttTls
+    from kiosk.hq.db import open_db
+    from kiosk.hq.gaps import GapRepair
     from kiosk.hq.recorder import Recorder
-
     from kiosk.hq.web.app import Dashboard
-    from kiosk.hq.web.auth import Users
     from kiosk.hq.web.http_limits import BodyLimit, limited_h11
     from kiosk.hq.web.live import Live
 
@@ -170,10 +221,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.web_ca or args.web_cert or args.web_key or args.web_insecure:
         tls = MqttTls(ca_file=args.web_ca, cert_file=args.web_cert, key_file=args.web_key,
                       insecure=args.web_insecure)
-    users = Users(args.web_db)  # first: it creates the file 0600 (it holds the session secret and password hashes)
-    recorder = Recorder(args.web_db, batch_ms=args.web_batch_ms, batch_events=args.web_batch_events)
-    live = None
     try:
+        db = open_db(args.web_db)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # the users first: on SQLite they create the file 0600 (it holds the session secret and password hashes)
+    users = _open_users(db)
+    if users is None:
+        db.close()
+        return 2
+    recorder = live = repair = None
+    try:
+        try:
+            recorder = Recorder(db, batch_ms=args.web_batch_ms, batch_events=args.web_batch_events,
+                                keep_days=args.web_keep_days)
+        except _db_errors() as exc:
+            print(f"error: {_db_problem(args.web_db, exc)}", file=sys.stderr)
+            return 2
         try:
             live = Live(args.web_broker, prefix=args.web_prefix, shared=args.web_shared, protocol=args.web_protocol,
                         recorder=recorder, tls=tls, username=args.web_username,
@@ -181,11 +246,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        recorder.targets_of = lambda branch: live.targets.get(branch, {})  # each branch's own, from its snapshots
         if not users.list():
-            print(f"warning: no users yet; add one with: kiosk hq user add NAME --role operator --db {args.web_db}",
+            print(f"warning: no users yet; add one with: kiosk hq user add NAME --role operator --db {db}",
                   file=sys.stderr)
-        dash = Dashboard(live, users, args.web_db, push_ms=args.web_push_ms, secure_cookie=args.web_secure_cookie)
+        if not args.web_no_gap_repair:
+            repair = GapRepair(db, live, log_command=users.log_command, interval_s=args.web_gap_interval,
+                               grace_s=args.web_gap_grace)
+        dash = Dashboard(live, users, db, push_ms=args.web_push_ms, secure_cookie=args.web_secure_cookie,
+                         gap_repair=repair)
         live.start()
+        if repair is not None:
+            repair.start()
         config = uvicorn.Config(BodyLimit(dash.app, limits), host=args.web_host, port=args.web_port,
                                 log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on",
                                 http=limited_h11(limits), timeout_keep_alive=limits.keep_alive_s,
@@ -194,7 +266,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stop = lambda *_: setattr(server, "should_exit", True)  # noqa: E731
         old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         print(f"kiosk HQ dashboard on http://{args.web_host}:{args.web_port}/ — broker {args.web_broker}"
-              f"{' shared group ' + args.web_shared if args.web_shared else ''}, recording to {args.web_db}",
+              f"{' shared group ' + args.web_shared if args.web_shared else ''}, recording to {db}",
               file=sys.stderr, flush=True)
         try:
             server.run()
@@ -203,10 +275,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 signal.signal(sig, h)
         return 0
     finally:
+        if repair is not None:
+            repair.stop()
         if live is not None:
             live.stop()
-        recorder.close()
+        if recorder is not None:
+            recorder.close()
         users.close()
+        db.close()
 
 
 def _add_limit_options(s: argparse.ArgumentParser) -> None:

@@ -3,15 +3,18 @@
 Every path but ``/login`` and ``/static/…`` needs a signed-in user (`RequireLogin`, an ASGI
 middleware, so no route can forget it); the role and the session generation are read from
 the database on every request, so removing a user, changing a role, a logout elsewhere, a
-new password or ``kiosk hq user revoke`` take effect at once. Sessions are Starlette's
-signed cookies (itsdangerous), the secret kept in the recording's database. Security
-headers and CSRF tokens: `kiosk.hq.web.security`; the HTML: `kiosk.hq.web.pages`.
+new password or ``kiosk hq user revoke`` take effect at once — on every node sharing the
+database. Sessions are Starlette's signed cookies (itsdangerous), the secret kept in HQ's
+database (an SQLite file or PostgreSQL, `kiosk.hq.db`). The figures pages read the rollups
+through `kiosk.hq.web.queries` on worker threads. Security headers and CSRF tokens:
+`kiosk.hq.web.security`; the HTML: `kiosk.hq.web.pages`.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
+import re
 import time
 import uuid
 from datetime import date, datetime
@@ -32,6 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiosk.mqtt import protocol as hq_commands
 
+from kiosk.hq.db import Db, open_db
 from kiosk.hq.web import queries
 from kiosk.hq.web.auth import Users
 from kiosk.hq.web.i18n import LANGS, TEXT
@@ -45,6 +49,10 @@ SESSION_MAX_AGE = 12 * 3600
 COMMAND_TIMEOUT_S = 10.0
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login",)
+MAX_RANGE_DAYS = 366   # the comparison over at most this many days
+DAYS_LISTED = 366      # the recorded days offered on the comparison page
+EVENTS_SHOWN = 100     # the latest events on a branch's page
+_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _static_version() -> str:
@@ -71,7 +79,7 @@ class RequireLogin:
             return
         session = scope.get("session") or {}
         name, generation = session.get("user"), session.get("gen")
-        role = self.users.session_role(name, generation)
+        role = await asyncio.to_thread(self.users.session_role, name, generation)  # a database read: off the loop
         if role is None:
             if path.startswith("/api/"):
                 resp: Response = JSONResponse({"error": "unauthorized", "message": "sign in first"}, 401)
@@ -97,6 +105,44 @@ def _lang(request: Request) -> str:
     return "zh" if accept.lower().startswith("zh") else "en"
 
 
+class BadParam(ValueError):
+    """A query parameter that is missing or wrong: answered 400, naming it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def response(self) -> Response:
+        return JSONResponse({"error": f"bad_{self.field}", "field": self.field, "message": self.message}, 400)
+
+
+def date_param(request: Request, field: str, default: str | None = None) -> str:
+    """The query parameter `field` as a YYYY-MM-DD date (`default` when absent)."""
+    text = request.query_params.get(field)
+    if not text:
+        if default is not None:
+            return default
+        raise BadParam(field, f"{field} is missing: give a date YYYY-MM-DD")
+    if not _DAY_RE.fullmatch(text):
+        raise BadParam(field, f"{field} must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise BadParam(field, f"{field} is not a date of the calendar") from None
+
+
+def date_range(request: Request) -> tuple[str, str]:
+    """``from`` and ``to`` (both included): in order and at most `MAX_RANGE_DAYS` days."""
+    first, last = date_param(request, "from"), date_param(request, "to")
+    n = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+    if n < 1:
+        raise BadParam("to", "to is before from")
+    if n > MAX_RANGE_DAYS:
+        raise BadParam("to", f"from … to spans {n} days: at most {MAX_RANGE_DAYS}")
+    return first, last
+
+
 def _with_lang(request: Request, resp: Response) -> Response:
     q = request.query_params.get("lang")
     if q in LANGS:
@@ -105,12 +151,17 @@ def _with_lang(request: Request, resp: Response) -> Response:
 
 
 class Dashboard:
-    def __init__(self, live: Live, users: Users, db_path: str | Path, *, push_ms: float = 250,
-                 secure_cookie: bool = False) -> None:
+    """The web app over `live` (the MQTT side), `users` and HQ's database `db` (a `Db`, shared with
+    the recorder; a path or URL is opened here and closed when the app stops)."""
+
+    def __init__(self, live: Live, users: Users, db: Db | str | Path, *, push_ms: float = 250,
+                 secure_cookie: bool = False, gap_repair: Any = None) -> None:
         self.live = live
         self.users = users
-        self.db_path = Path(db_path)
-        queries.ensure_indexes(self.db_path)
+        self.gap_repair = gap_repair   # kiosk.hq.gaps.GapRepair, for /api/stats
+        self._owns_db = not isinstance(db, Db)
+        self.db = open_db(db) if self._owns_db else db
+        queries.ensure_schema(self.db)
         self.hub = Hub(live, push_ms / 1000.0)
         self.version = _static_version()
         live.on_reply = self._on_reply
@@ -150,15 +201,14 @@ class Dashboard:
             yield
         finally:
             await self.hub.stop()
+            if self._owns_db:
+                self.db.close()
 
     async def _query(self, fn: Any, *args: Any) -> Any:
-        """A read of the recording on a worker thread, with its own read-only connection."""
+        """``fn(conn, *args)`` of `kiosk.hq.web.queries` on a worker thread, with a connection of its own."""
         def run() -> Any:
-            conn = queries.open_ro(self.db_path)
-            try:
+            with self.db.connection() as conn:
                 return fn(conn, *args)
-            finally:
-                conn.close()
         return await asyncio.to_thread(run)
 
     def _on_reply(self, cmd_id: str, reply: dict[str, Any]) -> None:
@@ -234,8 +284,12 @@ class Dashboard:
         return JSONResponse({"rows": self.live.rows(), "totals": self.live.ingest_totals()})
 
     async def api_stats(self, request: Request) -> Response:
-        return JSONResponse({**self.live.ingest_totals(), "sse_clients": len(self.hub.clients),
-                             "sse_ticks": self.hub.ticks, "sse_last_tick_ms": round(self.hub.last_tick_ms, 2)})
+        out = {**self.live.ingest_totals(), "sse_clients": len(self.hub.clients),
+               "sse_ticks": self.hub.ticks, "sse_last_tick_ms": round(self.hub.last_tick_ms, 2)}
+        if self.gap_repair is not None:
+            g = self.gap_repair.snapshot()
+            out["gap_repair"] = {k: g[k] for k in ("leader", "ticks", "asks_sent", "open_gaps", "missing", "error")}
+        return JSONResponse(out)
 
     async def api_stream(self, request: Request) -> Response:
         branch = request.query_params.get("branch") or None
@@ -247,24 +301,24 @@ class Dashboard:
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    def _day(self, request: Request) -> str | None:
-        d = request.query_params.get("day")
-        if not d:
-            return date.today().isoformat()
-        try:
-            return date.fromisoformat(d).isoformat()
-        except ValueError:
-            return None
-
     async def api_days(self, request: Request) -> Response:
-        return JSONResponse({"days": await self._query(queries.days)})
+        return JSONResponse({"days": await self._query(queries.days, DAYS_LISTED)})
 
     async def api_compare(self, request: Request) -> Response:
-        day = self._day(request)
-        if day is None:
-            return JSONResponse({"error": "bad_day", "message": "day must be YYYY-MM-DD"}, 400)
-        rows = await self._query(queries.compare_day, day, dict(self.live.targets))
-        return JSONResponse({"day": day, "rows": rows})
+        """One row per branch: of one day (``?day=``, today by default) or summed over ``?from=&to=``."""
+        params = request.query_params
+        try:
+            if "from" in params or "to" in params:
+                if "day" in params:
+                    raise BadParam("day", "give day, or from and to, not both")
+                first, last = date_range(request)
+                rows = await self._query(queries.compare_days, first, last)
+                n = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+                return JSONResponse({"from": first, "to": last, "days": n, "rows": rows})
+            day = date_param(request, "day", date.today().isoformat())
+        except BadParam as exc:
+            return exc.response()
+        return JSONResponse({"day": day, "rows": await self._query(queries.compare_day, day)})
 
     async def api_branch(self, request: Request) -> Response:
         branch = request.path_params["branch"]
@@ -275,11 +329,14 @@ class Dashboard:
 
     async def api_branch_day(self, request: Request) -> Response:
         branch = request.path_params["branch"]
-        day = self._day(request)
-        if day is None or not valid_branch(branch):
-            return JSONResponse({"error": "bad_request"}, 400)
-        out = await self._query(queries.branch_day, branch, day, dict(self.live.targets))
-        out["events"] = await self._query(queries.recent_events, branch, 100)
+        if not valid_branch(branch):
+            return JSONResponse({"error": "bad_branch", "field": "branch", "message": "not a branch id"}, 400)
+        try:
+            day = date_param(request, "day", date.today().isoformat())
+        except BadParam as exc:
+            return exc.response()
+        out = await self._query(queries.branch_day, branch, day)
+        out["events"] = await self._query(queries.recent_events, branch, EVENTS_SHOWN)
         return JSONResponse(out)
 
     async def api_commands(self, request: Request) -> Response:
@@ -291,7 +348,8 @@ class Dashboard:
         branch, name = request.path_params["branch"], request.path_params["name"]
         if user["role"] != "operator":
             if name in hq_commands.SCHEMAS and valid_branch(branch):
-                self.users.log_command(uuid.uuid4().hex, user["name"], user["role"], branch, name, None, "refused")
+                await asyncio.to_thread(self.users.log_command, uuid.uuid4().hex, user["name"], user["role"], branch,
+                                        name, None, "refused")
             return JSONResponse({"error": "forbidden", "message": f"the role {user['role']!r} may not send commands"},
                                 403)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -309,22 +367,23 @@ class Dashboard:
         except hq_commands.CommandError as exc:
             return JSONResponse({"error": exc.code, "message": exc.message}, 400)
         cmd_id = uuid.uuid4().hex
-        self.users.log_command(cmd_id, user["name"], user["role"], branch, cmd.name, cmd.args, "sent")
+        await asyncio.to_thread(self.users.log_command, cmd_id, user["name"], user["role"], branch, cmd.name, cmd.args,
+                                "sent")
         _, fut = self.live.send(branch, cmd.name, cmd.args, cmd_id)
         try:
             reply = await asyncio.wait_for(asyncio.wrap_future(fut), COMMAND_TIMEOUT_S)
         except asyncio.TimeoutError:
-            self.users.log_reply(cmd_id, "timeout", None)
+            await asyncio.to_thread(self.users.log_reply, cmd_id, "timeout", None)
             return JSONResponse({"id": cmd_id, "status": "timeout", "message": "no reply from the kiosk"}, 504)
         except ConnectionError as exc:
             self.live.forget(cmd_id)
-            self.users.log_reply(cmd_id, "failed", {"error": str(exc)})
+            await asyncio.to_thread(self.users.log_reply, cmd_id, "failed", {"error": str(exc)})
             return JSONResponse({"id": cmd_id, "status": "failed", "message": str(exc)}, 503)
         return JSONResponse({"id": cmd_id, "status": "ok" if reply.get("ok") else "error", "reply": reply})
 
 
-def create_app(live: Live, users: Users, db_path: str | Path, **kw: Any) -> Starlette:
-    return Dashboard(live, users, db_path, **kw).app
+def create_app(live: Live, users: Users, db: Db | str | Path, **kw: Any) -> Starlette:
+    return Dashboard(live, users, db, **kw).app
 
 
-__all__ = ["Dashboard", "RequireLogin", "create_app"]
+__all__ = ["MAX_RANGE_DAYS", "BadParam", "Dashboard", "RequireLogin", "create_app", "date_param", "date_range"]

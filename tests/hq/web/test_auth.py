@@ -40,7 +40,8 @@ def test_users_table(tmp_path):
         assert u.authenticate("alice", "long enough") == "viewer"
         assert u.authenticate("alice", "wrong password") is None
         assert u.authenticate("nobody", "long enough") is None
-        stored = u.conn.execute("SELECT pw_hash FROM hq_users WHERE name = 'alice'").fetchone()[0]
+        with u.connection() as conn:
+            stored = conn.execute("SELECT pw_hash FROM hq_users WHERE name = 'alice'").fetchone()[0]
         assert "long enough" not in stored and stored.startswith("scrypt$")
         u.add("alice", "operator", "another one", replace=True)
         assert u.authenticate("alice", "another one") == "operator"

@@ -23,7 +23,7 @@ class Clock:
 
 def _users(tmp_path, clock: Clock) -> Users:
     u = Users(tmp_path / "hq.db")
-    u.throttle = LoginThrottle(u.conn, u.lock, clock=clock)
+    u.throttle = LoginThrottle(u.connection, clock=clock)
     return u
 
 
