@@ -185,6 +185,11 @@ class KioskApp:
     def record_event(self, type_: EventType | str, **body: Any) -> Future[None]:
         return self._run(lambda e: e.record_event(type_, **body))
 
+    def resend_events(self, first: int, last: int) -> Future[dict[str, int | None]]:
+        """HQ's ``resend``: the kept events `first`..`last` marked undelivered, on the core thread (the
+        outbox drain finds them behind its position and publishes them again)."""
+        return self.loop.submit(lambda: self.store.mark_undelivered(first, last))
+
     def ticket(self, number: str) -> Future[dict[str, Any]]:
         return self._run(lambda e: e.ticket(number))
 

@@ -18,7 +18,7 @@ from kiosk import __version__
 from kiosk.config.text import check_printable
 from kiosk.domain.model import EventType
 from kiosk.mqtt.port import KioskPort
-from kiosk.mqtt.protocol import MAX_TEXT_CHARS, Command, CommandError
+from kiosk.mqtt.protocol import MAX_RESEND, MAX_TEXT_CHARS, Command, CommandError
 
 Handler = Callable[[dict[str, Any], KioskPort], Future]
 
@@ -55,12 +55,20 @@ def _service_hours(args: dict[str, Any], app: KioskPort) -> Future:
                  lambda hours: {"service": args["service"], "hours": hours})
 
 
+def _resend(args: dict[str, Any], app: KioskPort) -> Future:
+    first, last = args["from_seq"], args["to_seq"]
+    if not 1 <= first <= last < first + MAX_RESEND:
+        return _failed(CommandError("out_of_range", f"resend {first}..{last}: at most {MAX_RESEND} seqs from 1"))
+    return _then(app.resend_events(first, last), lambda r: {"from_seq": first, "to_seq": last, **r})
+
+
 HANDLERS: dict[str, Handler] = {
     "ping": _ping,
     "counter": _counter,
     "stats": _stats,
     "display_message": _display_message,
     "service_hours": _service_hours,
+    "resend": _resend,
 }
 
 

@@ -7,6 +7,10 @@ connection starts again from the first undelivered ``seq``, so nothing depends o
 in-memory queue, and a broker outage, a kiosk restart or a power cut loses nothing (an
 event whose PUBACK was lost is sent again; HQ de-duplicates by ``id``).
 
+HQ's ``resend`` marks delivered events undelivered again (on the core thread, in the
+database): the drain looks for an undelivered event behind its position at most every
+``REWIND_CHECK_S`` and goes back to it, so nothing but the database is shared between the threads.
+
 Runs on the telemetry thread, on that thread's own `Store`; only `nudge()` is called from
 the core thread.
 """
@@ -25,6 +29,7 @@ log = logging.getLogger(__name__)
 
 POLL_OUTBOX_S = 1.0
 BACKLOG_REFRESH_S = 2.0
+REWIND_CHECK_S = 0.5
 
 
 class OutboxDrain:
@@ -48,6 +53,8 @@ class OutboxDrain:
         self._cap = max_inflight
         self._last_poll = 0.0
         self._last_backlog = 0.0
+        self._last_rewind_check = 0.0
+        self.rewinds = 0  # times the drain went back for events marked undelivered again (resend)
 
     def nudge(self) -> None:
         """An event was committed (core thread): look at the outbox soon."""
@@ -122,12 +129,19 @@ class OutboxDrain:
             return
         self._pending = False
         self._last_poll = now
+        flying = set(self.inflight.values())
+        if now - self._last_rewind_check >= REWIND_CHECK_S:
+            self._last_rewind_check = now
+            self._rewind(store, flying)
         events = store.events_after(self._sent_seq, limit=room, undelivered_only=True)
         if not events:
             if not self.inflight:
                 self.backlog = store.undelivered_count()
             return
         for ev in events:
+            if ev.seq in flying:  # after a rewind: already published, its PUBACK is on the way
+                self._sent_seq = ev.seq
+                continue
             info = self.link.publish(self.topic, dumps(ev.as_message()))
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self.lost = True
@@ -137,3 +151,14 @@ class OutboxDrain:
             self.published += 1
         if len(events) == room:
             self._pending = True
+
+    def _rewind(self, store: Store, flying: set[int]) -> None:
+        """Go back to the first undelivered event behind the position that is not in flight."""
+        if not self._sent_seq:
+            return
+        for seq in store.undelivered_upto(self._sent_seq, len(flying) + 1):
+            if seq not in flying:
+                log.info("going back to event %d to publish it again (resend)", seq)
+                self._sent_seq = seq - 1
+                self.rewinds += 1
+                return

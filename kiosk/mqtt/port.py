@@ -48,3 +48,7 @@ class KioskPort(Protocol):
     def record_event(self, type_: EventType | str, **body: Any) -> Future[None]:
         """Commit an event of `type_` with `body` to the outbox."""
 
+    def resend_events(self, first: int, last: int) -> Future[dict[str, int | None]]:
+        """Mark the kept events `first`..`last` undelivered so that they are published again (the
+        outbox drain goes back to them); the Future gives `Store.mark_undelivered`'s counts."""
+

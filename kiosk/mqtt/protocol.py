@@ -17,6 +17,8 @@ reply; an optional ``"v"`` must be 1):
 ``stats``             ``{}`` (the queue snapshot, as on the ``queue`` topic)
 ``display_message``   ``{"text": 1..280 characters, "seconds": 1..3600 (default 60)}``
 ``service_hours``     ``{"service": "A" (configured), "hours": ["HH:MM-HH:MM", ...] (1..8)}``
+``resend``            ``{"from_seq": 1..2^53, "to_seq": from_seq..from_seq + 9,999 (default the
+                      largest)}``: publish the kept events of that range again (HQ found a gap)
 ====================  =================================================================
 """
 from __future__ import annotations
@@ -35,6 +37,8 @@ MAX_ID_CHARS = 64
 MAX_TEXT_CHARS = 280
 MAX_HOURS_RANGES = 8
 MAX_NAME_CHARS = 64
+MAX_SEQ = 2**53  # the largest seq HQ's ingest accepts
+MAX_RESEND = 10_000  # seqs in one resend
 COMMON_FIELDS = ("id", "v")
 _NAME_RE = re.compile(r"^[a-z_]{1,64}$")
 _HOURS_RE = re.compile(r"^\d\d:\d\d-\d\d:\d\d$")
@@ -194,12 +198,21 @@ def _v_service_hours(args: dict, limits: Limits) -> dict:
     return {"service": service, "hours": list(hours)}
 
 
+def _v_resend(args: dict, limits: Limits) -> dict:
+    _only(args, ("from_seq", "to_seq"))
+    first = _int(args, "from_seq", 1, MAX_SEQ)
+    last = _int(args, "to_seq", first, min(MAX_SEQ, first + MAX_RESEND - 1), required=False,
+                default=min(MAX_SEQ, first + MAX_RESEND - 1))
+    return {"from_seq": first, "to_seq": last}
+
+
 SCHEMAS: dict[str, Callable[[dict, Limits], dict]] = {
     "ping": _v_empty,
     "counter": _v_counter,
     "stats": _v_empty,
     "display_message": _v_display_message,
     "service_hours": _v_service_hours,
+    "resend": _v_resend,
 }
 
 

@@ -132,6 +132,24 @@ class Store:
             self.conn.executemany("UPDATE outbox SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL",
                                   [(ts, s) for s in seqs])
 
+    def mark_undelivered(self, first: int, last: int) -> dict[str, int | None]:
+        """Publish the kept events `first`..`last` again (HQ's ``resend``): mark them undelivered.
+        {"resent": kept events in the range, "first_kept": the oldest kept seq (None: none kept),
+        "last_seq": the highest seq ever given}."""
+        with self.transaction():
+            self.conn.execute("UPDATE outbox SET delivered_at = NULL WHERE seq BETWEEN ? AND ? "
+                              "AND delivered_at IS NOT NULL", (first, last))
+            resent = self.conn.execute("SELECT count(*) FROM outbox WHERE seq BETWEEN ? AND ?",
+                                       (first, last)).fetchone()[0]
+            first_kept = self.conn.execute("SELECT min(seq) FROM outbox").fetchone()[0]
+            return {"resent": resent, "first_kept": first_kept, "last_seq": self.last_seq()}
+
+    def undelivered_upto(self, seq: int, limit: int) -> list[int]:
+        """The first `limit` undelivered seqs that are ≤ `seq` (the drain looks for a resend behind it)."""
+        rows = self.conn.execute("SELECT seq FROM outbox WHERE delivered_at IS NULL AND seq <= ? ORDER BY seq LIMIT ?",
+                                 (seq, limit)).fetchall()
+        return [r[0] for r in rows]
+
     def undelivered_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
 

@@ -33,7 +33,10 @@ TEXT: dict[str, dict[str, str]] = {
         "devices": "Devices", "device_faults": "Device faults", "dev_paper_out": "out of paper",
         "dev_paper_near_end": "paper low", "dev_cover_open": "cover open", "dev_offline": "offline",
         "dev_unplugged": "unplugged", "dev_no_reply": "not answering", "dev_timeout": "timed out",
-        "dev_error": "error",
+        "dev_error": "error", "gaps": "Missing events", "gaps_open": "{n} gap(s) open, {m} events missing",
+        "gaps_lost": "{n} events lost at the branch", "gap_open": "missing, asked to resend",
+        "gap_lost": "lost at the branch", "gap_void": "never at the branch", "gap_missing": "{n} missing",
+        "gap_asked": "asked {n}×, last",
     },
     "zh": {
         "title": "总部监控", "login": "登录", "user": "用户名", "password": "密码", "sign_in": "登录",
@@ -60,7 +63,9 @@ TEXT: dict[str, dict[str, str]] = {
         "ago": "前", "sending": "发送中…", "refused": "已拒绝", "timeout": "无回复（超时）", "lang": "EN",
         "devices": "设备", "device_faults": "设备故障", "dev_paper_out": "缺纸", "dev_paper_near_end": "纸将尽",
         "dev_cover_open": "机盖打开", "dev_offline": "离线", "dev_unplugged": "未连接", "dev_no_reply": "无响应",
-        "dev_timeout": "超时", "dev_error": "故障",
+        "dev_timeout": "超时", "dev_error": "故障", "gaps": "缺失事件", "gaps_open": "{n} 处缺口，缺 {m} 条事件",
+        "gaps_lost": "{n} 条事件在营业厅已丢失", "gap_open": "缺失，已请求重发", "gap_lost": "营业厅已丢失",
+        "gap_void": "营业厅从未有过", "gap_missing": "缺 {n} 条", "gap_asked": "已请求 {n} 次，最近",
     },
 }
 

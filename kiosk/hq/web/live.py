@@ -16,6 +16,8 @@ message before it touches the state (replies are checked here, before they are m
 refused message marks its branch dirty too, so its problem reaches the pages. No exception
 leaves a paho callback (`kiosk.hq.monitor.guarded`). Every message marks its branch *dirty*; the web side
 (`sse.Hub`) takes the dirty set a few times a second and pushes only those rows.
+The gaps in the recording come from `kiosk.hq.gaps.GapRepair` (`set_gaps`): every row carries
+``gaps`` (open), ``missing`` (seqs) and ``gaps_lost`` (seqs lost at the branch); the detail lists them.
 HQ commands are published on ``{prefix}/{branch}/cmd/{name}`` with an ``"id"`` that the
 kiosk echoes in its reply on ``{prefix}/{branch}/reply/{name}``.
 """
@@ -68,6 +70,17 @@ def service_targets(services: list[Any]) -> dict[str, float]:
     return out
 
 
+def gap_problem(gaps: int, missing: int, lost: int) -> str:
+    """A branch's gaps in the recording as its problem (when nothing else is wrong with it)."""
+    parts = []
+    if gaps:
+        parts.append(f"{missing} event{'s' if missing != 1 else ''} missing in {gaps} gap{'s' if gaps != 1 else ''} "
+                     "(HQ asked the branch to resend them)")
+    if lost:
+        parts.append(f"{lost} event{'s' if lost != 1 else ''} lost at the branch (no longer kept there)")
+    return "; ".join(parts)
+
+
 def valid_branch(name: str) -> bool:
     """A branch id a kiosk can have (`kiosk.hq.ingest.valid_branch`)."""
     return _valid_branch(name)
@@ -106,6 +119,8 @@ class Live:
         self.pending: dict[str, tuple[Future, float, str]] = {}  # command id -> (reply future, sent at, branch)
         self.on_reply: Callable[[str, dict[str, Any]], None] | None = None
         self.started = time.monotonic()
+        # branch -> its gaps in the recording (`kiosk.hq.gaps.GapRepair` hands them over; replaced whole)
+        self.gaps: dict[str, dict[str, Any]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Live:
@@ -235,6 +250,10 @@ class Live:
                 r["device_faults"] = len(r["devices"])
                 d = self.detail.get(r["branch"])
                 r["state_seen"] = d.get("state_seen") if d else None
+                g = self.gaps.get(r["branch"])
+                r["gaps"], r["missing"], r["gaps_lost"] = (g["gaps"], g["missing"], g["lost"]) if g else (0, 0, 0)
+                if r["problem"] is None and (r["gaps"] or r["gaps_lost"]):
+                    r["problem"] = gap_problem(r["gaps"], r["missing"], r["gaps_lost"])
         return rows
 
     def branch_detail(self, name: str) -> dict[str, Any] | None:
@@ -244,9 +263,16 @@ class Live:
         with self.lock:
             d = self.detail.get(name) or {}
             out = {"row": rows[0], "queue": d.get("queue"), "status": d.get("status"), "alerts": d.get("alerts"),
-                   "stats": d.get("stats"), "recent": list(d.get("recent") or [])[::-1]}
+                   "stats": d.get("stats"), "recent": list(d.get("recent") or [])[::-1],
+                   "gaps": list((self.gaps.get(name) or {}).get("list") or [])}
         out["recent"] = [json.loads(p) for p in out["recent"]]
         return out
+
+    def set_gaps(self, view: dict[str, dict[str, Any]]) -> None:
+        """The branches' gaps now ({branch: {"gaps", "missing", "lost", "list"}}); the rows that change are pushed."""
+        with self.lock:
+            old, self.gaps = self.gaps, view
+            self.dirty.update(b for b in old.keys() | view.keys() if old.get(b) != view.get(b))
 
     def known(self, name: str) -> bool:
         with self.state.lock:

@@ -11,7 +11,7 @@
   put(U.main, [
     h("div", { "class": "head" }, [h("a", { href: "/" }, "← " + t("back")), h("h1", { id: "bname" }, b), h("span", { id: "bstate" }),
       h("span", { "class": "dim", id: "bsince" }), h("label", { "class": "dim" }, [t("day") + " ", dayInput])]),
-    h("div", { id: "alertbar" }), h("div", { id: "devbar" }),
+    h("div", { id: "alertbar" }), h("div", { id: "devbar" }), h("div", { id: "gapbar" }),
     h("div", { "class": "grid" }, [
       card("wide", t("queue_by_service"), table("svc")),
       card("", t("counters"), table("ctr")),
@@ -39,6 +39,7 @@
           devs[n].since ? [" ", h("span", { "class": "dim" }, t("since") + " " + U.hhmm(devs[n].since))] : null,
           devs[n].reason ? [" ", h("span", { "class": "dim" }, "(" + devs[n].reason + ")")] : null];
       })]) : null);
+    renderGaps(r);
     document.body.dataset.state = sc; document.body.dataset.alert = String(lvl);
     var qd = detail.queue || {};
     if (!day) { day = /^\d{4}-\d\d-\d\d$/.test(qd.day) ? qd.day : new Date().toISOString().slice(0, 10); dayInput.value = day; loadDay(true); }
@@ -58,6 +59,20 @@
           h("td", null, c.ticket || "–"), h("td", { "class": "num" }, dur(c.busy_s))]);
       }) : U.noData(4))]);
     renderCmd();
+  }
+  function renderGaps(r) {  // the gaps in HQ's recording of this branch: open ones, and those lost at the branch
+    var list = (detail && detail.gaps) || [];
+    if (!list.length && !r.gaps && !r.gaps_lost) { put("gapbar", null); return; }
+    put("gapbar", h("div", { "class": "alertbar " + (r.gaps ? "l2" : "l1"), id: "gaps", "data-gaps": String(r.gaps || 0),
+      "data-missing": String(r.missing || 0) }, [
+      t("gaps") + ": " + U.gapText(r),
+      h("ul", { "class": "gaplist" }, list.map(function (g) {
+        return h("li", { "data-state": String(g.state), "data-first": String(g.first_seq) }, [
+          "#" + g.first_seq + (g.last_seq !== g.first_seq ? "–" + g.last_seq : "") + " · " + t("gap_" + g.state) +
+            " · " + t("gap_missing").replace("{n}", String(g.missing)),
+          g.asks ? [" ", h("span", { "class": "dim" }, t("gap_asked").replace("{n}", String(g.asks)) + " " + U.clockUtc(g.asked_at))] : null,
+          g.note ? [" ", h("span", { "class": "dim" }, "(" + g.note + ")")] : null]);
+      }))]));
   }
   function $(id) { return document.getElementById(id); }
   function renderDay() {

@@ -10,7 +10,7 @@
     { key: "since", label: t("since") }, { key: "waiting_total", label: t("waiting"), num: 1 },
     { key: "longest_wait_s", label: t("longest"), num: 1 }, { key: "open_counters", label: t("open_counters"), num: 1 },
     { key: "alert_level", label: t("alert"), num: 1 }, { key: "device_faults", label: t("devices") },
-    { key: "events_per_min", label: t("events_min"), num: 1 }];
+    { key: "events_per_min", label: t("events_min"), num: 1 }, { key: "missing", label: t("gaps"), num: 1 }];
   var q = h("input", { type: "search", id: "q", placeholder: t("filter"), "aria-label": t("filter") });
   var segs = [["all", "all"], ["alerts", "only_alerts"], ["offline", "only_offline"]].map(function (s) {
     return h("button", { "data-v": s[0], "class": s[0] === "all" ? "on" : null }, t(s[1]));
@@ -48,9 +48,10 @@
       [dv.long, function () {
         return dv.n ? h("span", { "class": "badge l1 dev", "data-devices": dv.n, title: dv.long }, dv.short) : h("span", { "class": "dim" }, "–");
       }],
-      [String(r.events_per_min), null]];
+      [String(r.events_per_min), null],
+      [(r.gaps || 0) + "|" + (r.missing || 0) + "|" + (r.gaps_lost || 0), function () { return U.gapBadge(r); }]];
   }
-  var CELL_CLASS = ["bname", "", "", "num", "num", "num", "num", "", "num"];
+  var CELL_CLASS = ["bname", "", "", "num", "num", "num", "num", "", "num", "num"];
   function fill(tr, r) {  // only the cells whose content changed are touched
     var cs = cells(r);
     for (var i = 0; i < cs.length; i++) {

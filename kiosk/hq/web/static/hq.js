@@ -206,7 +206,20 @@
     };
   }
 
-  HQ.ui = { h: h, svg: svg, put: put, t: t, dur: dur, pct: pct, num: num, hhmm: hhmm, clock: clock, clockUtc: clockUtc,
+  // -- gaps in HQ's recording (row: gaps open, missing seqs, gaps_lost seqs lost at the branch) ------------
+  function gapText(r) {
+    var out = [];
+    if (r.gaps) out.push(t("gaps_open").replace("{n}", String(r.gaps)).replace("{m}", String(r.missing)));
+    if (r.gaps_lost) out.push(t("gaps_lost").replace("{n}", String(r.gaps_lost)));
+    return out.join(" · ");
+  }
+  function gapBadge(r) {
+    if (!r.gaps && !r.gaps_lost) return h("span", { "class": "dim" }, "–");
+    return h("span", { "class": "badge gap " + (r.gaps ? "l2" : "l1"), "data-gaps": String(r.gaps || 0),
+      "data-missing": String(r.missing || 0), title: gapText(r) }, String(r.gaps ? r.missing : r.gaps_lost));
+  }
+
+  HQ.ui = { h: h, svg: svg, gapText: gapText, gapBadge: gapBadge, put: put, t: t, dur: dur, pct: pct, num: num, hhmm: hhmm, clock: clock, clockUtc: clockUtc,
     ago: ago, stateOf: stateOf, name2: name2, level: level, api: api, stream: stream, noData: noData, thead: thead,
     cmp: cmp, sortHeader: sortHeader, barChart: barChart, lineChart: lineChart, hbarChart: hbarChart,
     hourItems: hourItems, devKind: devKind, deviceText: deviceText, main: main, MEASURE: MEASURE };
