@@ -49,6 +49,8 @@ BENCHES: dict[str, Bench] = {
     "backlog_drain": Bench([], ["--n", "5000"], 900),
     "estimate_cost": Bench([], [], 300),
     "hq_dashboard": Bench([], ["--seconds", "5", "--burst", "20000", "--no-browser"], 1800, optional=True),
+    "hq_scale": Bench([], ["--branches", "2000", "--events", "20000"], 1800, optional=True),
+    "hq_compare": Bench([], ["--branches", "100", "--days", "30", "--requests", "10"], 3600, optional=True),
     "soak": Bench([], ["--days", "2"], 3600, optional=True),
     "pi_budget": Bench([], ["--quick"], 3600, optional=True),
     "arm64_run": Bench([], [], 5400, optional=True),

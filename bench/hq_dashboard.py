@@ -1,10 +1,11 @@
 """HQ dashboard: kiosk event → page update latency and ingest rate with 1,000 branches.
 
     python -m bench.hq_dashboard [--branches 1000] [--rate 1000] [--seconds 20] [--burst 100000]
-                                 [--push-ms 250] [--no-browser]
+                                 [--push-ms 250] [--no-browser] [--db sqlite|postgres]
 
 A local mosquitto, `kiosk hq serve` (`python -m kiosk hq serve`: the real server, recorder +
-web) in its own process, and simulated branches (paho clients; every branch has a retained status
+web) in its own process — on an SQLite file, or with ``--db postgres`` on a throwaway PostgreSQL
+(`kiosk.sim.postgres`) — and simulated branches (``--branches 10000`` for the scale-out figure) (paho clients; every branch has a retained status
 and queue snapshot, then publishes events with increasing ``seq``).
 
 * ``hq_page_update_latency_ms`` — while the branches publish ``--rate`` events/s in total
@@ -84,9 +85,10 @@ def figure(metric: str, xs: list[float], **extra: Any) -> dict[str, Any]:
 
 # -- processes ------------------------------------------------------------------------------------
 class Server:
-    def __init__(self, broker_port: int, workdir: Path, push_ms: float, protocol: str = "5") -> None:
+    def __init__(self, broker_port: int, workdir: Path, push_ms: float, protocol: str = "5",
+                 db: str | None = None) -> None:
         from kiosk.hq.web.auth import Users
-        self.db = workdir / "hq.db"
+        self.db = db or str(workdir / "hq.db")
         users = Users(self.db)
         users.add(USER, "operator", PASSWORD)
         users.close()
@@ -358,18 +360,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=10, help="open pages (SSE clients) during the latency phase (10)")
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--protocol", choices=["5", "3.1.1"], default="5", help="the server's MQTT protocol (5)")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
+                    help="the server's database: an SQLite file, or a throwaway PostgreSQL (sqlite)")
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="hq-dashboard-bench-"))
     broker = Broker(work).start()
     server = None
+    pg = None
     try:
-        server = Server(broker.port, work, a.push_ms, a.protocol)
+        target = None
+        if a.db == "postgres":
+            from kiosk.sim.postgres import PostgresServer
+            pg = PostgresServer(work / "pg").start()
+            target = pg.create_database("hq")
+        server = Server(broker.port, work, a.push_ms, a.protocol, target)
         lock = threading.Lock()
         page_pendings: list[dict[str, deque]] = [{} for _ in range(a.clients)]
         mqtt_pending: dict[str, deque] = {}
         readers = [SseReader(server, p, lock) for p in page_pendings]
         publish_state(broker.port, a.branches)
-        wait_until(lambda: all(len(r.branches) >= a.branches for r in readers), 60, what="every branch on the pages")
+        wait_until(lambda: all(len(r.branches) >= a.branches for r in readers), 60 + a.branches / 100,
+                   what="every branch on the pages")
         baseline = MqttBaseline(broker.port, mqtt_pending, lock)
         seq0: dict[str, int] = {}
         sent = steady(broker.port, a.branches, a.rate, a.seconds, seq0, [*page_pendings, mqtt_pending], lock, None)
@@ -381,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
                       client="paho subscriber")
         page = figure("hq_page_update_latency_ms", latencies, branches=a.branches, events_per_s=a.rate,
                       seconds=a.seconds, push_ms=a.push_ms, client="python-sse", pages=a.clients,
-                      sse_frames_per_page=frames, sse_mb_per_page=round(readers[0].bytes / 1e6, 2), published=sent)
+                      sse_frames_per_page=frames, sse_mb_per_page=round(readers[0].bytes / 1e6, 2), published=sent,
+                      db=a.db)
         if base["p99"]:
             page["ratio_to_mqtt_p99"] = round(page["p99"] / base["p99"], 1)
         print(json.dumps(base), flush=True)
@@ -390,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             r.close()
         if not a.no_browser:
             out = browser_latency(server, broker.port, a.branches, a.rate, min(a.seconds, 10), seq0)
+            out["db"] = a.db
             print(json.dumps(out), flush=True)
         if a.burst:
             print(json.dumps(burst(server, broker.port, a.branches, a.burst, seq0, a.protocol)), flush=True)
@@ -400,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         broker.stop()
+        if pg is not None:
+            pg.stop()
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
