@@ -111,7 +111,7 @@ class Hub:
                 try:
                     await asyncio.wait_for(c.wake.wait(), KEEPALIVE_S)
                 except asyncio.TimeoutError:
-                    if await is_disconnected() or (allowed is not None and not allowed()):
+                    if await is_disconnected() or (allowed is not None and not await asyncio.to_thread(allowed)):
                         return
                     yield ": keepalive\n\n"
                     continue
@@ -120,7 +120,7 @@ class Hub:
                     return  # shutting down
                 if allowed is not None and time.monotonic() - checked > ALLOWED_CHECK_S:
                     checked = time.monotonic()
-                    if not allowed():
+                    if not await asyncio.to_thread(allowed):   # a database read: off the event loop
                         yield _frame("logout", {})
                         return
                 if c.frame is not None:
