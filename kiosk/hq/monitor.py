@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import select
+import ssl
 import sys
 import threading
 import time
@@ -28,15 +30,26 @@ log = logging.getLogger(__name__)
 class _BufferedSocket:
     """A socket whose `recv` is served from a 256 KiB read buffer: paho reads a packet in
     three or four small `recv` calls, which at thousands of messages a second costs more than
-    the messages. `pending()` tells paho's loop that buffered bytes are ready."""
+    the messages. `pending()` tells paho's loop that buffered bytes are ready.
+
+    What the reading thread sends while more input is buffered (the PUBACK of each message)
+    is held and sent in one call before the socket is read again, before anything else is
+    sent and on close: one `send` per buffer of messages, not one per message."""
 
     def __init__(self, sock: Any) -> None:
         self._sock = sock
         self._buf = b""
         self._pos = 0
+        self._held: list[bytes] = []
+        self._lock = threading.Lock()
+        self._reader: int | None = None
 
     def recv(self, n: int) -> bytes:
         if self._pos >= len(self._buf):
+            self._reader = threading.get_ident()
+            if self._held:
+                with self._lock:
+                    self._send_held()
             data = self._sock.recv(262144)
             if not data:
                 return data
@@ -45,12 +58,57 @@ class _BufferedSocket:
         self._pos += len(out)
         return out
 
+    def send(self, data: bytes) -> int:
+        with self._lock:
+            if self._pos < len(self._buf) and threading.get_ident() == self._reader:
+                self._held.append(bytes(data))
+                return len(data)
+            if self._held:
+                self._send_held()
+        return self._sock.send(data)
+
+    def _send_held(self) -> None:
+        """Send every held byte (the caller holds `_lock`), waiting for room in the socket;
+        OSError when they are not all sent within `_SEND_TIMEOUT_S` (paho then drops the
+        connection, and the broker sends the unacknowledged messages again)."""
+        data = memoryview(b"".join(self._held))
+        self._held.clear()
+        deadline = time.monotonic() + _SEND_TIMEOUT_S
+        while data:
+            try:
+                data = data[self._sock.send(data):]
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                if time.monotonic() > deadline:
+                    raise OSError("the broker did not take the held acknowledgements") from None
+                select.select([], [self._sock], [], 0.1)
+
+    def close(self) -> None:
+        with self._lock:
+            try:   # one try, no waiting: the broker sends what stays unacknowledged again
+                if self._held:
+                    self._sock.send(b"".join(self._held))
+            except OSError:
+                pass
+            self._held.clear()
+        self._sock.close()
+
     def pending(self) -> int:
+        """Bytes ready to read without waiting; one more while bytes are held, so that paho
+        reads (and `recv` sends them, its errors handled as paho handles a failed read)
+        instead of waiting in `select` with an acknowledgement unsent."""
         inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return len(self._buf) - self._pos + inner
+        return len(self._buf) - self._pos + inner + (1 if self._held else 0)
+
+    def buffered(self) -> int:
+        """Bytes already read from the socket and not yet taken."""
+        return len(self._buf) - self._pos
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
+
+
+_SEND_TIMEOUT_S = 10.0
+_READ_BATCH = 256   # packets read from the buffer per turn of paho's loop (its timers run between)
 
 
 def _fast_client_class() -> type:
@@ -60,6 +118,17 @@ def _fast_client_class() -> type:
         def _create_socket(self):  # noqa: ANN202 — paho 2.x hook; plain TCP/TLS only
             sock = super()._create_socket()
             return sock if self._transport == "websockets" else _BufferedSocket(sock)
+
+        def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+            """paho's, then on through the packets already in the read buffer (at most
+            `_READ_BATCH` rounds): paho otherwise makes a `select` call for every message."""
+            rc = super().loop_read(max_packets)
+            for _ in range(_READ_BATCH):
+                sock = self._sock
+                if rc != mqtt.MQTT_ERR_SUCCESS or not isinstance(sock, _BufferedSocket) or not sock.buffered():
+                    break
+                rc = super().loop_read(max_packets)
+            return rc
 
     return FastClient if hasattr(mqtt.Client, "_create_socket") else mqtt.Client
 

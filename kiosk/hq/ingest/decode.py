@@ -2,7 +2,12 @@
 strict UTF-8, JSON without NaN/Infinity or duplicate keys (Python's parser raises
 RecursionError on deep nesting: a rejection too), an object at the top, and every value
 inside the limits (nesting, list length, keys, string length and characters, integer range,
-finite numbers)."""
+finite numbers).
+
+Most messages are events: one flat object of a few hundred bytes. For those the limits are
+proved from the text instead of walked value by value (`_flat_within`); anything else, and
+any flat object the proof does not cover, gets the full walk (`check_bounds`), which names
+the culprit."""
 from __future__ import annotations
 
 import json
@@ -34,6 +39,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+_SCAN = _DECODER.scan_once
+
+
+def _parse(text: str) -> Any:
+    """`_DECODER.decode(text)` without the cost of its wrapper for the usual text (one value,
+    no surrounding whitespace); any other text goes through the decoder itself, which raises
+    what it raises."""
+    try:
+        doc, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)
+    return doc if end == len(text) else _DECODER.decode(text)
 
 
 def decode(payload: bytes, limits: IngestLimits) -> dict[str, Any]:
@@ -47,7 +64,7 @@ def decode(payload: bytes, limits: IngestLimits) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise Rejected("bad_utf8", f"the payload is not UTF-8 (byte {exc.start})") from None
     try:
-        doc = _DECODER.decode(text)
+        doc = _parse(text)
     except Rejected:
         raise
     except RecursionError:
@@ -56,10 +73,40 @@ def decode(payload: bytes, limits: IngestLimits) -> dict[str, Any]:
         raise Rejected("bad_json", f"the payload is not JSON: {str(exc)[:120]}") from None
     if not isinstance(doc, dict):
         raise Rejected("not_object", f"the payload must be a JSON object, not {json_type(doc)}")
-    # JSON text holds a control character or a surrogate only as a \u escape or a raw C1
-    # character: without either, no string needs its characters checked one by one
-    check_bounds(doc, limits, chars="\\u" in text or _BAD_CHAR.search(text) is not None)
+    chars = _may_hold_bad_chars(text)
+    if chars or not _flat_within(text, doc, limits):
+        check_bounds(doc, limits, chars=chars)
     return doc
+
+
+def _may_hold_bad_chars(text: str) -> bool:
+    """False when no string in the (parsed) JSON `text` can hold a control character or a
+    surrogate: those are written only as a \\u escape or raw (the parser refuses raw C0
+    characters inside strings; outside strings they are whitespace)."""
+    if "\\u" in text:
+        return True
+    if text.isascii():   # O(1) for a str: its storage kind says so
+        return "\x7f" in text
+    return _BAD_CHAR.search(text) is not None
+
+
+def _flat_within(text: str, doc: dict[str, Any], limits: IngestLimits) -> bool:
+    """True when `doc`, parsed from `text`, is a flat object inside `limits` (its strings
+    already known free of control characters); False: walk it. One ``{`` and no ``[`` in the
+    whole text: no nested object or list, so depth and list length hold; a text no longer than
+    `max_string` holds no longer string; keys and numbers are checked here."""
+    if len(text) > limits.max_string or "[" in text or text.count("{") != 1:
+        return False
+    if len(doc) > limits.max_keys or (doc and max(map(len, doc)) > 64):
+        return False
+    for v in doc.values():
+        t = type(v)
+        if t is int:
+            if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                return False
+        elif t is float and v - v != 0.0:   # inf - inf is NaN (NaN never parses here)
+            return False
+    return True
 
 
 def check_bounds(doc: dict[str, Any], limits: IngestLimits, *, chars: bool = True) -> None:

@@ -1,6 +1,8 @@
 """Field checks for the branch messages: each returns the clean value or raises `Rejected`
-naming the field. The whole payload has already passed `decode.check_bounds` (finite numbers,
-short strings without control characters), so these check types, ranges and formats."""
+naming the field. The whole payload has already passed `decode.decode` (finite numbers,
+short strings without control characters), so these check types, ranges and formats. The
+`…_ok` functions are fast accepts of a good value; anything else goes to the check that names
+what is wrong."""
 from __future__ import annotations
 
 import re
@@ -16,9 +18,10 @@ IDENT = re.compile(r"[A-Za-z0-9_.:-]{1,64}")          # ids, device names, codes
 SHORT_IDENT = re.compile(r"[A-Za-z0-9_-]{1,16}")      # service prefixes, ticket numbers
 EVENT_TYPE = re.compile(r"[a-z][a-z_]{0,31}(\.[a-z][a-z_]{0,31}){1,3}")
 VERSION = re.compile(r"[0-9A-Za-z.+_-]{1,32}")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
-_EARLIEST = date(2000, 1, 1)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                   r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+_EARLIEST = "2000-01-01"
 _MISSING = object()
 MAX_COUNT = 1_000_000          # people waiting, tickets served: far above any hall
 MAX_SECONDS = 10_000_000.0     # a wait or a duration (≈ 115 days)
@@ -103,23 +106,70 @@ def choice(doc: dict[str, Any], key: str, choices: tuple[str, ...], *, required:
     return v
 
 
-_today: list[Any] = [None, 0.0]   # today (UTC) and until when (monotonic) that holds
+_latest: dict[int, tuple[float, str]] = {}   # max_future_days: (until when, monotonic; latest day)
+_valid_days: set[str] = set()                # days YYYY-MM-DD known to exist (bounded below)
+_valid_times: set[str] = set()               # ISO times known to be well formed: events of the
+                                             # same second carry the same one (bounded below)
+_REMEMBERED = 4096                           # entries of each, then forgotten at once
 
 
-def _latest(lim: IngestLimits) -> date:
-    """The last day a message may name: today (UTC, looked up at most once a second) + the margin."""
+def latest_day(lim: IngestLimits) -> str:
+    """The last day (YYYY-MM-DD) a message may name: today (UTC, looked up at most once a
+    second) + the margin. Days of this form compare as strings as they do as dates."""
     now = time.monotonic()
-    if now >= _today[1]:
-        _today[0], _today[1] = datetime.now(timezone.utc).date(), now + 1.0
-    return _today[0] + timedelta(days=lim.max_future_days)
+    cached = _latest.get(lim.max_future_days)
+    if cached is None or now >= cached[0]:
+        latest = (datetime.now(timezone.utc).date() + timedelta(days=lim.max_future_days)).isoformat()
+        cached = _latest[lim.max_future_days] = (now + 1.0, latest)
+    return cached[1]
 
 
-def _not_in_future(d: date, key: str, lim: IngestLimits) -> None:
-    latest = _latest(lim)
+def _not_in_future(d: str, key: str, lim: IngestLimits) -> None:
+    """`d`: a day YYYY-MM-DD that exists."""
+    latest = latest_day(lim)
     if d > latest:
-        raise Rejected("future", f"{d.isoformat()} lies in the future (after {latest.isoformat()})", key)
+        raise Rejected("future", f"{d} lies in the future (after {latest})", key)
     if d < _EARLIEST:
-        raise Rejected("out_of_range", f"{d.isoformat()} is before {_EARLIEST.isoformat()}", key)
+        raise Rejected("out_of_range", f"{d} is before {_EARLIEST}", key)
+
+
+def day_ok(v: Any, lim: IngestLimits) -> bool:
+    """True for a day YYYY-MM-DD that exists, from 2000 on and not in the future (the fast
+    accept of `day`: a day already seen to exist is not parsed again)."""
+    if type(v) is not str or not _EARLIEST <= v <= latest_day(lim):
+        return False
+    if v in _valid_days:
+        return True
+    try:
+        if _DAY.fullmatch(v) is None:
+            return False
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    _remember(_valid_days, v)
+    return True
+
+
+def time_ok(v: Any, lim: IngestLimits) -> bool:
+    """True for an ISO-8601 time from 2000 on, not in the future (the fast accept of `iso_time`)."""
+    if type(v) is not str or not _EARLIEST <= v[:10] <= latest_day(lim):
+        return False
+    if v in _valid_times:
+        return True
+    try:
+        if _TIME.fullmatch(v) is None:
+            return False
+        datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    _remember(_valid_times, v)
+    return True
+
+
+def _remember(known: set[str], v: str) -> None:
+    if len(known) >= _REMEMBERED:
+        known.clear()
+    known.add(v)
 
 
 def day(doc: dict[str, Any], key: str, lim: IngestLimits, *, required: bool = False) -> str | None:
@@ -127,32 +177,36 @@ def day(doc: dict[str, Any], key: str, lim: IngestLimits, *, required: bool = Fa
     v = _get(doc, key, required)
     if v is None and not required:
         return None
+    if day_ok(v, lim):
+        return v
     if not isinstance(v, str):
         raise Rejected("bad_type", f"must be a day YYYY-MM-DD, not {json_type(v)}", key)
     try:
         if _DAY.fullmatch(v) is None:
             raise ValueError
-        d = date.fromisoformat(v)
+        date.fromisoformat(v)
     except ValueError:
         raise Rejected("bad_day", f"{v[:40]!r} is not a day YYYY-MM-DD", key) from None
-    _not_in_future(d, key, lim)
+    _not_in_future(v, key, lim)
     return v
 
 
 def iso_time(doc: dict[str, Any], key: str, lim: IngestLimits, *, required: bool = False) -> str | None:
-    """An ISO-8601 time (``2026-11-23T09:00:02+08:00``), not in the future."""
+    """An ISO-8601 time (``2026-11-23T09:00:02+08:00``), not in the future (its day as written)."""
     v = _get(doc, key, required)
     if v is None and not required:
         return None
+    if time_ok(v, lim):
+        return v
     if not isinstance(v, str):
         raise Rejected("bad_type", f"must be an ISO-8601 time, not {json_type(v)}", key)
     try:
         if _TIME.fullmatch(v) is None:
             raise ValueError
-        t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
         raise Rejected("bad_time", f"{v[:40]!r} is not an ISO-8601 time", key) from None
-    _not_in_future(t.date(), key, lim)
+    _not_in_future(v[:10], key, lim)
     return v
 
 

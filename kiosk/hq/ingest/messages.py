@@ -3,17 +3,19 @@
 Every message: a JSON object within the limits (`decode.py`), ``"v"`` absent or 1,
 ``"branch"`` absent or the topic's branch, ``"ts"`` an ISO time when present. The fields HQ
 reads are checked for type, range and format; other fields are kept as sent (bounded by
-`decode.check_bounds`), so a newer kiosk's extra fields pass.
+`decode.decode`), so a newer kiosk's extra fields pass. A good event costs a look per
+field; a bad field goes to the check in `fields.py` that names what is wrong.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
 from kiosk.hq.ingest import fields as f
 from kiosk.hq.ingest.decode import decode
-from kiosk.hq.ingest.limits import IngestLimits
+from kiosk.hq.ingest.limits import MAX_SAFE_INTEGER, IngestLimits
 from kiosk.hq.ingest.rejection import Rejected
 
 ALERT_LEVELS = (0, 2)
@@ -77,9 +79,16 @@ Message = Union[Status, Queue, Alert, HourlyStats, Event, Reply]
 
 
 def _common(doc: dict[str, Any], branch: str, lim: IngestLimits, *, ts_required: bool = False) -> None:
-    f.version(doc)
-    f.same_branch(doc, branch)
-    f.iso_time(doc, "ts", lim, required=ts_required)
+    """The fields of every message; a good one costs a look each, a bad one goes to the field
+    check that names what is wrong."""
+    v = doc.get("v", 1)
+    if v != 1 or type(v) is bool:
+        f.version(doc)
+    if doc.get("branch", branch) != branch:
+        f.same_branch(doc, branch)
+    ts = doc.get("ts")
+    if (ts is not None or ts_required) and not f.time_ok(ts, lim):
+        f.iso_time(doc, "ts", lim, required=ts_required)
 
 
 def _each(doc: dict[str, Any], key: str, check: Callable[[dict[str, Any]], Any]) -> list[Any]:
@@ -218,35 +227,60 @@ def _alert_level(doc: dict[str, Any], key: str, lim: IngestLimits) -> None:
     f.integer(doc, key, *ALERT_LEVELS)
 
 
-_EVENT_FIELDS: dict[str, Callable[[dict[str, Any], str, IngestLimits], Any]] = {
-    "day": lambda d, k, lim: f.day(d, k, lim),
-    "service": lambda d, k, lim: f.ident(d, k, pattern=f.SHORT_IDENT),
-    "ticket": lambda d, k, lim: f.ident(d, k, pattern=f.SHORT_IDENT),
-    "counter": lambda d, k, lim: f.integer(d, k, 1, 999),
-    "ticket_id": lambda d, k, lim: f.seq(d, k),
-    "priority": lambda d, k, lim: f.integer(d, k, 0, 99),
-    "score": lambda d, k, lim: f.integer(d, k, 0, 10),
-    "wait_s": lambda d, k, lim: f.seconds(d, k),
-    "service_s": lambda d, k, lim: f.seconds(d, k),
-    "estimate_s": lambda d, k, lim: f.seconds(d, k),
-    "level": _alert_level,
-    "previous_level": _alert_level,
-    "device": lambda d, k, lim: f.ident(d, k),
-    "kind": lambda d, k, lim: f.ident(d, k),
-    "reason": lambda d, k, lim: f.text(d, k),
+FieldOk = Callable[[Any, IngestLimits], bool]
+FieldCheck = Callable[[dict[str, Any], str, IngestLimits], Any]
+
+
+def _ident_ok(pattern: re.Pattern) -> FieldOk:
+    return lambda v, lim: v is None or (type(v) is str and pattern.fullmatch(v) is not None)
+
+
+def _int_ok(lo: int, hi: int) -> FieldOk:
+    return lambda v, lim: v is None or (type(v) is int and lo <= v <= hi)
+
+
+def _seconds_ok(v: Any, lim: IngestLimits) -> bool:
+    return v is None or ((type(v) is float or type(v) is int) and 0 <= v <= f.MAX_SECONDS)
+
+
+_EVENT_FIELDS: dict[str, tuple[FieldOk, FieldCheck]] = {
+    "day": (lambda v, lim: v is None or f.day_ok(v, lim), lambda d, k, lim: f.day(d, k, lim)),
+    "service": (_ident_ok(f.SHORT_IDENT), lambda d, k, lim: f.ident(d, k, pattern=f.SHORT_IDENT)),
+    "ticket": (_ident_ok(f.SHORT_IDENT), lambda d, k, lim: f.ident(d, k, pattern=f.SHORT_IDENT)),
+    "counter": (_int_ok(1, 999), lambda d, k, lim: f.integer(d, k, 1, 999)),
+    "ticket_id": (_int_ok(0, MAX_SAFE_INTEGER), lambda d, k, lim: f.seq(d, k)),
+    "priority": (_int_ok(0, 99), lambda d, k, lim: f.integer(d, k, 0, 99)),
+    "score": (_int_ok(0, 10), lambda d, k, lim: f.integer(d, k, 0, 10)),
+    "wait_s": (_seconds_ok, lambda d, k, lim: f.seconds(d, k)),
+    "service_s": (_seconds_ok, lambda d, k, lim: f.seconds(d, k)),
+    "estimate_s": (_seconds_ok, lambda d, k, lim: f.seconds(d, k)),
+    "level": (_int_ok(*ALERT_LEVELS), _alert_level),
+    "previous_level": (_int_ok(*ALERT_LEVELS), _alert_level),
+    "device": (_ident_ok(f.IDENT), lambda d, k, lim: f.ident(d, k)),
+    "kind": (_ident_ok(f.IDENT), lambda d, k, lim: f.ident(d, k)),
+    "reason": (lambda v, lim: v is None or (type(v) is str and len(v) <= 1000), lambda d, k, lim: f.text(d, k)),
 }
-"""The fields of events HQ reads (or shows), checked when present."""
+"""The fields of events HQ reads (or shows), checked when present: a fast accept of a good
+value, and the check that names what is wrong with any other."""
 _EVENT_NEEDS = {"alert.raised": "level", "alert.cleared": "level", "device.fault": "device",
                 "device.recovered": "device"}
 
 
 def event(doc: dict[str, Any], branch: str, lim: IngestLimits) -> Event:
+    """An event; the common case (every field good) takes one look at each field."""
     _common(doc, branch, lim, ts_required=True)
-    event_id = f.ident(doc, "id", required=True)
-    seq = f.seq(doc, "seq", required=True)
-    type_ = f.ident(doc, "type", required=True, pattern=f.EVENT_TYPE)
-    for key in _EVENT_FIELDS.keys() & doc.keys():
-        _EVENT_FIELDS[key](doc, key, lim)
+    event_id, seq, type_ = doc.get("id"), doc.get("seq"), doc.get("type")
+    if type(event_id) is not str or f.IDENT.fullmatch(event_id) is None:
+        event_id = f.ident(doc, "id", required=True)
+    if type(seq) is not int or not 0 <= seq <= MAX_SAFE_INTEGER:
+        seq = f.seq(doc, "seq", required=True)
+    if type(type_) is not str or f.EVENT_TYPE.fullmatch(type_) is None:
+        type_ = f.ident(doc, "type", required=True, pattern=f.EVENT_TYPE)
+    fields = _EVENT_FIELDS
+    for key, v in doc.items():
+        field = fields.get(key)
+        if field is not None and not field[0](v, lim):
+            field[1](doc, key, lim)
     needed = _EVENT_NEEDS.get(type_)
     if needed is not None and doc.get(needed) is None:
         raise Rejected("missing_field", f"is missing (a {type_} event names it)", needed)
