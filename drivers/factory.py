@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from drivers.audio.announcer import AlsaAnnouncer, Announcer, MockAnnouncer, SilentAnnouncer
 from drivers.base import DeviceConfigError, FaultListener
+from drivers.display.bx_sign import BxCodec, bx_display_class
 from drivers.display.call_display import AlphaCodec, CallDisplay, DisplayCodec, EpsonCodec
 from drivers.display.ports import DisplayPort, SerialDisplayPort
 from drivers.display.mock import MockDisplay
@@ -28,7 +29,8 @@ from drivers.printer.ticket_layout import DEFAULT_FONT, LayoutOptions
 log = logging.getLogger(__name__)
 
 PRINTER_DRIVERS = ("escpos-serial", "escpos-usb", "escpos-network", "escpos-file", "virtual", "mock")
-DISPLAY_DRIVERS = ("alpha-serial", "epson-vfd-serial", "virtual", "mock")
+DISPLAY_DRIVERS = ("alpha-serial", "epson-vfd-serial", "bx-serial", "virtual", "mock")
+SERIAL_DISPLAY_PROTOCOLS = {"alpha-serial": "alpha", "epson-vfd-serial": "epson", "bx-serial": "bx"}
 AUDIO_DRIVERS = ("alsa", "mock", "silent")
 GPIO_DRIVERS = ("gpiozero", "mock", "virtual")
 
@@ -104,9 +106,12 @@ def _codec(protocol: str, options: Mapping[str, Any]) -> DisplayCodec:
             return EpsonCodec(width=int(_opt(options, "width", 20)), rows=rows,
                               brightness=int(_opt(options, "brightness", 4)),
                               select_display=bool(_opt(options, "select_display", False)))
+        if protocol == "bx":
+            return BxCodec(int(_opt(options, "address", 0)), device=_opt(options, "bx_device", "any"),
+                           rows=rows, width=int(_opt(options, "width", 20)))
     except ValueError as exc:
         raise DeviceConfigError(f"display: {exc}") from None
-    raise DeviceConfigError(f"display: unknown protocol {protocol!r} (alpha or epson)")
+    raise DeviceConfigError(f"display: unknown protocol {protocol!r} (alpha, epson or bx)")
 
 
 def build_display(listener: Optional[FaultListener] = None, *, name: str = "display",
@@ -117,12 +122,15 @@ def build_display(listener: Optional[FaultListener] = None, *, name: str = "disp
                   idle_message=_opt(options, "idle_message", "Welcome"),
                   blink_s=float(_opt(options, "blink_s", 5.0)))
     if driver in ("virtual", "mock"):
-        codec = _codec(_opt(options, "protocol", "epson"), options)
+        protocol = _opt(options, "protocol", "epson")
+        codec = _codec(protocol, options)
+        if protocol == "bx":
+            return bx_display_class(driver)(name, codec, **common).start()
         cls = MockDisplay if driver == "mock" else VirtualDisplay
         return cls(name, codec, **common).start()
-    if driver not in ("alpha-serial", "epson-vfd-serial"):
+    if driver not in SERIAL_DISPLAY_PROTOCOLS:
         raise DeviceConfigError(f"display {name}: unknown driver {driver!r} (one of {', '.join(DISPLAY_DRIVERS)})")
-    protocol = "alpha" if driver == "alpha-serial" else "epson"
+    protocol = SERIAL_DISPLAY_PROTOCOLS[driver]
     framing = _opt(options, "framing", "7E1" if protocol == "alpha" else "8N1").upper()
     if len(framing) != 3 or framing[0] not in "78" or framing[1] not in "NEO" or framing[2] not in "12":
         raise DeviceConfigError(f"display {name}: framing must look like 7E1 or 8N1, not {framing!r}")
@@ -133,7 +141,8 @@ def build_display(listener: Optional[FaultListener] = None, *, name: str = "disp
         port = ports[port_path] = SerialDisplayPort(
             port_path, int(_opt(options, "baud", 9600)), bytesize=int(framing[0]), parity=framing[1],
             stopbits=int(framing[2]))
-    return CallDisplay(name, port, _codec(protocol, options), **common).start()
+    cls = bx_display_class(driver) if protocol == "bx" else CallDisplay
+    return cls(name, port, _codec(protocol, options), **common).start()
 
 
 def build_announcer(listener: Optional[FaultListener] = None, **options: Any) -> Announcer:

@@ -33,8 +33,9 @@ REFUSED_BEEP_S = 0.8
 
 def virtual_hardware(hw: HardwareConfig) -> HardwareConfig:
     """The same hall with virtual devices: PNG tickets, displays in the log, console keys."""
+    serial_protocol = {"alpha-serial": "alpha", "bx-serial": "bx"}   # what a serial sign's virtual twin speaks
     displays = [d.model_copy(update={"driver": "virtual",
-                                     "protocol": "alpha" if d.driver == "alpha-serial" else d.protocol})
+                                     "protocol": serial_protocol.get(d.driver, d.protocol)})
                 for d in hw.displays] or [DisplayConfig(name="hall-board", driver="virtual", protocol="alpha"),
                                           DisplayConfig(name="counter-vfd", driver="virtual", protocol="epson")]
     return hw.model_copy(update={

@@ -69,14 +69,16 @@ class DisplayConfig(StrictModel):
     """One call display (``[[hardware.displays]]``)."""
 
     name: str = Field("", pattern=r"^[A-Za-z0-9_.-]{0,32}$", description="device name in faults and events; default display1, display2…")
-    driver: Literal["alpha-serial", "epson-vfd-serial", "virtual", "mock"] = Field(
-        "virtual", description="alpha-serial: Alpha M-Protocol LED board; epson-vfd-serial: 2x20 customer display")
-    protocol: Literal["alpha", "epson"] = Field("epson", description="what a virtual/mock display imitates")
+    driver: Literal["alpha-serial", "epson-vfd-serial", "bx-serial", "virtual", "mock"] = Field(
+        "virtual", description="alpha-serial: Alpha M-Protocol LED board; epson-vfd-serial: 2x20 customer display; "
+                               "bx-serial: Onbon BX-5E matrix sign (Chinese, rendered)")
+    protocol: Literal["alpha", "epson", "bx"] = Field("epson", description="what a virtual/mock display imitates")
     port: str = Field("/dev/ttyUSB1", description="serial port; Alpha signs on one RS-485 line share it")
     baud: int = Field(9600, ge=1200, le=115200, description="serial speed")
     framing: Optional[Literal["7E1", "8N1", "7O1", "8E1", "7N2", "8N2"]] = Field(
         None, description="data bits, parity, stop bits; default 7E1 for Alpha, 8N1 for Epson")
-    address: int = Field(0, ge=0, le=255, description="Alpha sign address (0 = every sign on the line)")
+    address: int = Field(0, ge=0, le=255, description="Alpha sign address / BX screen number (0 = every sign on the line)")
+    bx_device: Literal["any", "BX-5E1", "BX-5E2", "BX-5E3"] = Field("any", description="BX controller model (any = wildcard)")
     type_code: str = Field("Z", pattern=r"^[!-~]$", description="Alpha sign type code (Z = all types)")
     colour: Literal["red", "green", "amber", "dim_red", "dim_green", "brown", "orange", "yellow",
                     "rainbow1", "rainbow2", "mix", "auto"] = Field("amber", description="Alpha text colour")
@@ -84,7 +86,7 @@ class DisplayConfig(StrictModel):
     width: int = Field(20, ge=8, le=80, description="characters per line")
     brightness: int = Field(4, ge=1, le=4, description="Epson display brightness")
     select_display: bool = Field(False, description="send ESC = 2 first (display behind a printer's pass-through)")
-    language: str = Field("en", description="language of the counter names (the display is 7-bit ASCII)")
+    language: str = Field("en", description="language of the counter names (Alpha/Epson are 7-bit ASCII; a BX sign shows zh in Chinese)")
     idle_message: PrintableText = Field("Welcome", max_length=80, description="shown when no call is on")
     blink_s: float = Field(5.0, ge=0, le=60, description="how long a new call blinks")
     counters: list[int] = Field(default_factory=list, description="counters whose calls it shows; empty: all")

@@ -164,3 +164,14 @@ def test_a_fault_open_at_a_restart_is_closed_once_the_device_works(tmp_path, set
     finally:
         app.stop()
 
+
+
+def test_a_serial_signs_virtual_twin_speaks_its_protocol(settings):
+    """Under --simulate an Alpha or BX sign becomes a virtual sign of the same dialect (a BX sign
+    used to become a virtual Epson VFD)."""
+    from kiosk.config.hardware import DisplayConfig
+    hw = settings.hardware.model_copy(update={"displays": [
+        DisplayConfig(name="board", driver="alpha-serial"), DisplayConfig(name="sign", driver="bx-serial"),
+        DisplayConfig(name="vfd", driver="epson-vfd-serial", protocol="epson")]})
+    assert [(d.driver, d.protocol) for d in virtual_hardware(hw).displays] == \
+        [("virtual", "alpha"), ("virtual", "bx"), ("virtual", "epson")]
