@@ -66,6 +66,7 @@ class Conn:
         self.raw = raw
         self.dialect = dialect
         self._cache: dict[str, str] = {}
+        self.made: set[str] = set()   # temporary tables this connection has made (they last as long as it)
 
     def _sql(self, sql: str) -> str:
         if self.dialect == SQLITE:
@@ -110,8 +111,13 @@ class Conn:
                 raise
             self.raw.execute("COMMIT")
         else:
-            with self.raw.transaction():
-                yield self
+            made = set(self.made)
+            try:
+                with self.raw.transaction():
+                    yield self
+            except BaseException:
+                self.made = made     # a temporary table made inside went with the rollback
+                raise
 
     def close(self) -> None:
         self.raw.close()

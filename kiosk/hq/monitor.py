@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from kiosk.hq.ingest import IngestLimits
+from kiosk.hq import publish_decoding
 from kiosk.hq.recorder import Recorder
 from kiosk.hq.state import MonitorState
 from kiosk.hq.table import CLEAR, render
@@ -155,6 +156,7 @@ class HqMonitor:
                  username: str | None = None, password_file: str | None = None,
                  limits: IngestLimits | None = None) -> None:
         from kiosk.mqtt.client import make_client, parse_url, protocol_of, read_password
+        publish_decoding.install()
         self.broker = parse_url(url)
         self.prefix = prefix.rstrip("/")
         if shared and any(c in shared for c in "/+#"):

@@ -68,6 +68,8 @@ class Contribution:
     service: str
     counter: str
     measures: tuple
+    sparse: tuple = ()     # the (index, value) of the measures other than 0, but wait_max: what a sum adds
+
 
 
 def contribution(type_: Any, ts: Any, doc: Mapping[str, Any], targets: Any) -> Contribution | None:
@@ -80,34 +82,32 @@ def contribution(type_: Any, ts: Any, doc: Mapping[str, Any], targets: Any) -> C
     counter = "" if counter is None or isinstance(counter, bool) else str(counter)
     m = [0] * len(COUNTS) + [0.0] * len(SUMS) + [None]
     if type_ == "ticket.issued":
-        m[0] = 1
+        sparse: tuple = ((0, 1),)
     elif type_ == "ticket.called":
-        m[1] = 1
         wait = _number(doc.get("wait_s"))
-        if wait is not None:
-            m[9] = wait
+        if wait is None:
+            sparse = ((1, 1),)
+        else:
+            within = int(wait <= target_of(targets, service))
+            sparse = ((1, 1), (9, wait), (6, within))
             m[WAIT_MAX] = wait
-            m[6] = int(wait <= target_of(targets, service))
     elif type_ == "ticket.finished":
-        m[2] = 1
         s = _number(doc.get("service_s"))
-        if s is not None:
-            m[10], m[7] = s, 1
+        sparse = ((2, 1),) if s is None else ((2, 1), (10, s), (7, 1))
     elif type_ == "ticket.noshow":
-        m[3] = 1
+        sparse = ((3, 1),)
     else:
-        m[4] = 1
         score = _number(doc.get("score"))
-        if score is not None:
-            m[11], m[8] = score, 1
-            m[5] = int(score >= SATISFIED_MIN)
-    return Contribution(hour_of(ts), service, counter[:200], tuple(m))
+        sparse = ((4, 1),) if score is None else ((4, 1), (11, score), (8, 1), (5, int(score >= SATISFIED_MIN)))
+    for i, v in sparse:
+        m[i] = v
+    return Contribution(hour_of(ts), service, counter[:200], tuple(m), sparse)
 
 
-def _merge(into: list, m: tuple) -> None:
-    for i in range(WAIT_MAX):
-        into[i] += m[i]
-    w = m[WAIT_MAX]
+def _merge(into: list, c: Contribution) -> None:
+    for i, v in c.sparse:          # one to three measures an event: not all thirteen
+        into[i] += v
+    w = c.measures[WAIT_MAX]
     if w is not None and (into[WAIT_MAX] is None or w > into[WAIT_MAX]):
         into[WAIT_MAX] = w
 
@@ -120,12 +120,18 @@ class Sums:
         self.day: dict[tuple, list] = {}
 
     def add(self, branch: str, day: str, c: Contribution) -> None:
-        for table, key in ((self.hour, (branch, day, c.hour, c.service, c.counter)), (self.day, (day, branch, c.service))):
-            cur = table.get(key)
-            if cur is None:
-                table[key] = list(c.measures)
-            else:
-                _merge(cur, c.measures)
+        key = (branch, day, c.hour, c.service, c.counter)
+        cur = self.hour.get(key)
+        if cur is None:
+            self.hour[key] = list(c.measures)
+        else:
+            _merge(cur, c)
+        key = (day, branch, c.service)
+        cur = self.day.get(key)
+        if cur is None:
+            self.day[key] = list(c.measures)
+        else:
+            _merge(cur, c)
 
     def __bool__(self) -> bool:
         return bool(self.day)
@@ -140,35 +146,35 @@ def _upsert_sql(table: str, key: tuple[str, ...], dialect: str) -> str:
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)}")
 
 
-_KEY_TYPES = {"branch": "text", "day": "text", "hour": "integer", "service": "text", "counter": "text"}
-_MEASURE_TYPES = ["bigint"] * len(COUNTS) + ["float8"] * (len(SUMS) + 1)
+def _pg_staging(table: str) -> str:
+    """A temporary twin of `table` that empties at each commit (PostgreSQL)."""
+    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {table}_in (LIKE {table}) ON COMMIT DELETE ROWS"
 
 
 def _pg_upsert_sql(table: str, key: tuple[str, ...]) -> str:
-    """As `_upsert_sql`, all rows in one statement: one binary array per column (psycopg's ``%b``),
-    so the text is the same for every batch (prepared once) and no value is escaped as text."""
-    arrays = ", ".join(f"%b::{t}[]" for t in [_KEY_TYPES[k] for k in key] + _MEASURE_TYPES)
+    """As `_upsert_sql`, from the rows copied into the temporary twin, in key order (the order
+    concurrent writers lock rows in)."""
+    cols = ", ".join(key + MEASURES)
     values = _upsert_sql(table, key, "postgres")
     head, tail = values.split(" VALUES ", 1)
-    return f"{head} SELECT * FROM unnest({arrays}) {tail.split(') ', 1)[1]}"
-
-
-def _columns(rows: list[tuple], nkey: int) -> list[list]:
-    cols = [list(c) for c in zip(*rows)]
-    for i in range(nkey, nkey + len(COUNTS)):
-        cols[i] = [int(v) for v in cols[i]]
-    for i in range(nkey + len(COUNTS), len(cols)):
-        cols[i] = [None if v is None else float(v) for v in cols[i]]
-    return cols
+    return f"{head} SELECT {cols} FROM {table}_in ORDER BY {', '.join(key)} {tail.split(') ', 1)[1]}"
 
 
 def upsert(conn: Any, sums: Sums) -> None:
-    """Add `sums` to both rollup tables (inside the caller's transaction)."""
+    """Add `sums` to both rollup tables (inside the caller's transaction). On PostgreSQL the rows
+    go in by COPY (formatted in psycopg's C code) into a temporary table, then one prepared upsert."""
     if not sums:
         return
     for table, key, part in (("rollup_hour", HOUR_KEY, sums.hour), ("rollup_day", DAY_KEY, sums.day)):
         rows = [(*k, *part[k]) for k in sorted(part)]
         if conn.dialect == "postgres":
-            conn.raw.execute(_pg_upsert_sql(table, key), _columns(rows, len(key)), prepare=True)
+            with conn.raw.cursor() as cur:
+                if table not in conn.made:
+                    cur.execute(_pg_staging(table))
+                    conn.made.add(table)
+                with cur.copy(f"COPY {table}_in ({', '.join(key + MEASURES)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_pg_upsert_sql(table, key), prepare=True)
         else:
             conn.executemany(_upsert_sql(table, key, conn.dialect), rows)
