@@ -83,9 +83,11 @@ class PinGuard:
     FILE = "admin_pin_lockout.json"
 
     def __init__(self, stored_hash: str | None, data_dir: str | os.PathLike, *, free_tries: int = 3,
-                 base_s: float = 30.0, max_s: float = 900.0, now: Callable[[], float] = time.time) -> None:
+                 base_s: float = 30.0, max_s: float = 900.0, now: Callable[[], float] = time.time,
+                 file: str | None = None) -> None:
+        """`file`: the lockout's file in `data_dir` (default `FILE`; each clerk has their own)."""
         self.stored_hash = stored_hash
-        self.path = Path(data_dir) / self.FILE
+        self.path = Path(data_dir) / (file or self.FILE)
         self.free_tries = free_tries
         self.base_s = base_s
         self.max_s = max_s

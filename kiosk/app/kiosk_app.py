@@ -130,9 +130,12 @@ class KioskApp:
         return self.loop.submit(lambda: fn(self.engine))
 
     def issue(self, service: str, *, priority: bool = False, member: str | None = None,
-              tier: str | None = None) -> Future[IssuedTicket]:
-        """Take a ticket; `tier` (an id of `settings.tiers`) is the priority tier of a priority ticket."""
-        return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier))
+              tier: str | None = None, form: dict[str, Any] | None = None,
+              assisted: bool = False) -> Future[IssuedTicket]:
+        """Take a ticket; `tier` (an id of `settings.tiers`) is the priority tier of a priority ticket;
+        `form`: pre-acceptance values for the service's form; `assisted`: an elderly or assisted customer."""
+        return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier, form=form,
+                                           assisted=assisted))
 
     def call_next(self, counter: int) -> Future[CallResult | None]:
         return self._run(lambda e: e.call_next(counter))
@@ -152,8 +155,14 @@ class KioskApp:
     def noshow(self, counter: int) -> Future[tuple[str, bool]]:
         return self._run(lambda e: e.noshow(counter))
 
-    def transfer(self, counter: int, service: str) -> Future[str]:
-        return self._run(lambda e: e.transfer(counter, service))
+    def transfer(self, counter: int, service: str | None = None, *, to_counter: int | None = None,
+                 to_clerk: str | None = None, note: str | None = "") -> Future[str]:
+        """To the queue of `service`, or reserved for `to_counter` / `to_clerk`; `note` travels with it."""
+        return self._run(lambda e: e.transfer(counter, service, to_counter=to_counter, to_clerk=to_clerk, note=note))
+
+    def release(self, number: str) -> Future[str]:
+        """A reserved waiting ticket goes back to the normal order."""
+        return self._run(lambda e: e.release(number))
 
     def rate(self, number: str, score: int) -> Future[str]:
         return self._run(lambda e: e.rate(number, score))
@@ -161,8 +170,27 @@ class KioskApp:
     def rate_at_counter(self, counter: int, score: int) -> Future[str]:
         return self._run(lambda e: e.rate_at_counter(counter, score))
 
-    def set_counter(self, counter: int, state: str) -> Future[str]:
-        return self._run(lambda e: e.set_counter(counter, state))
+    def set_counter(self, counter: int, state: str, reason: str | None = None) -> Future[str]:
+        """Open, pause (with a reason of ``[[pause_reasons]]``) or close a counter."""
+        return self._run(lambda e: e.set_counter(counter, state, reason))
+
+    def sign_in(self, counter: int, clerk_id: str) -> Future[dict[str, Any]]:
+        """The clerk works at `counter` now (moved from any other; PIN checked by `ClerkBook.verify`)."""
+        return self._run(lambda e: e.sign_in(counter, clerk_id))
+
+    def sign_out(self, counter: int) -> Future[str | None]:
+        return self._run(lambda e: e.sign_out(counter))
+
+    def counter_clerk(self, counter: int) -> Future[str | None]:
+        return self._run(lambda e: e.counter_clerk(counter))
+
+    def waiting_list(self, counter: int) -> Future[list[dict[str, Any]]]:
+        """The tickets waiting for `counter`, in the order it will call them."""
+        return self._run(lambda e: e.waiting_list(counter))
+
+    def clerk_day(self, clerk_id: str) -> Future[dict[str, Any]]:
+        """The clerk's figures today."""
+        return self._run(lambda e: e.clerk_day(clerk_id))
 
     def set_service_hours(self, prefix: str, hours: list[str]) -> Future[list[str]]:
         return self._run(lambda e: e.set_service_hours(prefix, hours))

@@ -63,15 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
                         ("finish", "the counter finished its customer")):
         p = add(name, cmd_counter_action, help_)
         p.add_argument("counter", type=int)
-    p = add("transfer", cmd_transfer, "send the counter's customer to another service")
+    p = add("transfer", cmd_transfer, "send the counter's customer to another service, counter or clerk")
     p.add_argument("counter", type=int)
-    p.add_argument("service")
+    p.add_argument("service", nargs="?", help="the service's queue (default: the ticket's own, with --to-*)")
+    p.add_argument("--to-counter", type=int, help="reserve the ticket for this counter (called there next)")
+    p.add_argument("--to-clerk", help="reserve the ticket for this clerk (called next where they sign in)")
+    p.add_argument("--note", default="", help="a note that goes with the ticket")
     p = add("rate", cmd_rate, "record a customer's rating (1-5) of a ticket")
     p.add_argument("ticket")
     p.add_argument("score", type=int)
     p = add("counter", cmd_counter_state, "open, pause or close a counter")
     p.add_argument("counter", type=int)
     p.add_argument("state", choices=["open", "pause", "close"])
+    p.add_argument("--reason", help="why a counter is paused: an id of [[pause_reasons]]")
     add("status", cmd_status, "services, waiting people and counters")
     p = add("events", cmd_events, "domain events from the outbox")
     p.add_argument("--since", type=int, default=0, metavar="SEQ", help="events after this seq")
@@ -86,16 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screen", choices=["kiosk", "display", "none"], default="none",
                    help="the Kivy screen to show (none: headless)")
     p.add_argument("--mqtt", metavar="URL", help="report to this MQTT broker (overrides the config)")
+    p.add_argument("--lan", metavar="HOST:PORT",
+                   help="serve the hall web app (counter caller, floor guide, API) here (overrides [lan])")
     p = add("replay", cmd_replay, "replay a recorded day and write the estimates printed on each ticket")
     p.add_argument("day_dir")
     p.add_argument("--out", required=True)
     add("check-config", cmd_check_config, "validate the configuration and print it")
     # sub-commands kept beside what they drive (their heavy imports stay inside the handlers)
+    from kiosk.cli import clerk as clerk_cli
     from kiosk.cli import hq as hq_cli
     from kiosk.cli import ops as ops_cli
     from kiosk.cli import simday as simday_cli
     from kiosk.cli import stats as stats_cli
-    for module in (hq_cli, stats_cli, ops_cli, simday_cli):
+    for module in (hq_cli, stats_cli, ops_cli, simday_cli, clerk_cli):
         module.add_parsers(sub, g)
     return parser
 
@@ -166,8 +173,13 @@ def cmd_counter_action(args: argparse.Namespace) -> None:
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
-    ticket = _engine(args).transfer(args.counter, args.service)
-    _out(args, f"{ticket} → service {args.service.upper()}", {"ticket": ticket, "service": args.service.upper()})
+    ticket = _engine(args).transfer(args.counter, args.service, to_counter=args.to_counter, to_clerk=args.to_clerk,
+                                    note=args.note)
+    service = args.service.upper() if args.service else None
+    to = (f"counter {args.to_counter}" if args.to_counter is not None else
+          f"clerk {args.to_clerk}" if args.to_clerk else f"service {service}")
+    _out(args, f"{ticket} → {to}", {"ticket": ticket, "service": service, "to_counter": args.to_counter,
+                                     "to_clerk": args.to_clerk})
 
 
 def cmd_rate(args: argparse.Namespace) -> None:
@@ -177,7 +189,7 @@ def cmd_rate(args: argparse.Namespace) -> None:
 
 def cmd_counter_state(args: argparse.Namespace) -> None:
     state = {"open": "open", "pause": "paused", "close": "closed"}[args.state]
-    result = _engine(args).set_counter(args.counter, state)
+    result = _engine(args).set_counter(args.counter, state, args.reason)
     _out(args, f"counter {args.counter} {result}", {"counter": args.counter, "state": result})
 
 

@@ -198,6 +198,8 @@ def print_stats(data: dict[str, Any], out: TextIO | None = None) -> None:
     table(["counter", "days", *COUNTER_HEAD, "busy h"],
           [[c["name"], c["days_active"], *_figures(c, arrivals=False), f"{(c['counter_time_s'] or 0) / 3600:.1f}"]
            for c in data["counters"]], out)
+    if data.get("clerks"):
+        print_clerks(data["clerks"], out)
     p = data["profile"]
     print(f"\nbusy/idle profile: mean arrivals per hour by weekday (busy ≥ {p['busy_factor']:g} × mean "
           f"{p['mean']:g}, idle ≤ {p['idle_factor']:g} ×; ↑ busy, ↓ idle)", file=out)
@@ -246,6 +248,19 @@ def print_targets(data: dict[str, Any], out: TextIO) -> None:
         rows.append([f"tier {t['tier']} {t['name'].get('en', '')}", s["ratings"], _p(s["share"]), _p(s["target"]),
                      _met(s["share"], s["target"])])
     table(["", "ratings", "share", "target", "met"], rows, out)
+
+
+def print_clerks(clerks: list[dict[str, Any]], out: TextIO) -> None:
+    """The report per clerk (工号): served, no-shows, transfers, time at the counter (mean, p90, share
+    within the service's limit, with and without pre-acceptance), ratings and satisfaction."""
+    print("\nby clerk (time at the counter: call to finish, minutes; pre: with a pre-acceptance form)", file=out)
+    table(["clerk", "name", "served", "noshow", "transf", "svc", "p90", "within", "ratings", "satisf",
+           "svc pre", "svc no pre"],
+          [[c["clerk"], c["name"] or "(removed)", c["served"], c["noshows"], c["transfers"],
+            _m(c["service_time"]["mean_s"]), _m(c["service_time"]["p90_s"]), _p(c["counter_limit"]["share"]),
+            c["satisfaction"]["ratings"], _p(c["satisfaction"]["share"]),
+            _m(c["pre_acceptance"]["with"]["mean_s"]), _m(c["pre_acceptance"]["without"]["mean_s"])]
+           for c in clerks], out)
 
 
 def _met(share: float | None, target: float) -> str:

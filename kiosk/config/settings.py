@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kiosk.config.hardware import HardwareConfig
+from kiosk.config.lan import LanConfig
 from kiosk.config.mqtt import MqttConfig
 from kiosk.config.problems import KeyedError, describe
 from kiosk.config.strict import TOML_ARRAY, StrictModel
@@ -91,6 +92,8 @@ class Policy(StrictModel):
     repeat_guard_s: float = Field(2.0, ge=0, le=60)
     rating_window_s: float = Field(30.0, ge=0, le=600,
                                    description="a pad press this long after a finish still rates that customer")
+    pause_reason_required: bool = Field(
+        True, description="with [[pause_reasons]] configured, a pause names one of them")
 
 
 class Tier(StrictModel):
@@ -100,6 +103,44 @@ class Tier(StrictModel):
     name: Names
     target_wait_min: float = Field(10, gt=0, le=600, description="a ticket of this tier is called within this")
     satisfaction_target: float | None = Field(None, ge=0, le=1, description="default: alerts.satisfaction_target")
+
+
+class Choice(StrictModel):
+    """One answer of a `choice` field of a pre-acceptance form."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: Names
+
+
+class FormField(StrictModel):
+    """One field of a service's pre-acceptance form (预受理): `text`, `choice` (one of `choices`)
+    or `yesno` (true/false)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    type: Literal["text", "choice", "yesno"]
+    label: Names
+    choices: list[Choice] = Field(default_factory=list, max_length=50)
+    required: bool = False
+    max_length: int = Field(200, ge=1, le=1000, description="text fields: the longest answer taken")
+
+    @model_validator(mode="after")
+    def _choices(self) -> FormField:
+        if self.type == "choice" and not self.choices:
+            raise ValueError(f"field {self.id!r} is a choice and needs choices")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"field {self.id!r} is {self.type}: only a choice field has choices")
+        ids = [c.id for c in self.choices]
+        for i, c in enumerate(ids):
+            if c in ids[:i]:
+                raise ValueError(f"field {self.id!r} lists choice {c!r} twice")
+        return self
+
+
+class PauseReason(StrictModel):
+    """Why a counter is paused (lunch, training, back office…)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: Names
 
 
 class Service(StrictModel):
@@ -117,6 +158,8 @@ class Service(StrictModel):
     self_service: Names | None = None
     tier: str | None = Field(None, description="vip services: the tier of their tickets (default: the lowest)")
     counter_limit_min: float = Field(10, gt=0, le=600, description="time at the counter (临柜) before a long-service alert")
+    form: list[FormField] = Field(default_factory=list, max_length=30,
+                                  description="the pre-acceptance form filled in before the call (none: no form)")
 
     @field_validator("numbers")
     @classmethod
@@ -201,7 +244,9 @@ class Settings(StrictModel):
     store: StoreConfig = StoreConfig()
     hardware: HardwareConfig = HardwareConfig()
     mqtt: MqttConfig = MqttConfig()
+    lan: LanConfig = LanConfig()
     ui: UiConfig = UiConfig()
+    pause_reasons: list[PauseReason] = Field(default_factory=list, max_length=30)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -231,7 +276,18 @@ class Settings(StrictModel):
             if s.tier is not None and s.tier not in tier_ids:
                 raise KeyedError(("services", s_i, "tier"),
                                   f"unknown tier {s.tier!r} (known: {', '.join(tier_ids)})")
+            field_ids = [f.id for f in s.form]
+            for f_i, fid in enumerate(field_ids):
+                if fid in field_ids[:f_i]:
+                    raise KeyedError(("services", s_i, "form", f_i, "id"), f"duplicate form field {fid!r}")
+        reason_ids = [r.id for r in self.pause_reasons]
+        for i, r in enumerate(reason_ids):
+            if r in reason_ids[:i]:
+                raise KeyedError(("pause_reasons", i, "id"), f"duplicate pause reason {r!r}")
         return self
+
+    def pause_reason(self, reason_id: str) -> PauseReason | None:
+        return next((r for r in self.pause_reasons if r.id == reason_id), None)
 
     def tier_rank(self, tier_id: str) -> int:
         """A ticket's `priority`: 1 for the first (highest) tier, 2 for the next…; 0 is a normal ticket."""

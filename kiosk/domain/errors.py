@@ -70,3 +70,39 @@ class PrinterUnavailable(QueueError):
 
 class StoreError(KioskError):
     """The database cannot be opened or migrated."""
+
+
+class BadField(QueueError, ValueError):
+    """A value handed in (a form field, a note, a pause reason…) is refused; `field` names it."""
+
+    code = "bad_field"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class UnknownClerk(QueueError, LookupError):
+    code = "unknown_clerk"
+
+
+class AccessDenied(KioskError):
+    """A PIN was refused; nothing was opened."""
+
+    code = "access_denied"
+
+
+class BadPin(AccessDenied):
+    """A wrong clerk ID or PIN (the two are not told apart)."""
+
+    code = "bad_pin"
+
+
+class LockedOut(AccessDenied):
+    """Too many wrong PINs: no PIN is tried for `locked_s` seconds."""
+
+    code = "locked_out"
+
+    def __init__(self, message: str, locked_s: float) -> None:
+        super().__init__(message)
+        self.locked_s = locked_s

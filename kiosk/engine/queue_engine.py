@@ -21,13 +21,16 @@ from kiosk.config.settings import Service, Settings, parse_hours
 from kiosk.domain import errors
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.model import CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
-from kiosk.domain.policy import CallingRule, Candidate
+from kiosk.domain.policy import CallingRule
 from kiosk.domain.timeline import HallTime
 from kiosk.engine.business_day import current_day
+from kiosk.engine.counter_desk import CounterDesk
 from kiosk.engine.estimation import Estimator, EstimatorFeed, default_estimator
 from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people_ahead_of_new
 from kiosk.engine.issuing import next_number, override_hours, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
+from kiosk.engine.preacceptance import check_assisted, check_form
+from kiosk.engine.routing import TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting
 from kiosk.engine.transaction import Transactions, Tx
 from kiosk.estimate import HallView
 from kiosk.storage.store import OutboxEvent, Store
@@ -35,7 +38,9 @@ from kiosk.storage.store import OutboxEvent, Store
 log = logging.getLogger(__name__)
 
 
-class QueueEngine:
+class QueueEngine(CounterDesk, TicketRouting):
+    """The queue; its parts `CounterDesk` (clerks, pauses) and `TicketRouting` (transfers, waiting list)."""
+
     def __init__(self, store: Store, settings: Settings, clock: Clock | None = None,
                  estimator: Estimator | None = None) -> None:
         self.store = store
@@ -97,26 +102,30 @@ class QueueEngine:
 
     # -- issuing ----------------------------------------------------------------------------
     def issue(self, service: str, priority: bool = False, member: str | None = None,
-              tier: str | None = None, issued_via: str | None = None) -> IssuedTicket:
+              tier: str | None = None, issued_via: str | None = None, *, form: dict[str, Any] | None = None,
+              assisted: bool = False) -> IssuedTicket:
         """Take a ticket. A priority ticket (`priority`, a `tier` id, or a service whose tickets
         are all priority) gets the tier's rank: `tier`, else the service's tier, else the lowest.
-        `issued_via` 'button': a take-ticket button's (voided if its print fails)."""
+        `issued_via` 'button': a take-ticket button's (voided if its print fails). `form`: the
+        pre-acceptance values (`kiosk.engine.preacceptance`); `assisted`: an elderly or assisted customer."""
         svc = self._service(service)
         rank = self.settings.tier_rank(tier) if tier is not None else 0
+        stored_form, assisted = check_form(svc, form), check_assisted(assisted)
         with self.transaction() as tx:
             self._check_available(tx, svc)
             number, seq = next_number(tx, svc)
             prio = rank or (self.settings.default_rank(svc) if (priority or svc.priority == "vip") else 0)
             cur = tx.conn.execute(
                 "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member, "
-                "issued_via) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?)",
+                "issued_via, form, assisted) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)",
                 (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member,
-                 issued_via))
+                 issued_via, stored_form, int(assisted)))
             tid = cur.lastrowid
             estimate, ahead = self._forecast(self.hall_view(tx), tid)
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
             self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
-                       priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"))
+                       priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"),
+                       **({"pre_accepted": True} if stored_form else {}), **({"assisted": True} if assisted else {}))
             return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day)
 
     def availability(self, tx: Tx | None, svc: Service) -> str | None:
@@ -177,10 +186,10 @@ class QueueEngine:
             row = open_counter(tx, self._counters, counter)
             if row["ticket_id"] is not None:
                 self._finish(tx, counter)
-            cfg = self._counters[counter]
-            waiting = [Candidate(r[0], r[1], r[2], r[3]) for r in tx.conn.execute(
-                "SELECT id, service, priority, queued_t FROM tickets WHERE state = 'waiting' AND service IN (%s)"
-                % ",".join("?" * len(cfg.services)), cfg.services)]
+            reserved = reserved_waiting(tx.conn, counter, row["clerk"])
+            if reserved:    # transferred to this counter or its clerk: before the rule's order
+                return self._call(tx, counter, reserved[0]["id"])
+            waiting = [candidate(r) for r in unreserved_waiting(tx.conn, self._counters[counter].services)]
             pick = self._rules[counter].choose(waiting, tx.now)
             if pick is None:
                 return None
@@ -192,7 +201,11 @@ class QueueEngine:
             row = open_counter(tx, self._counters, counter)
             t = find_ticket(tx, number, ("waiting",))
             cfg = self._counters[counter]
-            if t["service"] not in cfg.services:
+            why_not = reserved_elsewhere(t, counter, row["clerk"])
+            if why_not:
+                raise errors.IllegalState(why_not)
+            reserved_here = t["reserved_counter"] is not None or t["reserved_clerk"] is not None
+            if t["service"] not in cfg.services and not reserved_here:
                 raise errors.IllegalState(f"counter {counter} does not serve service {t['service']} "
                                           f"(it serves {', '.join(cfg.services)})")
             if row["ticket_id"] is not None:
@@ -202,11 +215,17 @@ class QueueEngine:
     def _call(self, tx: Tx, counter: int, ticket_id: int) -> CallResult:
         t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         wait = max(0.0, tx.now - t["queued_t"])
-        tx.conn.execute("UPDATE tickets SET state = 'called', called_t = ?, called_wall = ?, counter = ? WHERE id = ?",
-                        (tx.now, tx.wall.isoformat(timespec="seconds"), counter, ticket_id))
+        clerk = self._clerk_at(tx, counter)
+        tx.conn.execute("UPDATE tickets SET state = 'called', called_t = ?, called_wall = ?, counter = ?, clerk = ?, "
+                        "reserved_counter = NULL, reserved_clerk = NULL WHERE id = ?",
+                        (tx.now, tx.wall.isoformat(timespec="seconds"), counter, clerk, ticket_id))
         tx.conn.execute("UPDATE counters SET ticket_id = ?, since_t = ? WHERE number = ?", (ticket_id, tx.now, counter))
-        self.emit(tx, EventType.TICKET_CALLED, **ticket_fields(t, counter=counter, wait_s=round(wait, 1)))
+        self.emit(tx, EventType.TICKET_CALLED, **ticket_fields(t, counter=counter, wait_s=round(wait, 1),
+                                                                  **self.clerk_ref(clerk)))
         return CallResult(t["number"], ticket_id, t["service"], counter, wait)
+
+    def _clerk_at(self, tx: Tx, counter: int) -> str | None:
+        return tx.conn.execute("SELECT clerk FROM counters WHERE number = ?", (counter,)).fetchone()[0]
 
     def recall(self, counter: int) -> CallResult:
         with self.transaction() as tx:
@@ -214,7 +233,8 @@ class QueueEngine:
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is already being served at counter {counter}")
             tx.conn.execute("UPDATE tickets SET recalls = recalls + 1 WHERE id = ?", (t["id"],))
-            self.emit(tx, EventType.TICKET_RECALLED, **ticket_fields(t, counter=counter, recalls=t["recalls"] + 1))
+            self.emit(tx, EventType.TICKET_RECALLED, **ticket_fields(t, counter=counter, recalls=t["recalls"] + 1,
+                                                                    **self.clerk_ref(self._clerk_at(tx, counter))))
             return CallResult(t["number"], t["id"], t["service"], counter, max(0.0, t["called_t"] - t["queued_t"]))
 
     def start(self, counter: int) -> str:
@@ -223,9 +243,11 @@ class QueueEngine:
             t = ticket_at(tx, self._counters, counter)
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is already being served at counter {counter}")
-            tx.conn.execute("UPDATE tickets SET state = 'serving', started_t = ? WHERE id = ?", (tx.now, t["id"]))
+            clerk = self._clerk_at(tx, counter)
+            tx.conn.execute("UPDATE tickets SET state = 'serving', started_t = ?, clerk = coalesce(?, clerk) WHERE id = ?",
+                            (tx.now, clerk, t["id"]))
             self.emit(tx, EventType.TICKET_STARTED, **ticket_fields(
-                t, counter=counter, walk_s=round(max(0.0, tx.now - t["called_t"]), 1)))
+                t, counter=counter, walk_s=round(max(0.0, tx.now - t["called_t"]), 1), **self.clerk_ref(clerk)))
             return t["number"]
 
     def finish(self, counter: int) -> str:
@@ -235,13 +257,14 @@ class QueueEngine:
     def _finish(self, tx: Tx, counter: int) -> str:
         t = ticket_at(tx, self._counters, counter)
         service_s = max(0.0, tx.now - t["called_t"])
+        clerk = self._clerk_at(tx, counter)
         tx.conn.execute("UPDATE tickets SET state = 'done', finished_t = ?, finished_wall = ?, "
-                        "started_t = coalesce(started_t, called_t) WHERE id = ?",
-                        (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
+                        "started_t = coalesce(started_t, called_t), clerk = coalesce(?, clerk) WHERE id = ?",
+                        (tx.now, tx.wall.isoformat(timespec="seconds"), clerk, t["id"]))
         tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
         self.emit(tx, EventType.TICKET_FINISHED, **ticket_fields(
             t, counter=counter, service_s=round(service_s, 1),
-            wait_s=round(max(0.0, t["called_t"] - t["queued_t"]), 1)))
+            wait_s=round(max(0.0, t["called_t"] - t["queued_t"]), 1), **self.clerk_ref(clerk or t["clerk"])))
         return t["number"]
 
     def noshow(self, counter: int) -> tuple[str, bool]:
@@ -251,37 +274,19 @@ class QueueEngine:
             if t["state"] != TicketState.CALLED:
                 raise errors.IllegalState(f"ticket {t['number']} is being served: finish it instead")
             requeue = self.settings.policy.noshow_requeue and t["noshows"] == 0
+            clerk = self._clerk_at(tx, counter) or t["clerk"]
             if requeue:
                 tx.conn.execute("UPDATE tickets SET state = 'waiting', noshows = noshows + 1, queued_t = ?, "
-                                "counter = NULL, called_t = NULL WHERE id = ?", (tx.now, t["id"]))
+                                "counter = NULL, called_t = NULL, clerk = NULL WHERE id = ?", (tx.now, t["id"]))
             else:
                 tx.conn.execute("UPDATE tickets SET state = 'noshow', noshows = noshows + 1, finished_t = ?, "
-                                "finished_wall = ? WHERE id = ?", (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
+                                "finished_wall = ?, clerk = ? WHERE id = ?",
+                                (tx.now, tx.wall.isoformat(timespec="seconds"), clerk, t["id"]))
             tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
             self.emit(tx, EventType.TICKET_NOSHOW, **ticket_fields(
-                t, counter=counter, requeued=requeue, service_s=round(max(0.0, tx.now - t["called_t"]), 1)))
+                t, counter=counter, requeued=requeue, service_s=round(max(0.0, tx.now - t["called_t"]), 1),
+                **self.clerk_ref(clerk)))
             return t["number"], requeue
-
-    def transfer(self, counter: int, service: str) -> str:
-        """Send the counter's customer to another service, keeping their place in time."""
-        svc = self._service(service)
-        with self.transaction() as tx:
-            t = ticket_at(tx, self._counters, counter)
-            if svc.prefix == t["service"]:
-                raise errors.IllegalState(f"ticket {t['number']} is already in service {svc.prefix}")
-            service_s = max(0.0, tx.now - t["called_t"])
-            tx.conn.execute("UPDATE tickets SET state = 'transferred', finished_t = ?, finished_wall = ? WHERE id = ?",
-                            (tx.now, tx.wall.isoformat(timespec="seconds"), t["id"]))
-            cur = tx.conn.execute(
-                "INSERT INTO tickets (day, number, service, seq, priority, state, origin_id, issued_t, queued_t, "
-                "issued_wall, member, printed) VALUES (?, ?, ?, NULL, ?, 'waiting', ?, ?, ?, ?, ?, ?)",
-                (tx.day, t["number"], svc.prefix, t["priority"], t["origin_id"] or t["id"], t["issued_t"],
-                 t["queued_t"], t["issued_wall"], t["member"], t["printed"]))
-            tx.conn.execute("UPDATE counters SET ticket_id = NULL, since_t = ? WHERE number = ?", (tx.now, counter))
-            self.emit(tx, EventType.TICKET_TRANSFERRED, **ticket_fields(
-                t, counter=counter, to_service=svc.prefix, new_ticket_id=cur.lastrowid,
-                service_s=round(service_s, 1)))
-            return t["number"]
 
     def rate(self, number: str, score: int) -> str:
         """A customer's rating (1–5) of a ticket named by its number (console, CLI, HQ)."""
@@ -327,28 +332,9 @@ class QueueEngine:
         if t["rating"] is not None:
             raise errors.IllegalState(f"ticket {t['number']} has already been rated")
         tx.conn.execute("UPDATE tickets SET rating = ?, rated_via = ? WHERE id = ?", (score, via, t["id"]))
-        self.emit(tx, EventType.TICKET_RATED, **ticket_fields(t, counter=t["counter"], score=score, via=via))
+        self.emit(tx, EventType.TICKET_RATED, **ticket_fields(t, counter=t["counter"], score=score, via=via,
+                                                                 **self.clerk_ref(t["clerk"])))
         return t["number"]
-
-    # -- counters ---------------------------------------------------------------------------
-    def set_counter(self, counter: int, state: str) -> str:
-        try:
-            target = CounterState(state)
-        except ValueError:
-            raise errors.IllegalState(f"a counter can be open, paused or closed, not {state!r}") from None
-        with self.transaction() as tx:
-            row = counter_row(tx, self._counters, counter)
-            if row["state"] == target:
-                return target.value
-            if target == CounterState.CLOSED and row["ticket_id"] is not None:
-                t = tx.conn.execute("SELECT number FROM tickets WHERE id = ?", (row["ticket_id"],)).fetchone()
-                raise errors.IllegalState(f"counter {counter} still has ticket {t[0]}: finish, transfer or mark it "
-                                          "a no-show first")
-            tx.conn.execute("UPDATE counters SET state = ? WHERE number = ?", (target.value, counter))
-            kind = {CounterState.OPEN: EventType.COUNTER_OPENED, CounterState.PAUSED: EventType.COUNTER_PAUSED,
-                    CounterState.CLOSED: EventType.COUNTER_CLOSED}[target]
-            self.emit(tx, kind, counter=counter)
-            return target.value
 
     # -- devices, printing, HQ --------------------------------------------------------------
     def record_print(self, ticket_id: int, ok: bool, reason: str = "", kind: str | None = None) -> None:

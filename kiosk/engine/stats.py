@@ -9,9 +9,8 @@ aggregate of facts. docs/statistics.md defines each figure.
 Time buckets: a fact falls in the local wall-clock hour of its own instant (arrival: issue
 time; wait and service level: call time; served, no-show, transfer, service time and
 rating: finish time; a ticket never called: its issue time), and in the business day (``tickets.day``) of its ticket for days,
-ISO weeks and months. Staff = counter for now (the store does not record who sits at a
-counter); the figures are repeated under ``staff`` so the reports keep their shape when
-log-ins arrive.
+ISO weeks and months. ``staff`` repeats the counters' figures; ``clerks`` has the figures of
+each clerk who signed in at a counter (`kiosk.engine.clerk_stats`).
 
 Staffing: Erlang C (M/M/N) per hour — the smallest number of counters N with
 P(wait ≤ target wait) ≥ target share for the hour's mean arrival rate and service time.
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from kiosk.engine.clerk_stats import clerk_figures
 from kiosk.engine.satisfaction import SATISFIED_MIN
 from kiosk.engine.stats_targets import add_targets
 
@@ -348,8 +348,9 @@ def compute(conn: sqlite3.Connection, date_from: date, date_to: date, settings: 
     out["counters"] = counters
     add_targets(out, [(f.service, f.counter, f.value) for f in facts if f.kind == DONE and f.value is not None],
                 conn, settings)
-    out["staff"] = {"basis": "counter", "note": "staff = counter until staff log-ins are recorded",
+    out["staff"] = {"basis": "counter", "note": "staff = counter; per clerk signed in: clerks",
                     "staff": [{**c, "staff": f"counter {c['counter']}"} for c in counters]}
+    out["clerks"] = clerk_figures(conn, date_from.isoformat(), date_to.isoformat(), settings)
     out["by_hour"], out["staffing"] = _by_hour(facts, open_days, settings, target_share)
     out["by_weekday"] = _by_weekday(facts, open_days)
     out["profile"] = busy_idle_profile(arrivals, open_days)

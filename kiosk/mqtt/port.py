@@ -39,8 +39,8 @@ class KioskPort(Protocol):
     def read_snapshot(self) -> Future[dict[str, Any]]:
         """The same without waiting for it."""
 
-    def set_counter(self, counter: int, state: str) -> Future[str]:
-        """Open, pause or close a counter; the Future gives the new state."""
+    def set_counter(self, counter: int, state: str, reason: str | None = None) -> Future[str]:
+        """Open, pause (with one of the configured reasons) or close a counter; the Future gives the new state."""
 
     def set_service_hours(self, prefix: str, hours: list[str]) -> Future[list[str]]:
         """Today's opening hours of a service; the Future gives the hours now in force."""

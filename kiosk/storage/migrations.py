@@ -103,6 +103,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN issued_via TEXT;
     ALTER TABLE tickets ADD COLUMN rated_via TEXT;
     """,
+    # 4: clerks (工号) and their PIN hashes; the clerk signed in at each counter (at one counter at a
+    #    time) and why a counter is paused; per ticket the clerk who served it, the counter or clerk
+    #    it is reserved for after a transfer, the transfer note, the pre-acceptance form (JSON) and
+    #    the "assisted" flag; a per-kiosk secret for the pseudonymous clerk_ref sent to HQ
+    """
+    CREATE TABLE clerks (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        pin_hash TEXT NOT NULL,
+        added TEXT NOT NULL
+    );
+    ALTER TABLE counters ADD COLUMN clerk TEXT;
+    ALTER TABLE counters ADD COLUMN pause_reason TEXT;
+    CREATE UNIQUE INDEX counters_one_clerk ON counters(clerk) WHERE clerk IS NOT NULL;
+    ALTER TABLE tickets ADD COLUMN clerk TEXT;
+    ALTER TABLE tickets ADD COLUMN reserved_counter INTEGER;
+    ALTER TABLE tickets ADD COLUMN reserved_clerk TEXT;
+    ALTER TABLE tickets ADD COLUMN note TEXT;
+    ALTER TABLE tickets ADD COLUMN form TEXT;
+    ALTER TABLE tickets ADD COLUMN assisted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tickets_clerk ON tickets(clerk, day) WHERE clerk IS NOT NULL;
+    CREATE TABLE kiosk_secret (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        secret TEXT NOT NULL
+    );
+    INSERT INTO kiosk_secret (id, secret) VALUES (1, lower(hex(randomblob(32))));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
