@@ -29,7 +29,7 @@ from kiosk.engine.queue_engine import QueueEngine  # noqa: E402
 from kiosk.storage.store import Store  # noqa: E402
 from tests.kit.settings import CN  # noqa: E402
 
-pytest_plugins = ["tests.kit.mqtt_fixtures", "tests.kit.pg_fixtures"]
+pytest_plugins = ["tests.kit.mqtt_fixtures", "tests.kit.pg_fixtures", "tests.kit.browser_fixtures"]
 
 # The engine keeps the queue going when the wait estimator fails (an estimate is advice): it
 # logs the error. In the tests such an error is a bug, and fails the test that caused it.

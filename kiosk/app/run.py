@@ -2,7 +2,8 @@
 
 Start-up order: check the database (restore a corrupt one from the newest backup and report
 the loss; the daily backup itself is `kiosk backup`, run by kiosk-backup.timer), open the
-core, attach the devices, alerts and MQTT, tell systemd we are ready, and ping its watchdog
+core, attach the devices, alerts and MQTT, serve the hall web app (`kiosk.lan`, when `[lan]`,
+`--lan` or `--simulate` asks for it), tell systemd we are ready, and ping its watchdog
 from the core thread (so a hung core is restarted, not just a dead process). Then show the
 Kivy screen, or wait headless for SIGTERM.
 """
@@ -23,6 +24,7 @@ from kiosk.app.attachments import Attachment
 from kiosk.app.kiosk_app import KioskApp, data_dir
 from kiosk.app.outputs import Outputs
 from kiosk.config.settings import Settings, load_settings
+from kiosk.domain.errors import ConfigError, KioskError
 from kiosk.storage.store import db_path
 
 log = logging.getLogger("kiosk.app.run")
@@ -45,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
     viewer = getattr(args, "viewer", False)
     report = None if viewer else _restore_if_corrupt(ddir)
     parts = {} if viewer else parts_of(settings, simulate=args.simulate, mqtt_url=args.mqtt)
+    lan_at = None if viewer else lan_address(settings, simulate=args.simulate, override=getattr(args, "lan", None))
     app = KioskApp(settings, ddir, clock=_clock_from_env(), **parts).start()
+    lan = None
     try:
+        lan = start_lan(app, settings, lan_at, required=bool(getattr(args, "lan", None)) or settings.lan.enabled)
         if report is not None:
             log.error("%s", report.summary())
             app.record_event("device.fault", **report.as_dict()).result(30)
@@ -74,8 +79,43 @@ def run(args: argparse.Namespace) -> int:
                 pass
     finally:
         sdnotify.stopping("stopping")
+        if lan is not None:
+            lan.close()
         app.stop()
     return 0
+
+
+def lan_address(settings: Settings, *, simulate: bool, override: str | None) -> tuple[str, int] | None:
+    """Where the hall web app listens: `--lan HOST:PORT`, else ``[lan]`` when enabled, else this
+    machine only (127.0.0.1, the configured port) under ``--simulate``; None: not served."""
+    if override:
+        host, sep, port = override.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+            raise ConfigError(f"--lan must be HOST:PORT, e.g. 0.0.0.0:8090, not {override!r}")
+        return host.strip("[]"), int(port)
+    if settings.lan.enabled:
+        return settings.lan.bind, settings.lan.port
+    if simulate:
+        return "127.0.0.1", settings.lan.port
+    return None
+
+
+def start_lan(app: KioskApp, settings: Settings, where: tuple[str, int] | None, *, required: bool):
+    """The hall web app started at `where` (`lan_address`; None: not served). When it is not
+    `required` (a bare ``--simulate``), a port in use only costs the demo its web pages (logged)."""
+    if where is None:
+        return None
+    from kiosk.lan.server import LanServer  # starlette and uvicorn only when the hall web app is on
+    server = LanServer(app, where[0], where[1], tls_cert=settings.lan.tls_cert, tls_key=settings.lan.tls_key)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        if required:
+            raise KioskError(str(exc)) from None
+        log.warning("hall web app not served: %s:%d is not free", *where)
+        return None
+    print(f"hall web app on {server.url}/caller and {server.url}/floor", flush=True)
+    return server
 
 
 def parts_of(settings: Settings, *, simulate: bool, mqtt_url: str | None) -> dict[str, Attachment]:

@@ -1,8 +1,8 @@
 """Fixtures for the HQ dashboard tests: one mosquitto (kiosk.sim.broker.Broker) and one
 `python -m kiosk.cli.hq_web serve` for the whole directory, kiosks in their own processes,
 and headless Chromium (Debian's /usr/bin/chromium) driven by Playwright — never
-`playwright install`. Browser tests skip, with the reason, when chromium or Playwright is
-missing; CI installs both. Helpers are in tests/kit/hq_web.py.
+`playwright install` (the session's one browser: tests/kit/browser_fixtures.py). Browser tests
+fail, with the reason, when chromium or Playwright is missing; CI installs both. Helpers are in tests/kit/hq_web.py.
 """
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from kiosk.sim.broker import Broker
-from tests.kit.hq_web import (CHROMIUM, CHROMIUM_ARGS, USERS, Server, _browser_missing, branch_kiosk, login,
-                               new_branch)
+from tests.kit.hq_web import USERS, Server, branch_kiosk, login, new_branch
 from tests.kit.kiosk_child import KioskChild
 
 @pytest.fixture(scope="session")
@@ -62,23 +61,6 @@ def kiosks(hq_broker, tmp_path) -> Iterator[Callable[..., KioskChild]]:
 
 
 # -- the browser --------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    missing = _browser_missing()
-    if missing:
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
 @pytest.fixture
 def new_page(browser, hq_server) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
