@@ -54,6 +54,7 @@ BENCHES: dict[str, Bench] = {
     "soak": Bench([], ["--days", "2"], 3600, optional=True),
     "pi_budget": Bench([], ["--quick"], 3600, optional=True),
     "arm64_run": Bench([], [], 5400, optional=True),
+    "lan_api": Bench([], ["--seconds", "3"], 600, optional=True),
     "power_cut": Bench(["--cuts", "50"], ["--cuts", "3"], 7200, optional=True),
 }
 

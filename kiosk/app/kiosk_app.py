@@ -131,11 +131,12 @@ class KioskApp:
 
     def issue(self, service: str, *, priority: bool = False, member: str | None = None,
               tier: str | None = None, form: dict[str, Any] | None = None,
-              assisted: bool = False) -> Future[IssuedTicket]:
+              assisted: bool = False, issued_via: str | None = None) -> Future[IssuedTicket]:
         """Take a ticket; `tier` (an id of `settings.tiers`) is the priority tier of a priority ticket;
-        `form`: pre-acceptance values for the service's form; `assisted`: an elderly or assisted customer."""
-        return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier, form=form,
-                                           assisted=assisted))
+        `form`: pre-acceptance values for the service's form; `assisted`: an elderly or assisted customer;
+        `issued_via`: where it is handed out when not at this kiosk's printer (`kiosk.app.outputs`)."""
+        return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier,
+                                           issued_via=issued_via, form=form, assisted=assisted))
 
     def call_next(self, counter: int) -> Future[CallResult | None]:
         return self._run(lambda e: e.call_next(counter))

@@ -46,6 +46,25 @@ def virtual_hardware(hw: HardwareConfig) -> HardwareConfig:
     })
 
 
+PRINTED_HERE = (None, "button")
+"""`tickets.issued_via` of the tickets handed out at this kiosk's printer: its touchscreen, console and
+the hall web app's "print" (None), a take-ticket button. Others are handed out where they were taken:
+'qr' (shown as a QR code on a floor tablet), 'device:NAME' (a satellite ticket machine prints it)."""
+
+
+def printed_here(issued_via: str | None) -> bool:
+    return issued_via in PRINTED_HERE
+
+
+def handed_out_where(issued_via: str | None) -> str:
+    """The print verdict's reason of a ticket handed out elsewhere."""
+    if issued_via == "qr":
+        return "handed out as a QR code on a floor tablet"
+    if issued_via and issued_via.startswith("device:"):
+        return f"handed out by the satellite ticket machine {issued_via.removeprefix('device:')}"
+    return f"handed out elsewhere ({issued_via})"
+
+
 class Outputs:
     """The devices of `settings.hardware` (virtual ones with `simulate`), as a `Devices` part of
     the app: built and subscribed to the events when the app starts, closed when it stops."""
@@ -78,7 +97,17 @@ class Outputs:
             handler(self, ev)
 
     def _issued(self, ev: dict[str, Any]) -> None:
-        self._print(self._job(ev, reprint=False))
+        """A new ticket: printed here when it is handed out here; a ticket handed out elsewhere (a
+        QR on a floor tablet, a satellite's own printer) is recorded as handed out, never printed."""
+        via = ev["issued_via"] if "issued_via" in ev else self._issued_via(ev.get("ticket_id"))
+        if printed_here(via):
+            self._print(self._job(ev, reprint=False))
+        elif ev.get("ticket_id") is not None:
+            self.app.record_print(ev["ticket_id"], True, handed_out_where(via))
+
+    def _issued_via(self, ticket_id: int | None) -> str | None:
+        row = self.app.engine.conn.execute("SELECT issued_via FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return row[0] if row else None
 
     def _print(self, job: TicketPrintJob) -> None:
         fut = self.hw.printer.print_ticket(job)
@@ -94,14 +123,10 @@ class Outputs:
         fut.add_done_callback(done)
 
     def _job(self, t: dict[str, Any], *, reprint: bool) -> TicketPrintJob:
-        """The print job of a ticket (a `ticket.issued` event or a ticket row): with its tier's
-        name when it is a priority ticket, the service's self-service hint at a peak (alert
-        level 1 or more, as every reader sees it) and the hall's usually quiet hours."""
+        """The print job of a ticket (a `ticket.issued` event or a ticket row), with the service's
+        self-service hint at a peak (alert level 1 or more, as every reader sees it) and the hall's
+        usually quiet hours."""
         svc = self.settings.service(t["service"])
-        langs = tuple(self.settings.languages.available)
-        est = t.get("estimate_s")
-        issued = t.get("issued") or t.get("issued_wall")
-        tier = self.settings.tier(int(t.get("priority") or 0))
         hint = None
         if svc is not None and svc.self_service is not None:
             engine = self.app.engine
@@ -113,23 +138,7 @@ class Outputs:
                 quiet = self.app.quiet_hours()
             except Exception:  # noqa: BLE001 — a footer line never stops a ticket
                 log.exception("the quiet hours cannot be read; the ticket is printed without them")
-        return TicketPrintJob(
-            number=t.get("ticket") or t.get("number"),
-            service_names=svc.name.model_dump(exclude_none=True) if svc else {"en": t["service"]},
-            branch_name=self.settings.branch.name.model_dump(exclude_none=True),
-            ahead=t.get("ahead"),
-            estimate_s=est,
-            estimate_text={lang: humanize_wait(est or 0.0, lang) for lang in langs} if est is not None else None,
-            issued_at=datetime.fromisoformat(issued) if issued else None,
-            languages=langs,
-            ticket_id=t.get("ticket_id") or t.get("id"),
-            service=t["service"],
-            branch_id=self.settings.branch.id,
-            reprint=reprint,
-            tier_name=tier.name.model_dump(exclude_none=True) if tier is not None else None,
-            self_service=hint,
-            quiet_hours=quiet or None,
-        )
+        return ticket_job(self.settings, t, reprint=reprint, self_service=hint, quiet_hours=quiet or None)
 
     def _call_info(self, ev: dict[str, Any], recall: bool) -> CallInfo:
         c = self.settings.counter(ev["counter"])
@@ -271,6 +280,9 @@ class Outputs:
         if ticket_row.get("state") == "cancelled":
             raise IllegalState(f"ticket {ticket_row.get('number')} was voided (it will never be called): "
                                "it is not printed again")
+        if not printed_here(ticket_row.get("issued_via")):
+            raise IllegalState(f"ticket {ticket_row.get('number')} was {handed_out_where(ticket_row['issued_via'])}"
+                               ": it is not printed here")
         self._print(self._job(ticket_row, reprint=True))
 
     def test_print(self) -> None:
@@ -283,6 +295,34 @@ class Outputs:
     def close(self) -> None:
         if self.hw is not None:
             self.hw.close()
+
+
+def ticket_job(settings: Settings, t: dict[str, Any], *, reprint: bool = False,
+               self_service: dict[str, str] | None = None, quiet_hours: dict[str, str] | None = None) -> TicketPrintJob:
+    """The print job of a ticket (a `ticket.issued` event, a ticket row, or the ticket the main kiosk's
+    API returned to a satellite): with its tier's name when it is a priority ticket."""
+    svc = settings.service(t["service"])
+    langs = tuple(settings.languages.available)
+    est = t.get("estimate_s")
+    issued = t.get("issued") or t.get("issued_wall")
+    tier = settings.tier(int(t.get("priority") or 0))
+    return TicketPrintJob(
+        number=t.get("ticket") or t.get("number"),
+        service_names=svc.name.model_dump(exclude_none=True) if svc else {"en": t["service"]},
+        branch_name=settings.branch.name.model_dump(exclude_none=True),
+        ahead=t.get("ahead"),
+        estimate_s=est,
+        estimate_text={lang: humanize_wait(est or 0.0, lang) for lang in langs} if est is not None else None,
+        issued_at=datetime.fromisoformat(issued) if issued else None,
+        languages=langs,
+        ticket_id=t.get("ticket_id") or t.get("id"),
+        service=t["service"],
+        branch_id=settings.branch.id,
+        reprint=reprint,
+        tier_name=tier.name.model_dump(exclude_none=True) if tier is not None else None,
+        self_service=self_service,
+        quiet_hours=quiet_hours,
+    )
 
 
 class _FaultListener:

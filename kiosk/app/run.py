@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     ddir = data_dir(args.data)
     ddir.mkdir(parents=True, exist_ok=True)
+    if getattr(args, "satellite", None) or settings.satellite.main_url:
+        return run_satellite(args, settings, ddir, stop, t_start)
     viewer = getattr(args, "viewer", False)
     report = None if viewer else _restore_if_corrupt(ddir)
     parts = {} if viewer else parts_of(settings, simulate=args.simulate, mqtt_url=args.mqtt)
@@ -81,6 +83,41 @@ def run(args: argparse.Namespace) -> int:
         sdnotify.stopping("stopping")
         if lan is not None:
             lan.close()
+        app.stop()
+    return 0
+
+
+def run_satellite(args: argparse.Namespace, settings: Settings, ddir: Path, stop: threading.Event,
+                  t_start: float) -> int:
+    """A second ticket machine (`kiosk.app.satellite`): its screen and printer, the main kiosk's queue."""
+    from kiosk.app.main_link import MainLink, read_token
+    from kiosk.app.satellite import SatelliteApp
+    cfg = settings.satellite
+    url = getattr(args, "satellite", None) or cfg.main_url
+    token_file = getattr(args, "device_token_file", None) or cfg.token_file
+    if not token_file:
+        raise ConfigError("a satellite needs its device token: --device-token-file FILE or [satellite] token_file")
+    if args.screen == "display":
+        raise ConfigError("--screen display follows the main kiosk's own queue and is not available on a satellite: "
+                          "run the now-serving screen as `kiosk run --viewer --screen display` on the main kiosk")
+    for flag in ("viewer", "lan", "mqtt"):
+        if getattr(args, flag, None):
+            raise ConfigError(f"--{flag} belongs to the main kiosk, not to a satellite")
+    link = MainLink(url, read_token(token_file), ca_file=cfg.ca_file, timeout_s=cfg.timeout_s)
+    app = SatelliteApp(settings, ddir, link, simulate=args.simulate).start()
+    try:
+        ready_s = time.monotonic() - t_start
+        sdnotify.ready(f"satellite of {link.url}")
+        state = "answers" if app.online else "cannot be reached (tickets refused until it answers)"
+        print(f"satellite ready in {ready_s:.2f} s: the main kiosk at {link.url} {state}", flush=True)
+        if args.screen != "none" and not stop.is_set():
+            from ui.app import run_ui
+            run_ui(app, args.screen)
+        else:
+            while not stop.wait(1.0):
+                pass
+    finally:
+        sdnotify.stopping("stopping")
         app.stop()
     return 0
 

@@ -208,7 +208,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.hq.gaps import GapRepair
     from kiosk.hq.recorder import Recorder
     from kiosk.hq.web.app import Dashboard
-    from kiosk.hq.web.http_limits import BodyLimit, limited_h11
+    from kiosk.webkit.http_limits import BodyLimit, limited_h11
     from kiosk.hq.web.live import Live
 
     try:
@@ -314,7 +314,7 @@ def _positive(kind: type, *, zero: bool = False) -> Any:
 
 
 def _limits(args: argparse.Namespace) -> Any:
-    from kiosk.hq.web.http_limits import ServerLimits
+    from kiosk.webkit.http_limits import ServerLimits
     return ServerLimits(request_timeout_s=args.web_request_timeout, keep_alive_s=args.web_keep_alive,
                         max_connections=args.web_max_connections,
                         max_connections_per_address=args.web_max_per_address, max_body_bytes=args.web_max_body)

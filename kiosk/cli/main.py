@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt", metavar="URL", help="report to this MQTT broker (overrides the config)")
     p.add_argument("--lan", metavar="HOST:PORT",
                    help="serve the hall web app (counter caller, floor guide, API) here (overrides [lan])")
+    p.add_argument("--satellite", metavar="URL",
+                   help="a second ticket machine: issue through the main kiosk's hall web app at URL and print "
+                        "here (overrides [satellite] main_url)")
+    p.add_argument("--device-token-file", metavar="FILE",
+                   help="this satellite's device token (mode 600; overrides [satellite] token_file)")
     p = add("replay", cmd_replay, "replay a recorded day and write the estimates printed on each ticket")
     p.add_argument("day_dir")
     p.add_argument("--out", required=True)

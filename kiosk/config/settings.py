@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from kiosk.config.hardware import HardwareConfig
 from kiosk.config.lan import LanConfig
 from kiosk.config.mqtt import MqttConfig
+from kiosk.config.satellite import SatelliteConfig
 from kiosk.config.problems import KeyedError, describe
 from kiosk.config.strict import TOML_ARRAY, StrictModel
 from kiosk.config.text import PrintableText
@@ -245,6 +246,7 @@ class Settings(StrictModel):
     hardware: HardwareConfig = HardwareConfig()
     mqtt: MqttConfig = MqttConfig()
     lan: LanConfig = LanConfig()
+    satellite: SatelliteConfig = SatelliteConfig()
     ui: UiConfig = UiConfig()
     pause_reasons: list[PauseReason] = Field(default_factory=list, max_length=30)
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from kiosk.domain.model import CallResult
 from kiosk.lan import inputs as inp
-from kiosk.lan.guard import STAFF, acting_counter, at_param, audit, bearer, core, known_counter, who
+from kiosk.lan.guard import acting_counter, at_param, audit, bearer, core, known_counter, who
 from kiosk.lan.inputs import BadInput
 from kiosk.lan.live import HallFeed, hall_view
 from kiosk.lan.port import HallPort
@@ -219,23 +219,27 @@ class HallApi:
         assisted = inp.flag(body, "assisted", False)
         printed = inp.flag(body, "print", True)
         form = inp.form_values(body)
-        t = await core(self.port.issue(service, priority=tier is not None, tier=tier, form=form, assisted=assisted))
+        # where the ticket is handed out: a device (a satellite ticket machine) prints it itself, a
+        # ticket not printed is shown as a QR code; only the rest comes out of the kiosk's printer
+        via = f"device:{p.name}" if p.role == DEVICE else (None if printed else "qr")
+        t = await core(self.port.issue(service, priority=tier is not None, tier=tier, form=form, assisted=assisted,
+                                       issued_via=via))
         tier_of = self.settings.tier(t.priority)
         out: dict[str, Any] = {"ticket": t.ticket, "ahead": t.ahead, "estimate_s": t.estimate_s, "service": t.service,
                                "priority": t.priority, "tier": tier_of.id if tier_of else None,
-                               "issued": t.issued_wall}
+                               "issued": t.issued_wall, "ticket_id": t.ticket_id, "day": t.day}
         if not printed:
             out["qr"] = qr_data_url(self.settings, t.ticket, t.ticket_id, t.service, t.day)
         audit(p, "issue", t.ticket, service=service, tier=tier, assisted=assisted or None, form=form,
-              printed=printed)
+              printed=printed, via=via)
         return JSONResponse(out)
 
     async def hall(self, request: Request) -> Response:
-        who(request, self.tokens)
+        who(request, self.tokens, (CLERK, MANAGER, DEVICE))   # a device may read: a satellite, a now-serving TV
         return JSONResponse(hall_view(await core(self.port.read_snapshot())))
 
     async def stream(self, request: Request) -> Response:
-        who(request, self.tokens, STAFF)
+        who(request, self.tokens, (CLERK, MANAGER, DEVICE))
         raw = bearer(request)
         allowed = lambda: self.tokens.lookup(raw) is not None  # noqa: E731
         return StreamingResponse(self.feed.stream(request.is_disconnected, allowed), media_type="text/event-stream",

@@ -35,8 +35,10 @@ class HallPort(Protocol):
         """Today's ticket `number` (its row)."""
 
     def issue(self, service: str, *, priority: bool = False, member: str | None = None, tier: str | None = None,
-              form: dict[str, Any] | None = None, assisted: bool = False) -> Future[IssuedTicket]:
-        """Take a ticket, with the service's pre-acceptance `form` values and the `assisted` flag."""
+              form: dict[str, Any] | None = None, assisted: bool = False,
+              issued_via: str | None = None) -> Future[IssuedTicket]:
+        """Take a ticket, with the service's pre-acceptance `form` values and the `assisted` flag;
+        `issued_via` says where it is handed out when not on the kiosk's own printer ('qr', 'device:NAME')."""
 
     def call_next(self, counter: int) -> Future[CallResult | None]: ...
 

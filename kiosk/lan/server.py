@@ -1,9 +1,11 @@
 """`LanServer`: the hall web app on uvicorn, in a thread of the kiosk process.
 
 Started by the composition root (`kiosk.app.run`) once the kiosk's core is open, stopped before
-it closes. uvicorn's limits keep a hostile client from holding the kiosk: a cap on open
-connections (``503`` beyond it), idle connections closed after 5 s, request heads at most
-16 KiB; bodies are capped by `kiosk.lan.security.BodyLimit`.
+it closes. The limits of `kiosk.webkit.http_limits` (as the HQ dashboard's) keep a hostile client
+from holding the kiosk: a request head must arrive within 10 s of the connection opening or of
+the previous response, open connections are capped in all (128) and per client address (32)
+(``503`` beyond), idle connections are closed after 5 s, request heads are at most 16 KiB
+(``431``), bodies at most 16 KiB (``413``) and due within 10 s (``408``) — see `kiosk.lan.app.LIMITS`.
 """
 from __future__ import annotations
 
@@ -13,23 +15,24 @@ import time
 
 import uvicorn
 
-from kiosk.lan.app import create_app
+from kiosk.lan.app import LIMITS, create_app
 from kiosk.lan.port import HallPort
+from kiosk.webkit.http_limits import ServerLimits, limited_h11
 
 log = logging.getLogger("kiosk.lan")
 
-MAX_CONNECTIONS = 128
 START_TIMEOUT_S = 15.0
 
 
 class LanServer:
     def __init__(self, port: HallPort, host: str, tcp_port: int, *, tls_cert: str | None = None,
-                 tls_key: str | None = None, push_ms: float = 250) -> None:
+                 tls_key: str | None = None, push_ms: float = 250, limits: ServerLimits = LIMITS) -> None:
         self.host = host
         self.tls = tls_cert is not None
-        config = uvicorn.Config(create_app(port, push_ms=push_ms), host=host, port=tcp_port, lifespan="on",
-                                log_level="warning", access_log=False, timeout_keep_alive=5,
-                                limit_concurrency=MAX_CONNECTIONS, h11_max_incomplete_event_size=16 * 1024,
+        config = uvicorn.Config(create_app(port, push_ms=push_ms, limits=limits), host=host, port=tcp_port,
+                                lifespan="on", log_level="warning", access_log=False, http=limited_h11(limits),
+                                timeout_keep_alive=limits.keep_alive_s,
+                                h11_max_incomplete_event_size=limits.max_header_bytes,
                                 ssl_certfile=tls_cert, ssl_keyfile=tls_key, server_header=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="lan-web", daemon=True)

@@ -38,12 +38,16 @@ def test_a_bad_form_is_refused_naming_the_field_and_nothing_issued(hall: Hall) -
     assert hall.app.snapshot()["waiting"] == 0
 
 
-def test_a_device_token_issues_and_does_nothing_else(hall: Hall) -> None:
+def test_a_device_token_issues_reads_the_hall_and_does_nothing_else(hall: Hall) -> None:
+    """A satellite issues; it and a now-serving TV read the hall and follow it live; nothing more."""
     with hall.client(DEVICE_TOKEN) as c:
         r = c.post("/api/tickets", json={"service": "A"})
         assert r.status_code == 200 and r.json()["ticket"].startswith("A"), r.text
-        for method, path in (("GET", "/api/hall"), ("GET", "/api/counter"), ("POST", "/api/counter/call"),
-                             ("DELETE", "/api/session"), ("GET", "/api/stream")):
+        assert c.get("/api/hall").json()["waiting"] == 1
+        with c.stream("GET", "/api/stream") as s:
+            assert s.status_code == 200
+        for method, path in (("GET", "/api/counter"), ("POST", "/api/counter/call"), ("POST", "/api/counter/finish"),
+                             ("DELETE", "/api/session")):
             assert c.request(method, path).status_code == 403, path
     with hall.client(DEVICE_TOKEN[:-1] + "x") as c:
         assert c.post("/api/tickets", json={"service": "A"}).status_code == 401

@@ -164,6 +164,8 @@ class CustomerScreen(HostedScreen):
             if svc.self_service is not None:
                 lines.append(svc.self_service.get(app.lang))
             return "\n".join(lines)
+        if why == "offline":                         # a satellite ticket machine whose main kiosk is out of reach
+            return app.tr("No tickets from this machine now: please use the main ticket machine", app.lang)
         return app.tr("Closed now · opening hours {hours}", app.lang, hours=", ".join(svc.hours))
 
     # taps

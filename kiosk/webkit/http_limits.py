@@ -1,4 +1,5 @@
-"""Limits that keep `kiosk hq serve` answering when clients are idle, slow or hostile.
+"""Limits that keep a web server of the kiosk (`kiosk hq serve`, the hall web app) answering when
+clients are idle, slow or hostile.
 
 uvicorn's HTTP/1.1 server (h11) closes a connection that stays idle after a response
 (``timeout_keep_alive``) and refuses a request head larger than
@@ -12,11 +13,13 @@ every connection. `limited_h11` adds what is missing:
   ``503`` and is closed at once, before anything of it is read.
 
 `BodyLimit` (ASGI middleware) reads a request body whole, with a size cap (``413``) and a
-deadline (``408``), before the application sees it.
+deadline (``408``), before the application sees it; its refusals are plain text, or JSON
+(``{"error": "too_large"|"timeout", "message": …}``) for an API that answers only JSON.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -49,7 +52,7 @@ class ServerLimits:
     keep_alive_s: float = 5.0
     """An idle connection after a response is closed after this long."""
     max_connections: int = 256
-    """Open connections in all (each open dashboard page holds one for its live updates)."""
+    """Open connections in all (each open page holds one for its live updates)."""
     max_connections_per_address: int = 32
     """Open connections from one client address; 0: no cap per address (behind a reverse proxy
     every connection comes from the proxy's address: let the proxy cap per client)."""
@@ -146,11 +149,13 @@ class BodyTooLarge(Exception):
 
 class BodyLimit:
     """ASGI middleware: the request body is read whole (at most `max_body_bytes`, within
-    `request_timeout_s`) before `app` runs; later `receive()` calls (a disconnect) pass through."""
+    `request_timeout_s`) before `app` runs; later `receive()` calls (a disconnect) pass through.
+    `json_errors`: refuse with a JSON body instead of plain text."""
 
-    def __init__(self, app: ASGIApp, limits: ServerLimits) -> None:
+    def __init__(self, app: ASGIApp, limits: ServerLimits, *, json_errors: bool = False) -> None:
         self.app = app
         self.limits = limits
+        self.json_errors = json_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,15 +164,15 @@ class BodyLimit:
         cap = self.limits.max_body_bytes
         declared = _content_length(scope)
         if declared is not None and declared > cap:
-            await _refuse(send, 413, f"request body too large: {declared} bytes, at most {cap}")
+            await self._refuse(send, 413, f"request body too large: {declared} bytes, at most {cap}")
             return
         try:
             first = await asyncio.wait_for(_read_body(receive, cap), self.limits.request_timeout_s)
         except asyncio.TimeoutError:
-            await _refuse(send, 408, f"request body not received within {self.limits.request_timeout_s:g} s")
+            await self._refuse(send, 408, f"request body not received within {self.limits.request_timeout_s:g} s")
             return
         except BodyTooLarge:
-            await _refuse(send, 413, f"request body too large: more than {cap} bytes")
+            await self._refuse(send, 413, f"request body too large: more than {cap} bytes")
             return
         if first is None:
             return  # the client went away
@@ -181,6 +186,17 @@ class BodyLimit:
             return first
 
         await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, status: int, message: str) -> None:
+        if self.json_errors:
+            body = json.dumps({"error": "too_large" if status == 413 else "timeout", "message": message}).encode()
+            kind = b"application/json"
+        else:
+            body, kind = message.encode(), b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind), (b"connection", b"close"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -207,14 +223,6 @@ async def _read_body(receive: Receive, cap: int) -> Message | None:
         chunks.append(body)
         if not msg.get("more_body", False):
             return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = message.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
 
 
 __all__ = ["BodyLimit", "ServerLimits", "limited_h11"]
