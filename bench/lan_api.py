@@ -1,4 +1,7 @@
-"""The hall web app's API under load: 8 counters calling at once while 2 satellites issue.
+"""The hall web app's API: one call alone, then 8 counters calling at once while 2 satellites issue.
+
+First one clerk calls 200 times with 20 customers waiting and nothing else happening
+(``lan_api_call_alone_latency_ms``: what a call costs through the API). Then the load:
 
 A real kiosk (virtual devices) serves its hall web app with uvicorn on a free port. Eight clerks,
 each signed in at their own counter, call the next ticket and finish it through the API
@@ -7,13 +10,14 @@ keep-alive connection; two device-token clients (satellites, `kiosk.app.main_lin
 issue tickets at the same time. Afterwards the database is checked: no duplicate number, no
 ticket called twice or at two counters, every issued ticket accounted for (served or still waiting).
 
-    python -m bench.lan_api [--seconds 10] [--issue-gap-ms 5]
+    python -m bench.lan_api [--seconds 10] [--issue-gap-ms 20]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import multiprocessing
 import sqlite3
 import tempfile
 import threading
@@ -30,6 +34,8 @@ from kiosk.lan.server import LanServer
 from kiosk.storage.store import db_path
 
 METRICS = (
+    Metric("lan_api_call_alone_latency_ms", "ms", Target("p50", "<=", 3),
+           "POST /api/counter/call answered, one clerk calling with 20 waiting and nothing else happening"),
     Metric("lan_api_call_latency_ms", "ms", Target("p50", "<=", 3),
            "POST /api/counter/call answered, 8 counters calling while 2 satellites issue (FQM: 5.8 ms median)"),
     Metric("lan_api_issue_latency_ms", "ms", what="POST /api/tickets with a device token, answered "
@@ -40,6 +46,7 @@ METRICS = (
 )
 COUNTERS = 8
 SATELLITES = 2
+EMPTY_RETRY_S = 0.05   # a clerk whose call found nobody tries again this much later
 PIN = "4321"
 
 
@@ -72,10 +79,43 @@ def run(seconds: float, issue_gap_s: float) -> list[dict]:
         app = KioskApp(settings, data, devices=Outputs(settings, simulate=True)).start()
         server = LanServer(app, "127.0.0.1", 0).start()
         try:
-            return _load(server.url, data, tokens, seconds, issue_gap_s)
+            # the clients in a process of their own, as the counters' PCs and the satellites are: in the
+            # kiosk's process their threads would take the server's interpreter lock from it
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(1) as pool:
+                alone = pool.apply(_alone, (server.url, tokens[0]))
+                return [alone, *pool.apply(_load, (server.url, data, tokens, seconds, issue_gap_s))]
         finally:
             server.close()
             app.stop()
+
+
+def _alone(url: str, token: str, calls: int = 200, waiting: int = 20) -> dict:
+    """One clerk calls while nothing else happens, `waiting` customers in the queue (a satellite
+    tops it up between calls): what one call costs through the API, the figure FQM quotes."""
+    sat = MainLink(url, token, timeout_s=3.0)
+    anon = MainLink(url, "none-yet-" + "0" * 16)
+    clerk = MainLink(url, anon.request("POST", "/api/session", {"clerk": "c01", "pin": PIN, "counter": 1})["token"],
+                     timeout_s=3.0)
+    anon.close()
+    clerk.request("POST", "/api/counter/open", {})
+    for _ in range(waiting):
+        sat.issue("A")
+    ms = []
+    for _ in range(calls):
+        sat.issue("A")
+        t0 = time.perf_counter()
+        clerk.request("POST", "/api/counter/call", {})
+        ms.append((time.perf_counter() - t0) * 1000)
+        clerk.request("POST", "/api/counter/finish", {})
+    for _ in range(waiting):                         # leave the queue empty for the load that follows
+        clerk.request("POST", "/api/counter/call", {})
+        clerk.request("POST", "/api/counter/finish", {})
+    clerk.request("DELETE", "/api/session", None)
+    clerk.close()
+    sat.close()
+    return {"metric": "lan_api_call_alone_latency_ms", "unit": "ms", "p50": pct(ms, 50), "p99": pct(ms, 99),
+            "max": pct(ms, 100), "n": len(ms), "waiting": waiting}
 
 
 def _load(url: str, data: Path, tokens: list[str], seconds: float, issue_gap_s: float) -> list[dict]:
@@ -127,7 +167,7 @@ def _load(url: str, data: Path, tokens: list[str], seconds: float, issue_gap_s: 
             if out["ticket"] is None:
                 if not issuing.is_set():
                     break
-                time.sleep(0.002)
+                time.sleep(EMPTY_RETRY_S)            # nobody waiting: the clerk tries again a moment later
                 continue
             with lock:
                 call_ms.append(dt)
@@ -135,6 +175,8 @@ def _load(url: str, data: Path, tokens: list[str], seconds: float, issue_gap_s: 
             link.request("POST", "/api/counter/finish", {})
         link.close()
 
+    with sqlite3.connect(db_path(data)) as conn:                 # the tickets of the call-alone phase
+        before = {n for (n,) in conn.execute("SELECT number FROM tickets")}
     threads = [threading.Thread(target=clerk, args=(c,)) for c in range(1, COUNTERS + 1)]
     threads += [threading.Thread(target=satellite, args=(i,)) for i in range(SATELLITES)]
     t_start = time.perf_counter()
@@ -153,7 +195,7 @@ def _load(url: str, data: Path, tokens: list[str], seconds: float, issue_gap_s: 
         double = conn.execute("SELECT count(*) FROM (SELECT json_extract(body, '$.ticket') AS t FROM outbox "
                               "WHERE type = 'ticket.called' GROUP BY t HAVING count(*) > 1 "
                               "OR count(DISTINCT json_extract(body, '$.counter')) > 1)").fetchone()[0]
-        rows = dict(conn.execute("SELECT number, state FROM tickets").fetchall())
+        rows = {n: st for n, st in conn.execute("SELECT number, state FROM tickets") if n not in before}
     unaccounted = sum(1 for n in issued if rows.get(n) not in ("done", "waiting"))
     unaccounted += len(set(rows) - set(issued))
     counts = {"issued": len(issued), "called": len(called), "errors": len(errors), "seconds": round(elapsed, 2)}
@@ -170,7 +212,8 @@ def _load(url: str, data: Path, tokens: list[str], seconds: float, issue_gap_s: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="how long the satellites issue")
-    ap.add_argument("--issue-gap-ms", type=float, default=5.0, help="each satellite's pause between two tickets")
+    ap.add_argument("--issue-gap-ms", type=float, default=20.0,
+                    help="each satellite's pause between two tickets (20: 100 tickets a second from the two)")
     a = ap.parse_args()
     for line in run(a.seconds, a.issue_gap_ms / 1000):
         print(json.dumps(line), flush=True)

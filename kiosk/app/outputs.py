@@ -20,6 +20,7 @@ from kiosk.app.hardware import build_devices
 from kiosk.domain.errors import IllegalState, KioskError, PrinterUnavailable, UnknownCounter
 from kiosk.domain.model import IssuedTicket
 from kiosk.engine.alerts import current_state
+from kiosk.engine.issuing import handed_out_where, printed_here
 from kiosk.estimate import humanize_wait
 
 if TYPE_CHECKING:
@@ -46,23 +47,6 @@ def virtual_hardware(hw: HardwareConfig) -> HardwareConfig:
     })
 
 
-PRINTED_HERE = (None, "button")
-"""`tickets.issued_via` of the tickets handed out at this kiosk's printer: its touchscreen, console and
-the hall web app's "print" (None), a take-ticket button. Others are handed out where they were taken:
-'qr' (shown as a QR code on a floor tablet), 'device:NAME' (a satellite ticket machine prints it)."""
-
-
-def printed_here(issued_via: str | None) -> bool:
-    return issued_via in PRINTED_HERE
-
-
-def handed_out_where(issued_via: str | None) -> str:
-    """The print verdict's reason of a ticket handed out elsewhere."""
-    if issued_via == "qr":
-        return "handed out as a QR code on a floor tablet"
-    if issued_via and issued_via.startswith("device:"):
-        return f"handed out by the satellite ticket machine {issued_via.removeprefix('device:')}"
-    return f"handed out elsewhere ({issued_via})"
 
 
 class Outputs:
@@ -98,12 +82,11 @@ class Outputs:
 
     def _issued(self, ev: dict[str, Any]) -> None:
         """A new ticket: printed here when it is handed out here; a ticket handed out elsewhere (a
-        QR on a floor tablet, a satellite's own printer) is recorded as handed out, never printed."""
+        QR on a floor tablet, a satellite's own printer) was recorded as handed out when it was
+        issued (`QueueEngine.issue`), and is never printed here."""
         via = ev["issued_via"] if "issued_via" in ev else self._issued_via(ev.get("ticket_id"))
         if printed_here(via):
             self._print(self._job(ev, reprint=False))
-        elif ev.get("ticket_id") is not None:
-            self.app.record_print(ev["ticket_id"], True, handed_out_where(via))
 
     def _issued_via(self, ticket_id: int | None) -> str | None:
         row = self.app.engine.conn.execute("SELECT issued_via FROM tickets WHERE id = ?", (ticket_id,)).fetchone()

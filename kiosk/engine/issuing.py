@@ -75,3 +75,22 @@ def next_number(tx: Tx, svc: Service) -> tuple[str, int]:
                     "ON CONFLICT (prefix, day) DO UPDATE SET next_seq = excluded.next_seq",
                     (svc.prefix, tx.day, seq + 1))
     return number, seq
+
+
+PRINTED_HERE = (None, "button")
+"""`tickets.issued_via` of the tickets handed out at this kiosk's printer: its touchscreen, console and
+the hall web app's "print" (None), a take-ticket button. Others are handed out where they were taken:
+'qr' (shown as a QR code on a floor tablet), 'device:NAME' (a satellite ticket machine prints it)."""
+
+
+def printed_here(issued_via: str | None) -> bool:
+    return issued_via in PRINTED_HERE
+
+
+def handed_out_where(issued_via: str | None) -> str:
+    """The print verdict's reason of a ticket handed out elsewhere."""
+    if issued_via == "qr":
+        return "handed out as a QR code on a floor tablet"
+    if issued_via and issued_via.startswith("device:"):
+        return f"handed out by the satellite ticket machine {issued_via.removeprefix('device:')}"
+    return f"handed out elsewhere ({issued_via})"

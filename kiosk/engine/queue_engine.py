@@ -20,14 +20,14 @@ from typing import Any
 from kiosk.config.settings import Service, Settings, parse_hours
 from kiosk.domain import errors
 from kiosk.domain.clock import Clock, SystemClock
-from kiosk.domain.model import CallResult, CounterState, EventType, IssuedTicket, PrintState, TicketState
+from kiosk.domain.model import CallResult, EventType, IssuedTicket, PrintState, TicketState
 from kiosk.domain.policy import CallingRule
 from kiosk.domain.timeline import HallTime
 from kiosk.engine.business_day import current_day
 from kiosk.engine.counter_desk import CounterDesk
 from kiosk.engine.estimation import Estimator, EstimatorFeed, default_estimator
 from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people_ahead_of_new
-from kiosk.engine.issuing import next_number, override_hours, why_unavailable
+from kiosk.engine.issuing import handed_out_where, next_number, override_hours, printed_here, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
 from kiosk.engine.preacceptance import check_assisted, check_form
 from kiosk.engine.routing import TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting
@@ -125,7 +125,12 @@ class QueueEngine(CounterDesk, TicketRouting):
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
             self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
                        priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"),
-                       **({"pre_accepted": True} if stored_form else {}), **({"assisted": True} if assisted else {}))
+                       **({"pre_accepted": True} if stored_form else {}), **({"assisted": True} if assisted else {}),
+                       **({"issued_via": issued_via} if issued_via else {}))
+            if not printed_here(issued_via):   # handed out where it was taken: recorded so now, in this commit
+                reason = handed_out_where(issued_via)
+                tx.conn.execute("UPDATE tickets SET printed = 'ok', print_reason = ? WHERE id = ?", (reason, tid))
+                self.emit(tx, EventType.TICKET_PRINTED, ticket=number, ticket_id=tid, service=svc.prefix, reason=reason)
             return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day)
 
     def availability(self, tx: Tx | None, svc: Service) -> str | None:

@@ -2,7 +2,8 @@
 
 Every committed event of the kiosk marks the hall changed (a call from the core thread that
 only sets a flag); one task then waits `interval_s` more (so a burst of events is one push),
-reads the snapshot once and hands the same frame to every open stream. A slow page misses
+reads the snapshot once and hands the same frame to every open stream (with no stream open it
+reads nothing: the snapshot is taken on the core thread, where the counters' calls wait). A slow page misses
 intermediate states, never the latest one. A stream ends when the page goes, the server stops
 or its token is no longer valid (checked at every push and keep-alive).
 """
@@ -46,6 +47,7 @@ class HallFeed:
         self.clients: set[_Client] = set()
         self.pushes = 0
         self._latest: str | None = None
+        self._stale = False     # the hall changed while nobody watched
         self._dirty: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -85,6 +87,12 @@ class HallFeed:
             await self._dirty.wait()
             await asyncio.sleep(self.interval_s)
             self._dirty.clear()
+            if not self.clients:
+                # nobody watching: no snapshot (it runs on the core thread, where the calls wait);
+                # the next page to open asks for a fresh one
+                self._stale = True
+                continue
+            self._stale = False
             try:
                 snap = await asyncio.wrap_future(self.port.read_snapshot())
             except Exception:  # noqa: BLE001 — a failed read is logged; the next event tries again
@@ -100,6 +108,8 @@ class HallFeed:
                      allowed: Callable[[], bool]) -> AsyncIterator[str]:
         c = _Client()
         self.clients.add(c)
+        if self._stale and self._dirty is not None:
+            self._dirty.set()
         try:
             yield "retry: 2000\n\n"
             if self._latest is not None:
