@@ -5,20 +5,29 @@ configured CA or the system's). Every answer takes at most `timeout_s` (≤ 3 s)
 that cannot be reached — connection refused, a timeout, a 5xx — raises `MainUnreachable`; a
 device token it does not know (revoked) raises `TokenRefused`; any other refusal (a closed
 service, a daily cap) raises `MainRefused` with the main kiosk's own message.
+`follow_hall` reads the hall's live stream (`GET /api/stream`, server-sent events) on a
+connection of its own, for a now-serving TV or a ticket screen that follows the main kiosk.
 """
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import socket
 import ssl
 import stat
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk.domain.errors import ConfigError, KioskError, QueueError
+
+
+STREAM_IDLE_S = 25.0
+"""A stream silent this long is dead (the main kiosk sends a keep-alive every 15 s)."""
+STREAM_LINE_MAX = 1 << 20
 
 
 class MainUnreachable(KioskError):
@@ -70,6 +79,7 @@ class MainLink:
         self._ssl = ssl.create_default_context(cafile=ca_file) if self._https else None
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
+        self._stream: http.client.HTTPConnection | None = None
 
     def issue(self, service: str, *, tier: str | None = None) -> dict[str, Any]:
         """A ticket of the main kiosk's queue, handed out here: its answer (ticket, ahead, estimate_s…)."""
@@ -87,6 +97,54 @@ class MainLink:
             if exc.status == 403:
                 return None
             raise
+
+    def follow_hall(self, on_hall: Callable[[dict[str, Any]], None]) -> None:
+        """Hand every hall view of the main kiosk's live stream to `on_hall` until the stream ends
+        (`close_stream`, the main kiosk stopped); then raise `MainUnreachable`. A token it does
+        not know raises `TokenRefused`, a stream it does not let devices read `MainRefused` (403)."""
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "text/event-stream"}
+        try:
+            conn = self._open()
+            self._stream = conn
+            conn.request("GET", self._base + "/api/stream", headers=headers)
+            resp = conn.getresponse()
+            if resp.status != 200:
+                self._refusal(resp.status, resp.read())
+            if conn.sock is not None:
+                conn.sock.settimeout(STREAM_IDLE_S)
+            _read_events(resp, lambda event, data: on_hall(_hall_of(data, self.url)) if event == "hall" else None)
+        except (AttributeError, ValueError) as exc:   # http.client, its connection closed by `close_stream`
+            if self._stream is not None:
+                raise
+            raise MainUnreachable(f"the live hall of the main kiosk at {self.url} was closed here") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise MainUnreachable(f"the main kiosk's live hall at {self.url} is cut ({_why(exc)})") from None
+        finally:
+            self.close_stream()
+        raise MainUnreachable(f"the main kiosk at {self.url} ended its live hall (stopped?)")
+
+    def close_stream(self) -> None:
+        """End `follow_hall` (from any thread)."""
+        conn, self._stream = self._stream, None
+        if conn is not None:
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            conn.close()
+
+    def _refusal(self, status: int, raw: bytes) -> None:
+        if status == 401:
+            raise TokenRefused(f"the main kiosk at {self.url} refused this machine's device token (unknown or "
+                               "revoked)")
+        if status >= 500:
+            raise MainUnreachable(f"the main kiosk at {self.url} is not working (HTTP {status})")
+        try:
+            message = json.loads(raw or b"{}").get("message")
+        except (ValueError, AttributeError):
+            message = None
+        raise MainRefused(message or f"HTTP {status}", status)
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
@@ -134,13 +192,16 @@ class MainLink:
         return resp.status, resp.read()
 
     def _connect(self) -> http.client.HTTPConnection:
+        self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> http.client.HTTPConnection:
         if self._https:
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._timeout_s, context=self._ssl)
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout_s)
         conn.connect()
-        self._conn = conn
         return conn
 
     def _drop(self) -> None:
@@ -151,6 +212,41 @@ class MainLink:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _read_events(resp: http.client.HTTPResponse, dispatch: Callable[[str, str], None]) -> None:
+    """Server-sent events (the WHATWG format: `event:`, `data:` lines, a blank line ends one;
+    comments and `retry:` ignored) from `resp` until it ends."""
+    event, data = "message", []
+    while True:
+        line = resp.readline(STREAM_LINE_MAX + 1)
+        if not line:
+            return
+        if len(line) > STREAM_LINE_MAX:
+            raise MainUnreachable(f"a line of the main kiosk's live hall is over {STREAM_LINE_MAX} bytes")
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not text:
+            if data:
+                dispatch(event, "\n".join(data))
+            event, data = "message", []
+            continue
+        field, _, value = text.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+
+
+def _hall_of(data: str, url: str) -> dict[str, Any]:
+    try:
+        hall = json.loads(data)
+    except ValueError:
+        hall = None
+    if not isinstance(hall, dict) or not isinstance(hall.get("counters"), list) \
+            or not isinstance(hall.get("services"), list):
+        raise MainUnreachable(f"the main kiosk at {url} sent a hall view that is not one (no counters or services)")
+    return hall
 
 
 def _why(exc: BaseException) -> str:

@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_satellite(args: argparse.Namespace, settings: Settings, ddir: Path, stop: threading.Event,
                   t_start: float) -> int:
-    """A second ticket machine (`kiosk.app.satellite`): its screen and printer, the main kiosk's queue."""
+    """A second ticket machine (`kiosk.app.satellite`): its screen and printer, the main kiosk's queue;
+    with `--screen display`, a now-serving TV that follows the main kiosk's hall."""
     from kiosk.app.main_link import MainLink, read_token
     from kiosk.app.satellite import SatelliteApp
     cfg = settings.satellite
@@ -97,14 +98,11 @@ def run_satellite(args: argparse.Namespace, settings: Settings, ddir: Path, stop
     token_file = getattr(args, "device_token_file", None) or cfg.token_file
     if not token_file:
         raise ConfigError("a satellite needs its device token: --device-token-file FILE or [satellite] token_file")
-    if args.screen == "display":
-        raise ConfigError("--screen display follows the main kiosk's own queue and is not available on a satellite: "
-                          "run the now-serving screen as `kiosk run --viewer --screen display` on the main kiosk")
     for flag in ("viewer", "lan", "mqtt"):
         if getattr(args, flag, None):
             raise ConfigError(f"--{flag} belongs to the main kiosk, not to a satellite")
     link = MainLink(url, read_token(token_file), ca_file=cfg.ca_file, timeout_s=cfg.timeout_s)
-    app = SatelliteApp(settings, ddir, link, simulate=args.simulate).start()
+    app = SatelliteApp(settings, ddir, link, simulate=args.simulate, follow=args.screen == "display").start()
     try:
         ready_s = time.monotonic() - t_start
         sdnotify.ready(f"satellite of {link.url}")

@@ -7,6 +7,11 @@ token), and the ticket the main kiosk returned — number, people ahead, estimat
 here with the main kiosk's ticket layout (`kiosk.app.outputs.ticket_job`). When the main kiosk
 cannot be reached, every service shows as offline and a tap issues nothing (one queue, never
 two); a background thread keeps trying and the screen recovers by itself.
+
+A counter's new ticket in the main kiosk's hall view is a `ticket.called` event here and
+`recent_calls` are the calls seen, newest first, so a now-serving TV on this machine
+(`--screen display`) shows the main kiosk's calls; with `follow` (the TV) it reads the main
+kiosk's live hall (`GET /api/stream`, reconnecting with back-off) instead of every `retry_s`.
 """
 from __future__ import annotations
 
@@ -16,14 +21,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from drivers.jobs import PrintResult, TicketPrintJob
 
 from kiosk.app.hardware import build_devices
-from kiosk.app.main_link import MainLink, MainUnreachable, TokenRefused
+from kiosk.app.main_link import MainLink, MainRefused, MainUnreachable, TokenRefused
 from kiosk.app.outputs import ticket_job, virtual_hardware
 from kiosk.config.settings import Settings
 from kiosk.domain.clock import Clock, SystemClock
@@ -36,18 +41,21 @@ LINK = "main-kiosk"
 FIGURES_FRESH_S = 600.0
 """How long the people waiting / estimate of a service's last ticket here stand for the service on the
 screen when the main kiosk does not let devices read its hall view."""
+FOLLOW_BACKOFF_MAX_S = 30.0
+CALLS_KEPT = 32
 
 
 class SatelliteApp:
     """The satellite's core: the link to the main kiosk, the local devices, the screen's port."""
 
     def __init__(self, settings: Settings, data: Path, link: MainLink, *, simulate: bool = False,
-                 clock: Clock | None = None, retry_s: float | None = None) -> None:
+                 clock: Clock | None = None, retry_s: float | None = None, follow: bool = False) -> None:
         self.settings = settings
         self.data_dir = Path(data)
         self.clock = clock or SystemClock(settings.day.tz)
         self.link = link
         self.retry_s = retry_s if retry_s is not None else settings.satellite.retry_s
+        self.follow = follow
         self.hardware_config = virtual_hardware(settings.hardware) if simulate else settings.hardware
         self.hw: Any = None
         self._issuer = ThreadPoolExecutor(1, thread_name_prefix="satellite-issue")
@@ -63,6 +71,11 @@ class SatelliteApp:
         self._last_job: TicketPrintJob | None = None
         self._faults: dict[str, tuple[str, str, str]] = {}          # device → (kind, reason, since)
         self._poller = threading.Thread(target=self._poll, name="satellite-link", daemon=True)
+        self._follower = threading.Thread(target=self._follow, name="satellite-follow", daemon=True)
+        self._follow_wake = threading.Event()
+        self._streaming = False
+        self._seen: dict[int, str] | None = None   # counter → its ticket in the last hall view
+        self._calls: list[dict[str, Any]] = []      # the calls seen, newest first
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> SatelliteApp:
@@ -71,13 +84,18 @@ class SatelliteApp:
                                 base_dir=str(self.data_dir), tz=self.settings.day.tz)
         self._check_link()
         self._poller.start()
+        if self.follow:
+            self._follower.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._poller.is_alive():
-            self._poller.join(10)
+        self._follow_wake.set()
+        self.link.close_stream()
+        for thread in (self._poller, self._follower):
+            if thread.is_alive():
+                thread.join(10)
         self._issuer.shutdown(wait=True)
         self.link.close()
         if self.hw is not None:
@@ -92,7 +110,7 @@ class SatelliteApp:
         while not self._stop.is_set():
             self._wake.wait(self.retry_s)
             self._wake.clear()
-            if not self._stop.is_set():
+            if not self._stop.is_set() and not self._streaming:
                 self._check_link()
 
     def _check_link(self) -> None:
@@ -103,9 +121,67 @@ class SatelliteApp:
         except KioskError as exc:
             self._set_link(False, f"the main kiosk at {self.link.url} refused its hall view: {exc}")
         else:
-            with self._lock:
-                self._hall = hall
+            self._take_hall(hall)
             self._set_link(True, "")
+            self._follow_wake.set()       # it answers: follow its live hall again now
+
+    def _follow(self) -> None:
+        """Follow the main kiosk's live hall; when it is cut, try again after a back-off that grows
+        from `retry_s` to 30 s (a probe that finds the main kiosk again cuts it short)."""
+        delay = self.retry_s
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.link.follow_hall(self._on_live_hall)
+            except MainRefused as exc:
+                log.warning("the main kiosk at %s does not let this machine follow its hall (%s): "
+                            "reading it every %.1f s instead", self.link.url, exc, self.retry_s)
+                return
+            except KioskError as exc:
+                reason = str(exc)
+            except Exception as exc:  # noqa: BLE001 — a bad hall view costs the stream, not the thread
+                log.exception("following the main kiosk's hall failed")
+                reason = f"the main kiosk's live hall at {self.link.url} could not be read: {exc}"
+            finally:
+                self._streaming = False
+            if self._stop.is_set():
+                return
+            self._set_link(False, reason)
+            self._wake.set()                 # the poller probes now and keeps probing
+            delay = self.retry_s if time.monotonic() - started > FOLLOW_BACKOFF_MAX_S else delay
+            self._follow_wake.wait(delay)
+            self._follow_wake.clear()
+            delay = min(delay * 2, max(FOLLOW_BACKOFF_MAX_S, self.retry_s))
+
+    def _on_live_hall(self, hall: dict[str, Any]) -> None:
+        self._streaming = True
+        self._take_hall(hall)
+        self._set_link(True, "")
+
+    def _take_hall(self, hall: dict[str, Any] | None) -> None:
+        """The latest hall view; a counter with a new ticket is a call (`ticket.called` to the screen)."""
+        if hall is None:
+            with self._lock:
+                self._hall = None
+            return
+        now_at = _counters_at(hall)
+        ts = _wall(hall.get("ts")) or self.clock.wall()
+        with self._lock:
+            if self._hall is not None and self._hall.get("day") != hall.get("day"):
+                self._calls, self._seen = [], None
+            first, seen = self._seen is None, self._seen or {}
+            new = [c for c in now_at if seen.get(c["counter"]) != c["ticket"]]
+            for c in sorted(new, key=lambda c: -c["busy_s"]):         # oldest call first: newest ends on top
+                called = (ts - timedelta(seconds=c["busy_s"])).isoformat(timespec="seconds")
+                self._calls = [{"number": c["ticket"], "service": c["service"], "counter": c["counter"],
+                                "called_wall": called, "recalls": 0}] + \
+                    [k for k in self._calls if k["number"] != c["ticket"]][:CALLS_KEPT - 1]
+            self._seen = {c["counter"]: c["ticket"] for c in now_at}
+            self._hall = hall
+        if not first:
+            for c in new:
+                self._emit({"type": EventType.TICKET_CALLED.value, "ticket": c["ticket"], "service": c["service"],
+                            "counter": c["counter"], "via": LINK})
 
     def _set_link(self, online: bool, reason: str) -> None:
         with self._lock:
@@ -208,11 +284,11 @@ class SatelliteApp:
         return {}
 
     def recent_calls(self, limit: int = 8, timeout: float = 10) -> list[dict[str, Any]]:
-        """The tickets at the counters now, from the main kiosk's hall view (empty without it)."""
+        """The main kiosk's calls seen here, newest first — the counters' tickets of its hall view
+        and the calls before them (empty while it cannot be reached, or does not let devices read
+        its hall). A recall is not in the hall view: it does not show here."""
         with self._lock:
-            hall = self._hall if self._online else None
-        rows = [c for c in (hall or {}).get("counters", []) if c.get("ticket")]
-        return [{"ticket": c["ticket"], "counter": c["counter"], "service": c.get("service")} for c in rows[:limit]]
+            return [dict(c) for c in self._calls[:max(0, limit)]] if self._online and self._hall else []
 
     def device_status(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -268,6 +344,30 @@ class SatelliteApp:
 
     def _now(self) -> str:
         return self.clock.wall().isoformat(timespec="seconds")
+
+
+def _counters_at(hall: dict[str, Any]) -> list[dict[str, Any]]:
+    """The counters of a hall view that have a ticket: counter, ticket, service, busy_s (entries
+    that are not one are left out)."""
+    out = []
+    for c in hall.get("counters") or []:
+        if not isinstance(c, dict) or not isinstance(c.get("ticket"), str) or not c["ticket"]:
+            continue
+        counter, busy = c.get("counter"), c.get("busy_s")
+        if not isinstance(counter, int) or isinstance(counter, bool):
+            continue
+        ok = isinstance(busy, (int, float)) and not isinstance(busy, bool) and 0 <= busy < 1e7
+        busy_s = float(busy) if ok else 0.0
+        service = c.get("service") if isinstance(c.get("service"), str) else None
+        out.append({"counter": counter, "ticket": c["ticket"][:32], "service": service, "busy_s": busy_s})
+    return out
+
+
+def _wall(ts: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(ts) if isinstance(ts, str) else None
+    except ValueError:
+        return None
 
 
 def _refused(why: str) -> Future[Any]:

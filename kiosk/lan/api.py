@@ -130,7 +130,7 @@ class HallApi:
             ticket["busy_s"] = row.get("busy_s")
         return JSONResponse({
             "counter": counter, "name": row["name"], "state": row["state"], "services": row["services"],
-            "clerk": clerk, "ticket": ticket,
+            "pause_reason": row.get("pause_reason"), "clerk": clerk, "ticket": ticket,
             "waiting": await core(self.port.waiting_list(counter)),
             "today": await core(self.port.clerk_day(clerk)) if clerk else None,
         })

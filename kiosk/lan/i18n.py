@@ -21,7 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tier": "Priority", "normal": "normal", "assisted": "Assisted / elderly", "print": "Print on the kiosk",
         "qr": "Show a QR code", "issued": "Ticket issued", "ahead": "ahead", "live": "live",
         "offline": "reconnecting…", "form": "Pre-acceptance", "yes": "yes", "no": "no", "min": "min",
-        "nobody_waits": "Nobody waits for this counter.", "priority": "priority", "floor_role": "on the floor",
+        "nobody_waits": "Nobody waits for this counter.", "priority": "priority", "reserved_counter": "reserved for this counter", "reserved_clerk": "reserved for you", "floor_role": "on the floor",
         "devices": "Device faults", "unavailable": "not issuing", "t_called": "called", "t_serving": "in service",
     },
     "zh": {
@@ -39,7 +39,7 @@ TEXT: dict[str, dict[str, str]] = {
         "issue": "代客取号", "tier": "优先级", "normal": "普通", "assisted": "协助 / 老年客户",
         "print": "在取号机打印", "qr": "显示二维码", "issued": "已取号", "ahead": "人在前",
         "live": "实时", "offline": "重新连接中…", "form": "预受理", "yes": "是", "no": "否", "min": "分钟",
-        "nobody_waits": "本窗口暂无等候客户。", "priority": "优先", "floor_role": "大堂",
+        "nobody_waits": "本窗口暂无等候客户。", "priority": "优先", "reserved_counter": "转本窗口", "reserved_clerk": "转给您", "floor_role": "大堂",
         "devices": "设备故障", "unavailable": "暂停取号", "t_called": "已叫号", "t_serving": "办理中",
     },
 }

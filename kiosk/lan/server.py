@@ -33,7 +33,8 @@ class LanServer:
                                 lifespan="on", log_level="warning", access_log=False, http=limited_h11(limits),
                                 timeout_keep_alive=limits.keep_alive_s,
                                 h11_max_incomplete_event_size=limits.max_header_bytes,
-                                ssl_certfile=tls_cert, ssl_keyfile=tls_key, server_header=False)
+                                ssl_certfile=tls_cert, ssl_keyfile=tls_key, server_header=False,
+                                timeout_graceful_shutdown=1.0)   # open live streams (pages, a TV) end within 1 s
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="lan-web", daemon=True)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.engine import stats
 from kiosk.storage.files import write_atomic
+from kiosk.tools.report_clerks import clerks_section
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 CJK_FAMILY = "WenQuanYi Zen Hei"
@@ -361,7 +362,7 @@ def render_html(data: dict[str, Any], settings: Any, generated: datetime | None 
     parts.append(_table(["窗口 Counter", "营业日 Days", "叫号 Called", "办结 Served", "过号 No-shows",
                          "转移 Transfers", "平均办理 Mean service (min)", "p90 (min)", "占用 Busy (h)",
                          "评价 Ratings", "满意 Satisfied"], cnt_rows))
-    parts.append("<p class='note'>Staff = counter: the store does not yet record who works at a counter.</p>")
+    parts.append(clerks_section(data))
     parts.append("<h2>满意度 Satisfaction</h2>")
     if t["satisfaction"]["ratings"]:
         parts.append(fig(chart_satisfaction(data, L), "Share of ratings of 4 or 5 (of 5) for the hall, each priority "

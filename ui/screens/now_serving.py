@@ -99,6 +99,7 @@ class NowServingScreen(HostedScreen):
                 name=name,
                 waiting=app.ntr("{n} waiting", "{n} waiting", int(s.get("waiting", 0)), lang),
                 wait=(app.tr("closed now", lang) if why == "hours" else
+                      app.tr("the main ticket machine cannot be reached", lang) if why == "offline" else
                       app.tr("please use self-service", lang) if why == "diverted" else
                       app.tr("No more tickets today", lang) if why else
                       app.wait_text(s.get("estimate_s", 0.0), lang))))

@@ -67,6 +67,7 @@
     return el("section", {class: "card"}, el("h2", {text: T.waiting + " (" + list.length + ")"}),
       el("ol", {class: "waiting", id: "waiting"}, list.map(w => el("li", {},
         el("b", {text: w.number}), " ", el("span", {text: T.waited + " " + mins(w.waited_s)}),
+        w.reserved ? el("span", {class: "tag reserved", text: T["reserved_" + w.reserved] || w.reserved}) : null,
         w.priority ? el("span", {class: "tag", text: T.priority}) : null,
         w.assisted ? el("span", {class: "tag", text: T.assisted}) : null,
         w.note ? el("span", {class: "note", text: w.note}) : null))));
@@ -89,7 +90,9 @@
     const c = res.data;
     at = c.counter;
     const where = document.getElementById("where");
-    where.textContent = nm(c.name) + " · " + (T["state_" + c.state] || c.state);
+    const why = c.pause_reason ? LAN.pause_reasons.find(r => r.id === c.pause_reason) : null;
+    where.textContent = nm(c.name) + " · " + (T["state_" + c.state] || c.state) +
+      (c.pause_reason ? " · " + (why ? nm(why.name) : c.pause_reason) : "");
     where.className = "where " + c.state;
     if (!built) { built = actions(); }
     clear(view).append(current(c), built, waiting(c.waiting || []), today(c.today) || "");
