@@ -12,6 +12,8 @@ At a priority-first counter (`vip_first`, or every counter with `priority_at = "
 2. then the normal tickets, in the counter's own order (below). A normal ticket never
    overtakes a waiting priority ticket there, however long it has waited.
 At any other counter every ticket is ordered as a normal ticket of its service.
+A ticket reserved for a counter (transferred to it, or to the clerk signed in there) comes
+before all of these at that counter, the first reserved first, and is not called anywhere else.
 
 The counter's own order of normal tickets (`order`):
 - "fifo": the longest waiting across its services (its preferred service breaks ties);
@@ -33,6 +35,7 @@ class Candidate:
     service: str
     priority: int  # 0 normal, 1..N priority tier (1 highest)
     queued_t: float
+    reserved_for: int | None = None  # the counter it is reserved for (called there first, nowhere else)
 
 
 def priority_first(vip_first: bool, priority_at: str) -> bool:
@@ -45,16 +48,18 @@ class CallingRule:
 
     ``tier_targets_s``: priority tier → its target wait (a tier without one never ages);
     ``starvation_limit_s``: service → the wait after which a normal ticket of a strict counter's
-    later service comes first."""
+    later service comes first; ``counter``: the counter's number, which tells the tickets reserved
+    for it (first, in the order reserved) from those reserved for another (never called here)."""
 
-    __slots__ = ("services", "priority_first", "order", "starvation_limit_s", "tier_targets_s",
+    __slots__ = ("counter", "services", "priority_first", "order", "starvation_limit_s", "tier_targets_s",
                  "_rank", "_limit", "_strict")
 
     def __init__(self, services: Sequence[str], vip_first: bool, priority_at: str,
                  starvation_limit_s: Mapping[str, float], *, order: str = "fifo",
-                 tier_targets_s: Mapping[int, float] | None = None) -> None:
+                 tier_targets_s: Mapping[int, float] | None = None, counter: int | None = None) -> None:
         if order not in ORDERS:
             raise ValueError(f"unknown counter order {order!r} (known: {', '.join(ORDERS)})")
+        self.counter = counter
         self.services = tuple(services)
         self.priority_first = priority_first(vip_first, priority_at)
         self.order = order
@@ -67,8 +72,12 @@ class CallingRule:
 
     def sort_key(self, w: Candidate, now: float) -> tuple[float, ...] | None:
         """The rule as an order: the waiting ticket with the smallest key is called first (None: a
-        ticket of a service this counter does not serve). Within one service and one tier the key
-        grows with the time the ticket was queued (each such line is in calling order)."""
+        ticket of a service this counter does not serve, or reserved for another counter). A ticket
+        reserved for this counter comes first, whatever its service, in the order reserved (by id).
+        Within one service and one tier the key grows with the time the ticket was queued (each
+        such line is in calling order)."""
+        if w.reserved_for is not None:
+            return (-1, w.ticket_id) if w.reserved_for == self.counter else None
         r = self._rank.get(w.service)
         if r is None:
             return None
@@ -103,7 +112,7 @@ class CallingRule:
 
     def count_before(self, waiting: Iterable[Candidate], target: Candidate, now: float) -> int | None:
         """How many of `waiting` this counter would call before `target` if nothing changed
-        (None: it does not serve `target`)."""
+        (None: it does not serve `target`, or `target` is reserved for another counter)."""
         tk = self.sort_key(target, now)
         if tk is None:
             return None
@@ -118,7 +127,7 @@ class CallingRule:
 
 def choose_next(services: Sequence[str], vip_first: bool, waiting: Iterable[Candidate], now: float,
                 priority_at: str, starvation_limit_s: Mapping[str, float], *, order: str = "fifo",
-                tier_targets_s: Mapping[int, float] | None = None) -> Candidate | None:
+                tier_targets_s: Mapping[int, float] | None = None, counter: int | None = None) -> Candidate | None:
     """`CallingRule(...).choose(waiting, now)` for a single question."""
     return CallingRule(services, vip_first, priority_at, starvation_limit_s, order=order,
-                       tier_targets_s=tier_targets_s).choose(waiting, now)
+                       tier_targets_s=tier_targets_s, counter=counter).choose(waiting, now)

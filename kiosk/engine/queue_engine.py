@@ -30,7 +30,8 @@ from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people
 from kiosk.engine.issuing import handed_out_where, next_number, override_hours, printed_here, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
 from kiosk.engine.preacceptance import check_assisted, check_form
-from kiosk.engine.routing import TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting
+from kiosk.engine.routing import (TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting,
+                                  with_reservations)
 from kiosk.engine.transaction import Transactions, Tx
 from kiosk.estimate import HallView
 from kiosk.storage.store import OutboxEvent, Store
@@ -159,10 +160,11 @@ class QueueEngine(CounterDesk, TicketRouting):
 
     # -- estimates --------------------------------------------------------------------------
     def hall_view(self, tx: Tx | None = None) -> HallView:
+        """The hall the estimator sees, reserved tickets marked with their counter (`with_reservations`)."""
         conn = tx.conn if tx else self.conn
         now = tx.now if tx else self.time.now()
         wall = tx.wall if tx else self.clock.wall()
-        return read_hall(conn, now, wall, self.settings, self._counters, self._starvation)
+        return with_reservations(conn, read_hall(conn, now, wall, self.settings, self._counters, self._starvation))
 
     def _forecast(self, hall: HallView, ticket_id: int) -> tuple[float, int]:
         """(estimated wait, people ahead) of a waiting ticket, from one simulation of the estimator;

@@ -6,12 +6,18 @@ that is) is called there next, before the calling rule's order, the first reserv
 other counter calls it, by "next" or by number, until it is released. The note, the
 pre-acceptance form and the "assisted" flag travel with the ticket.
 
+The wait estimate and "people ahead" see the same: `with_reservations` marks each reserved
+ticket of the estimator's hall with the counter it is reserved for (the calling rule then puts
+it first there and leaves it to others everywhere else), and leaves out one reserved for a
+clerk signed in nowhere (ahead of nobody until they sign in).
+
 `TicketRouting` is a part of `QueueEngine` (its methods are the engine's).
 """
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from kiosk.config.settings import Counter, Service, Settings
@@ -21,6 +27,7 @@ from kiosk.domain.policy import CallingRule, Candidate
 from kiosk.domain.timeline import HallTime
 from kiosk.engine.lookups import counter_row, find_ticket, ticket_at, ticket_fields
 from kiosk.engine.preacceptance import check_note, form_values
+from kiosk.estimate import HallView
 from kiosk.storage.clerk_rows import check_clerk_id, clerk_row
 from kiosk.storage.store import Store
 
@@ -37,6 +44,26 @@ def unreserved_waiting(conn: sqlite3.Connection, services: Sequence[str]) -> lis
     return conn.execute("SELECT * FROM tickets WHERE state = 'waiting' AND reserved_counter IS NULL AND "
                         "reserved_clerk IS NULL AND service IN (%s)" % ",".join("?" * len(services)),
                         tuple(services)).fetchall()
+
+
+def reserved_counters(conn: sqlite3.Connection) -> dict[int, int | None]:
+    """Each waiting reserved ticket (by id) → the counter it is called at: the one named, or the
+    one its clerk is signed in at (None: the clerk is signed in nowhere)."""
+    return {r[0]: r[1] if r[1] is not None else r[2] for r in conn.execute(
+        "SELECT t.id, t.reserved_counter, c.number FROM tickets t LEFT JOIN counters c "
+        "ON t.reserved_counter IS NULL AND c.clerk = t.reserved_clerk WHERE t.state = 'waiting' "
+        "AND (t.reserved_counter IS NOT NULL OR t.reserved_clerk IS NOT NULL)")}
+
+
+def with_reservations(conn: sqlite3.Connection, hall: HallView) -> HallView:
+    """`hall` with its reserved tickets marked with their counter (`WaitingTicket.reserved_for`);
+    a ticket reserved for a clerk signed in nowhere is left out (nobody calls it now)."""
+    reserved = reserved_counters(conn)
+    if not reserved:
+        return hall
+    waiting = tuple(t if t.ticket_id not in reserved else replace(t, reserved_for=reserved[t.ticket_id])
+                    for t in hall.waiting if t.ticket_id not in reserved or reserved[t.ticket_id] is not None)
+    return replace(hall, waiting=waiting)
 
 
 def candidate(r: sqlite3.Row) -> Candidate:

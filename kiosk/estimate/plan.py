@@ -38,10 +38,10 @@ class SimPlan:
     target: WaitingTicket
     target_line: int
     target_pos: int
-    lines: tuple[tuple[Candidate, ...], ...]  # per (service, priority), FIFO by (queued_at, ticket_id)
+    lines: tuple[tuple[Candidate, ...], ...]  # per (service, priority, reserved for), in calling order
     line_times: tuple[tuple[float, ...], ...]  # the queued_t of the tickets of each line
     line_urgent: tuple[bool, ...]  # a priority line
-    counter_serves_target: tuple[int, ...]  # 1: the counter serves the target's service (people ahead)
+    counter_serves_target: tuple[int, ...]  # 1: the counter can call the target (people ahead)
     line_model: tuple[ServiceModel, ...]
     counters: tuple[SimCounter, ...]
     arrivals: tuple[PriorityStream, ...]
@@ -82,7 +82,7 @@ def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, le
             rate = durations.priority_rate(svc, now)
             if rate > 0:
                 rates[svc] = rate
-                queues.setdefault((svc, 1), [])
+                queues.setdefault((svc, 1, None), [])
                 load[svc] = rate * model(svc).occupancy_s
         for svc, work in load.items():
             servers = [sc.view for sc in counters
@@ -96,14 +96,15 @@ def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, le
     index = {k: i for i, k in enumerate(keys)}
     sim_counters = []
     for sc in counters:
-        lines = tuple(i for i, (svc, _) in enumerate(keys) if svc in sc.view.services)
+        lines = tuple(i for i, (svc, _, res) in enumerate(keys)
+                      if (svc in sc.view.services if res is None else res == sc.view.number))
         sh = share.get(sc.view.number, 0.0)
         sim_counters.append(replace(sc, lines=lines, slowdown=1.0 / (1.0 - sh) if sh > 0 else 1.0))
-    target_line = index[(target.service, target.priority)]
+    target_line = index[line_key(target)]
     target_pos = next(i for i, t in enumerate(queues[keys[target_line]]) if t is target)
     virtual_id = max((t.ticket_id for t in hall.waiting), default=0) + 1  # a ticket taken now comes last
     lines = tuple(tuple(Candidate(virtual_id if (extra and t is target) else t.ticket_id, t.service,
-                                  t.priority, t.queued_at) for t in queues[k]) for k in keys)
+                                  t.priority, t.queued_at, t.reserved_for) for t in queues[k]) for k in keys)
     limits = learner.starvation.limits(hall)
     return SimPlan(
         now=now, target=target, target_line=target_line, target_pos=target_pos, lines=lines,
@@ -111,44 +112,65 @@ def build_plan(hall: HallView, target: WaitingTicket, extra: bool, hour: int, le
         line_urgent=tuple(k[1] > 0 for k in keys),
  line_model=tuple(model(k[0]) for k in keys),
         counters=tuple(sim_counters),
-        arrivals=tuple(PriorityStream(index[(svc, 1)], svc, rate) for svc, rate in rates.items()),
+        arrivals=tuple(PriorityStream(index[(svc, 1, None)], svc, rate) for svc, rate in rates.items()),
         priority_at=hall.priority_at, limits=limits,
         rules=tuple(CallingRule(sc.view.services, sc.view.vip_first, hall.priority_at, limits,
-                                order=sc.view.order, tier_targets_s=hall.tier_targets_s) for sc in sim_counters),
+                                order=sc.view.order, tier_targets_s=hall.tier_targets_s, counter=sc.view.number)
+               for sc in sim_counters),
         counter_lines=tuple(sc.lines for sc in sim_counters),
-        counter_serves_target=tuple(int(target.service in sc.view.services) for sc in sim_counters), slowdowns=tuple(sc.slowdown for sc in sim_counters),
+        counter_serves_target=tuple(int(can_call(sc.view, target)) for sc in sim_counters),
+        slowdowns=tuple(sc.slowdown for sc in sim_counters),
         no_slowdown=(1.0,) * len(sim_counters),
         turnaround_s=durations.turnaround_s(), noshow_hold_s=durations.noshow_hold_s(), depth=depth,
         target_model=model(target.service))
 
 
+LineKey = tuple[str, int, int | None]  # (service, priority, the counter it is reserved for)
+
+
+def line_key(t: WaitingTicket) -> LineKey:
+    """The line a ticket waits in: its service and tier, or, reserved, its counter's line of them
+    (called there first, in the order reserved, and by no other counter)."""
+    return t.service, t.priority, t.reserved_for
+
+
+def can_call(c: CounterView, t: WaitingTicket) -> bool:
+    """The counter may call the ticket: the one it is reserved for, else a counter of its service."""
+    return t.service in c.services if t.reserved_for is None else t.reserved_for == c.number
+
+
 def _queues(hall: HallView, target: WaitingTicket, extra: bool, learner: Learner,
-            params: EstimatorParams) -> dict[tuple[str, int], list[WaitingTicket]]:
-    """The lines per (service, priority) that can matter to ``target``: within one line the
-    calling rule calls in queue order, so the rule's choice among the heads is its choice."""
-    queues: dict[tuple[str, int], list[WaitingTicket]] = {}
+            params: EstimatorParams) -> dict[LineKey, list[WaitingTicket]]:
+    """The lines (`line_key`) that can matter to ``target``: within one line the calling rule
+    calls in queue order (a reserved line: in the order reserved), so the rule's choice among
+    the heads is its choice."""
+    queues: dict[LineKey, list[WaitingTicket]] = {}
     waiting = list(hall.waiting)
     if extra:
         waiting.append(target)
 
     def order(t: WaitingTicket) -> tuple[float, float]:
+        if t.reserved_for is not None:
+            return 0.0, t.ticket_id
         return t.queued_at, (math.inf if extra and t is target else t.ticket_id)
 
-    tkey = order(target)
+    tline, tkey = line_key(target), order(target)
     passes = params.zombie_passes
     for t in waiting:
         # tickets behind the target in its own line are never called before it
-        if t.service == target.service and t.priority == target.priority and order(t) > tkey:
+        if line_key(t) == tline and order(t) > tkey:
             continue
-        if t is not target and passes > 0 and learner.passed.get(t.ticket_id, 0) >= passes:
+        if (t is not target and t.reserved_for is None and passes > 0
+                and learner.passed.get(t.ticket_id, 0) >= passes):
             # a ticket the hall keeps passing over (later tickets of its own line are
-            # called first: held, or requeued but never called again) is not in the line
+            # called first: held, or requeued but never called again) is not in the line;
+            # a reserved ticket is passed over by the other counters as it should be
             continue
-        queues.setdefault((t.service, t.priority), []).append(t)
+        queues.setdefault(line_key(t), []).append(t)
     for q in queues.values():
-        q.sort(key=lambda t: (t.queued_at, t.ticket_id))
+        q.sort(key=order)
     if extra:
-        q = queues[(target.service, target.priority)]
+        q = queues[tline]
         q.remove(target)
         q.append(target)
     return queues

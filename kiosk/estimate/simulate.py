@@ -21,7 +21,7 @@ from statistics import NormalDist
 
 from kiosk.domain.policy import CallingRule, Candidate
 from kiosk.estimate.params import EstimatorParams
-from kiosk.estimate.plan import SimPlan
+from kiosk.estimate.plan import SimPlan, can_call
 from kiosk.estimate.views import HallView, WaitingTicket
 
 _NZ = 2048  # equal-probability bins of the standard normal for fast draws
@@ -68,20 +68,22 @@ def simulate_wait(plan: SimPlan, params: EstimatorParams) -> tuple[float, int] |
 def unserved_wait(hall: HallView, target: WaitingTicket, plan: SimPlan, back_s: float) -> float:
     """No counter that can work serves the ticket: expect one of its counters to return."""
     n_ahead = static_ahead(hall, target)
-    servers = [c for c in hall.counters if target.service in c.services] or [None]
+    servers = [c for c in hall.counters if can_call(c, target)] or [None]
     return back_s + n_ahead * plan.target_model.occupancy_s / len(servers)
 
 
 def static_ahead(hall: HallView, target: WaitingTicket) -> int:
-    """The tickets waiting now that the counters serving the target's service would call before
-    it, by the rule as it stands now (the fewest over those counters; no simulation)."""
+    """The tickets waiting now that the counters that can call the target (its service's, or the
+    one it is reserved for) would call before it, by the rule as it stands now (the fewest over
+    those counters; no simulation). A ticket reserved for another counter is ahead of nobody."""
     rules = [CallingRule(c.services, c.vip_first, hall.priority_at, hall.starvation_limit_s, order=c.order,
-                         tier_targets_s=hall.tier_targets_s) for c in hall.counters if target.service in c.services]
-    me = Candidate(target.ticket_id, target.service, target.priority, target.queued_at)
-    waiting = [Candidate(t.ticket_id, t.service, t.priority, t.queued_at) for t in hall.waiting
+                         tier_targets_s=hall.tier_targets_s, counter=c.number)
+             for c in hall.counters if can_call(c, target)]
+    me = Candidate(target.ticket_id, target.service, target.priority, target.queued_at, target.reserved_for)
+    waiting = [Candidate(t.ticket_id, t.service, t.priority, t.queued_at, t.reserved_for) for t in hall.waiting
                if t.ticket_id != target.ticket_id]
     counts = [n for n in (r.count_before(waiting, me, hall.now) for r in rules) if n is not None]
-    return min(counts, default=len(waiting))
+    return min(counts, default=sum(1 for w in waiting if w.reserved_for is None))
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ class WaitingTicket:
     service: str  # prefix, e.g. "A"
     priority: int  # 0 normal, 1..N priority tier (1 highest)
     queued_at: float  # hall-time seconds (monotonic timeline); order key for FIFO
+    reserved_for: int | None = None  # the counter it is reserved for: called there first, nowhere else
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ def test_transfer_to_another_counter_with_a_note_is_called_there_next(hall: Hall
     assert "transfer" in here.inner_text("#msg") and first in here.inner_text("#msg")
 
     # the other counter's clerk sees it, live, reserved at the top of their list with the note
-    top = there.wait_for_selector(f"#waiting li:first-child:has-text('{first}')", timeout=10000)
+    # (the ticket was at the top of this list before it was called: wait for the push that brings it back)
+    top = there.wait_for_selector(f"#waiting li:first-child:has-text('{first}'):has(.note)", timeout=10000)
     assert NOTE in top.inner_text()
     assert [li.split()[0] for li in there.locator("#waiting li").all_inner_texts()] == [first, second, third]
     # … and not at the counter it left: there the next one is the next in the normal order
