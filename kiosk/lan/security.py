@@ -14,35 +14,16 @@ it in ``Authorization``, which a browser never adds to a cross-site request — 
 """
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+
+from kiosk.webkit.headers import SecurityHeaders as _SecurityHeaders
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "font-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-HSTS = "max-age=31536000"
 
 
-class SecurityHeaders:
+class SecurityHeaders(_SecurityHeaders):
+    """`kiosk.webkit.headers.SecurityHeaders` with the hall pages' Content-Security-Policy."""
+
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = scope["path"].startswith("/static/")
-        tls = scope.get("scheme") == "https"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                have = {k.lower() for k, _ in headers}
-                extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
-                         (b"cross-origin-opener-policy", b"same-origin")]
-                if not static:
-                    extra.append((b"cache-control", b"no-store"))
-                if tls:
-                    extra.append((b"strict-transport-security", HSTS.encode()))
-                message = {**message, "headers": headers + [(k, v) for k, v in extra if k not in have]}
-            await send(message)
-        await self.app(scope, receive, send_with_headers)
+        super().__init__(app, CSP)

@@ -15,17 +15,7 @@ from kiosk.hq.db import open_db
 from kiosk.sim.broker import Broker
 from kiosk.sim.waiting import wait_until
 from kiosk.storage.store import db_path
-from tests.kit.hq_web import USERS, Server, branch_kiosk, new_branch
-
-
-def _users(target: str) -> None:
-    from kiosk.hq.web.auth import Users
-    users = Users(target)
-    try:
-        for name, (role, password) in USERS.items():
-            users.add(name, role, password)
-    finally:
-        users.close()
+from tests.kit.hq_web import Server, add_users, branch_kiosk, new_branch
 
 
 def _stored(target: str, branch: str) -> list[tuple[int, int]]:
@@ -51,7 +41,7 @@ def _outbox(data: Path) -> tuple[int, int]:
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_the_server_finds_lost_events_and_gets_them_resent(kind, tmp_path, request):
     target = str(tmp_path / "hq.db") if kind == "sqlite" else request.getfixturevalue("pg_url")
-    _users(target)
+    add_users(target)
     broker = Broker(tmp_path / "broker").start()          # no persistence: what nobody takes is gone
     opts = ("--gap-interval", "0.5", "--gap-grace", "2")
     server = kiosk = None

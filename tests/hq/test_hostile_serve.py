@@ -19,7 +19,7 @@ from kiosk.hq.db import open_db
 from kiosk.sim.broker import Broker
 from kiosk.sim.waiting import wait_until
 from tests.kit.hostile_payloads import CASES, TOPIC_CASES, TS, event, js, queue
-from tests.kit.hq_web import USERS, Server, new_branch
+from tests.kit.hq_web import Server, add_users, new_branch
 from tests.kit.mqtt import Collector
 
 GOOD = 4
@@ -27,20 +27,10 @@ ROUNDS = 3
 RETAINED = ("status", "queue", "alerts")
 
 
-def _users(target: str) -> None:
-    from kiosk.hq.web.auth import Users
-    users = Users(target)
-    try:
-        for name, (role, password) in USERS.items():
-            users.add(name, role, password)
-    finally:
-        users.close()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def served(request, tmp_path) -> Iterator[tuple[Broker, Server, str]]:
     target = str(tmp_path / "hq.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    _users(target)
+    add_users(target)
     broker = Broker(tmp_path / "broker").start()
     server = None
     try:

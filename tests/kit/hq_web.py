@@ -77,6 +77,17 @@ class Server:
         return rc
 
 
+def add_users(db: Any) -> None:
+    """The test users (`USERS`) in an HQ database: an SQLite path, a postgresql:// URL or a `Db`."""
+    from kiosk.hq.web.auth import Users
+    users = Users(db)
+    try:
+        for name, (role, password) in USERS.items():
+            users.add(name, role, password)
+    finally:
+        users.close()
+
+
 def branch_kiosk(broker_url: str, data: Path, branch: str) -> KioskChild:
     """A kiosk of branch `branch` in its own process, with peak alerts and telemetry, connected."""
     settings = mqtt_settings(broker_url)

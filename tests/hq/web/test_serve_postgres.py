@@ -19,7 +19,7 @@ from kiosk.hq.web.auth import Users
 from kiosk.sim.net import free_port
 from kiosk.sim.processes import stop_process
 from kiosk.sim.waiting import wait_until
-from tests.kit.hq_web import USERS, sign_in
+from tests.kit.hq_web import USERS, add_users, sign_in
 from tests.kit.settings import REPO
 
 PASSWORD = "Pg-secret-4711"  # the test server trusts every local connection: any password is accepted
@@ -69,12 +69,7 @@ class Node:
 @pytest.fixture
 def nodes(hq_broker, pg_url, tmp_path) -> Iterator[tuple[Node, Node, str]]:
     url = _with_password(pg_url)
-    users = Users(url)
-    try:
-        for name, (role, password) in USERS.items():
-            users.add(name, role, password)
-    finally:
-        users.close()
+    add_users(url)
     made: list[Node] = []
     try:
         made.append(Node(hq_broker.url, url, tmp_path))
