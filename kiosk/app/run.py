@@ -150,6 +150,19 @@ def start_lan(app: KioskApp, settings: Settings, where: tuple[str, int] | None, 
         log.warning("hall web app not served: %s:%d is not free", *where)
         return None
     print(f"hall web app on {server.url}/caller and {server.url}/floor", flush=True)
+    try:
+        from kiosk.access.clerks import ClerkBook
+        book = ClerkBook(app.data_dir)
+        try:
+            clerks = book.list()
+        finally:
+            book.close()
+    except Exception:  # noqa: BLE001 — only a hint
+        log.debug("listing the clerks for the hint", exc_info=True)
+        clerks = None
+    if clerks == []:
+        print(f"no clerks yet: sign in there after `kiosk clerk add ID --name NAME --data {app.data_dir}` "
+              "(the PIN is read from stdin), or as the hall manager with the admin PIN (`kiosk set-pin`)", flush=True)
     return server
 
 
