@@ -8,7 +8,8 @@ here with the main kiosk's ticket layout (`kiosk.app.outputs.ticket_job`). When 
 cannot be reached, every service shows as offline and a tap issues nothing (one queue, never
 two); a background thread keeps trying and the screen recovers by itself.
 
-A counter's new ticket in the main kiosk's hall view is a `ticket.called` event here and
+A counter's new ticket in the main kiosk's hall view is a `ticket.called` event here (more recalls
+of the same ticket: `ticket.recalled`), and
 `recent_calls` are the calls seen, newest first, so a now-serving TV on this machine
 (`--screen display`) shows the main kiosk's calls; with `follow` (the TV) it reads the main
 kiosk's live hall (`GET /api/stream`, reconnecting with back-off) instead of every `retry_s`.
@@ -74,7 +75,7 @@ class SatelliteApp:
         self._follower = threading.Thread(target=self._follow, name="satellite-follow", daemon=True)
         self._follow_wake = threading.Event()
         self._streaming = False
-        self._seen: dict[int, str] | None = None   # counter → its ticket in the last hall view
+        self._seen: dict[int, tuple[str, int]] | None = None   # counter → (its ticket, recalls) in the last hall view
         self._calls: list[dict[str, Any]] = []      # the calls seen, newest first
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -170,17 +171,26 @@ class SatelliteApp:
             if self._hall is not None and self._hall.get("day") != hall.get("day"):
                 self._calls, self._seen = [], None
             first, seen = self._seen is None, self._seen or {}
-            new = [c for c in now_at if seen.get(c["counter"]) != c["ticket"]]
+            new = [c for c in now_at if (seen.get(c["counter"]) or (None, 0))[0] != c["ticket"]]
+            recalled = [c for c in now_at if (seen.get(c["counter"]) or (None, 0))[0] == c["ticket"]
+                        and c["recalls"] > seen[c["counter"]][1]]
             for c in sorted(new, key=lambda c: -c["busy_s"]):         # oldest call first: newest ends on top
                 called = (ts - timedelta(seconds=c["busy_s"])).isoformat(timespec="seconds")
                 self._calls = [{"number": c["ticket"], "service": c["service"], "counter": c["counter"],
-                                "called_wall": called, "recalls": 0}] + \
+                                "called_wall": called, "recalls": c["recalls"]}] + \
                     [k for k in self._calls if k["number"] != c["ticket"]][:CALLS_KEPT - 1]
-            self._seen = {c["counter"]: c["ticket"] for c in now_at}
+            for c in recalled:
+                for k in self._calls:
+                    if k["number"] == c["ticket"]:
+                        k["recalls"] = c["recalls"]
+            self._seen = {c["counter"]: (c["ticket"], c["recalls"]) for c in now_at}
             self._hall = hall
         if not first:
             for c in new:
                 self._emit({"type": EventType.TICKET_CALLED.value, "ticket": c["ticket"], "service": c["service"],
+                            "counter": c["counter"], "via": LINK})
+            for c in recalled:                   # the board shows and announces it again, as on the main kiosk
+                self._emit({"type": EventType.TICKET_RECALLED.value, "ticket": c["ticket"], "service": c["service"],
                             "counter": c["counter"], "via": LINK})
 
     def _set_link(self, online: bool, reason: str) -> None:
@@ -286,7 +296,7 @@ class SatelliteApp:
     def recent_calls(self, limit: int = 8, timeout: float = 10) -> list[dict[str, Any]]:
         """The main kiosk's calls seen here, newest first — the counters' tickets of its hall view
         and the calls before them (empty while it cannot be reached, or does not let devices read
-        its hall). A recall is not in the hall view: it does not show here."""
+        its hall), with its recalls."""
         with self._lock:
             return [dict(c) for c in self._calls[:max(0, limit)]] if self._online and self._hall else []
 
@@ -347,8 +357,8 @@ class SatelliteApp:
 
 
 def _counters_at(hall: dict[str, Any]) -> list[dict[str, Any]]:
-    """The counters of a hall view that have a ticket: counter, ticket, service, busy_s (entries
-    that are not one are left out)."""
+    """The counters of a hall view that have a ticket: counter, ticket, service, busy_s, recalls
+    (entries that are not one are left out; a value out of range counts as 0)."""
     out = []
     for c in hall.get("counters") or []:
         if not isinstance(c, dict) or not isinstance(c.get("ticket"), str) or not c["ticket"]:
@@ -359,7 +369,10 @@ def _counters_at(hall: dict[str, Any]) -> list[dict[str, Any]]:
         ok = isinstance(busy, (int, float)) and not isinstance(busy, bool) and 0 <= busy < 1e7
         busy_s = float(busy) if ok else 0.0
         service = c.get("service") if isinstance(c.get("service"), str) else None
-        out.append({"counter": counter, "ticket": c["ticket"][:32], "service": service, "busy_s": busy_s})
+        recalls = c.get("recalls")
+        recalls = recalls if isinstance(recalls, int) and not isinstance(recalls, bool) and 0 <= recalls < 1000 else 0
+        out.append({"counter": counter, "ticket": c["ticket"][:32], "service": service, "busy_s": busy_s,
+                    "recalls": recalls})
     return out
 
 

@@ -43,8 +43,8 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
         })
     counters = []
     for r in conn.execute("SELECT c.number, c.state, c.since_t, c.pause_reason, t.number AS ticket, t.service, "
-                          "t.state AS tstate, t.called_t FROM counters c LEFT JOIN tickets t ON t.id = c.ticket_id "
-                          "ORDER BY c.number"):
+                          "t.state AS tstate, t.called_t, t.recalls FROM counters c "
+                          "LEFT JOIN tickets t ON t.id = c.ticket_id ORDER BY c.number"):
         cfg = engine.settings.counter(r["number"])
         if cfg is None:
             continue
@@ -56,6 +56,7 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
             "service": r["service"],
             "ticket_state": r["tstate"],
             "busy_s": round(max(0.0, now - r["called_t"]), 1) if r["called_t"] is not None else None,
+            "recalls": r["recalls"] if r["ticket"] is not None else None,
             "services": list(cfg.services),
             "pause_reason": r["pause_reason"] if r["state"] == CounterState.PAUSED else None,
         })

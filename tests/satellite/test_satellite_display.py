@@ -137,6 +137,10 @@ def test_a_call_at_the_main_kiosk_reaches_the_satellite_board_within_two_seconds
         snap = sat.snapshot()
         assert snap["waiting"] == 0 and {s["unavailable"] for s in snap["services"]} == {None}
         print(f"a call reached the satellite in {first_s * 1000:.0f} ms")
+        main.app.recall(1).result(10)                       # a recall at the main kiosk: the board calls it again
+        wait_until(lambda: [e["ticket"] for e in events.seen if e["type"] == "ticket.recalled"] == [a], LIVE_S, 0.01)
+        assert next(c for c in sat.recent_calls() if c["number"] == a)["recalls"] == 1
+        assert events.called() == [(a, 1), (b, 2)]          # a recall is not a new call
     finally:
         events.unsubscribe()
         sat.stop()
