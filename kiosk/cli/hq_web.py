@@ -156,31 +156,28 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_remove(args: argparse.Namespace) -> int:
+def _on_user(args: argparse.Namespace, action: str, done: str | None) -> int:
+    """`Users.remove` or `Users.revoke` of the named user: 1 when there is no such user."""
     users = _open_users(args.web_db)
     if users is None:
         return 2
     try:
-        if not users.remove(args.web_name):
+        if not getattr(users, action)(args.web_name):
             print(f"error: no user {args.web_name!r}", file=sys.stderr)
             return 1
     finally:
         users.close()
+    if done:
+        print(done, file=sys.stderr)
     return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    return _on_user(args, "remove", None)
 
 
 def cmd_user_revoke(args: argparse.Namespace) -> int:
-    users = _open_users(args.web_db)
-    if users is None:
-        return 2
-    try:
-        if not users.revoke(args.web_name):
-            print(f"error: no user {args.web_name!r}", file=sys.stderr)
-            return 1
-    finally:
-        users.close()
-    print(f"every session of {args.web_name} ended", file=sys.stderr)
-    return 0
+    return _on_user(args, "revoke", f"every session of {args.web_name} ended")
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:

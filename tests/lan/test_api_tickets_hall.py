@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+
+import httpx
 
 from tests.lan.conftest import ADMIN_PIN, DEVICE_TOKEN, Hall
 
@@ -114,3 +117,31 @@ def test_tokens_are_long_random_and_headers_strict(hall: Hall) -> None:
             assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
         assert "set-cookie" not in c.get("/caller").headers
         assert c.get("/floor?lang=zh").text.count("大堂引导") >= 1
+
+
+def _waiting_until(hall: Hall, token: str, want: int) -> list[int]:
+    """Open a page's live stream and read the hall's waiting counts until `want` (a 3 s read timeout:
+    the stream's keep-alive comes every 15 s, so a page left without a frame fails here)."""
+    seen: list[int] = []
+    with httpx.Client(base_url=hall.url, headers={"Authorization": f"Bearer {token}"}, timeout=3) as c, \
+            c.stream("GET", "/api/stream") as s:
+        try:
+            for line in s.iter_lines():
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:])["waiting"])
+                    if seen[-1] == want:
+                        return seen
+        except httpx.ReadTimeout:
+            pass
+    raise AssertionError(f"the page never saw {want} waiting: it kept the hall of before ({seen})")
+
+
+def test_a_page_opened_after_changes_nobody_watched_sees_the_hall_as_it_is(hall: Hall) -> None:
+    """With no page open the feed reads no snapshot (the core thread is the counters'); the next page
+    to open still gets the hall as it is now, without waiting for another change."""
+    token = hall.sign_in("c03")
+    _waiting_until(hall, token, 0)                        # a first page, then gone
+    for _ in range(2):
+        hall.app.issue("A").result(10)                    # while nobody watches
+    time.sleep(0.5)                                       # past the feed's push period: no page, no read
+    _waiting_until(hall, token, 2)
