@@ -176,3 +176,42 @@ def test_pre_acceptance_filled_on_the_floor_is_shown_to_the_clerk_at_the_call(ha
     row = hall.app.ticket(number).result(10)
     assert row["counter"] == 4 and row["assisted"] and "replace a lost card" in row["form"]
     assert clerk.problems == [] and floor.problems == []
+
+
+# held back until released: the answer of the first /api/counter read after `__holdNext` is set
+_HOLD_ONE_READ = """
+(() => {
+  const real = window.fetch.bind(window);
+  window.__holdNext = false;
+  window.fetch = async (url, opts) => {
+    const hold = String(url).startsWith("/api/counter") && (!opts || !opts.method || opts.method === "GET")
+                 && window.__holdNext;
+    if (hold) window.__holdNext = false;
+    const res = await real(url, opts);
+    if (hold) await new Promise(ok => setTimeout(ok, 1500));
+    return res;
+  };
+})();
+"""
+
+
+def test_a_slow_answer_never_leaves_the_caller_showing_an_older_hall(hall: Hall, pages) -> None:
+    """Two reads of the counter in flight (the hall changed twice, the first answer slow): the page
+    ends on the newer state, not on whichever answer arrived last."""
+    page = pages()
+    page.add_init_script(_HOLD_ONE_READ)
+    caller_at(page, hall, "c01", 3)
+    page.wait_for_selector("#waiting, p:has-text('Nobody')")
+    page.evaluate("window.__holdNext = true")
+    first = hall.app.issue("A").result(10).ticket      # a push: a read whose answer is held 1.5 s
+    for _ in range(100):                                # (the page's CSP forbids wait_for_function)
+        if page.evaluate("window.__holdNext") is False:
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError("the push after the first ticket never made the page read its counter")
+    second = hall.app.issue("A").result(10).ticket     # another push while the first read is held
+    page.wait_for_selector(f"#waiting li:has-text('{second}')", timeout=10000)
+    page.wait_for_timeout(2500)                         # the held answer has arrived by now
+    assert [li.split()[0] for li in page.locator("#waiting li").all_inner_texts()] == [first, second]
+    assert page.problems == []

@@ -84,7 +84,18 @@
               el("dl", {class: "figures", id: "today"}, rows.map(([k, v]) => [el("dt", {text: k}), el("dd", {text: v ?? T.none})])));
   }
 
-  async function refresh() {
+  /* One read at a time: a read asked for while another runs is made after it (two reads in
+     flight could answer out of order and leave the page showing the older state). */
+  let reading = null, again = false;
+  function refresh() {
+    if (reading) { again = true; return reading; }
+    reading = (async () => {
+      do { again = false; await read(); } while (again);
+    })().finally(() => { reading = null; });
+    return reading;
+  }
+
+  async function read() {
     const res = await api("GET", "/api/counter" + (s.role === "manager" && at ? "?at=" + at : ""));
     if (!res.ok) return refused(res);
     const c = res.data;
