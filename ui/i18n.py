@@ -118,10 +118,10 @@ _CALL = re.compile(r"""\b(tr|ntr|N_)\(\s*(['"])((?:\\.|(?!\2).)*)\2(?:\s*,\s*(['
 
 
 def used_msgids(root: Path | None = None) -> set[tuple[str, str | None]]:
-    """Message ids the screens use: tr("…"), ntr("…", "…") and N_("…") in ui/**/*.py and ui/*.kv."""
+    """Message ids the screens use: tr("…"), ntr("…", "…") and N_("…") in ui/**/*.py and ui/**/*.kv."""
     root = root or Path(__file__).resolve().parent
     found: set[tuple[str, str | None]] = set()
-    for path in sorted(list(root.rglob("*.py")) + list(root.glob("*.kv"))):
+    for path in sorted(list(root.rglob("*.py")) + list(root.rglob("*.kv"))):
         if path.name == "i18n.py":
             continue
         for m in _CALL.finditer(path.read_text(encoding="utf-8")):

@@ -28,12 +28,13 @@ from kiosk.estimate import humanize_wait
 from ui import i18n, texts
 from ui.kiosk_port import KioskPort
 from ui.memory import gl_rss_mb, release_memory, rss_mb
-from ui.screens import (AdminScreen, CustomerScreen, HostedScreen, NowServingScreen, PinScreen, ResultScreen,
+from ui.screens import (AdminScreen, CheckInScreen, CustomerScreen, HostedScreen, NowServingScreen, PinScreen, ResultScreen,
                         VipScreen)
 
 log = logging.getLogger(__name__)
 
 KV_FILE = Path(__file__).resolve().parent / "kiosk.kv"
+KV_SCREEN_FILES = (Path(__file__).resolve().parent / "screens" / "check_in.kv",)
 _kv_loaded = False
 
 KEY_ESCAPE, KEY_F1, KEY_ENTER, KEY_KP_ENTER, KEY_BACKSPACE = 27, 282, 13, 271, 8
@@ -45,12 +46,14 @@ def load_kv() -> None:
     global _kv_loaded
     if not _kv_loaded:
         Builder.load_file(str(KV_FILE))
+        for path in KV_SCREEN_FILES:
+            Builder.load_file(str(path))
         _kv_loaded = True
 
 
 SCREEN_CLASSES: dict[str, type[HostedScreen]] = {
     "customer": CustomerScreen, "result": ResultScreen, "vip": VipScreen, "pin": PinScreen,
-    "admin": AdminScreen, "display": NowServingScreen}
+    "admin": AdminScreen, "display": NowServingScreen, "check_in": CheckInScreen}
 
 
 class KioskUi(App):
@@ -185,7 +188,7 @@ class KioskUi(App):
         if self.mode != "kiosk" or self.sm is None:
             return
         screen = self.sm.current
-        idle = {"customer": 60.0, "vip": 45.0, "pin": self.settings.ui.admin_idle_s,
+        idle = {"customer": 60.0, "vip": 45.0, "check_in": 45.0, "pin": self.settings.ui.admin_idle_s,
                 "admin": self.settings.ui.admin_idle_s}.get(screen)
         if idle:
             self._idle_ev = Clock.schedule_once(self._idle, idle)
@@ -193,7 +196,7 @@ class KioskUi(App):
     def _idle(self, dt: float) -> None:
         if self.sm is None:
             return
-        if self.sm.current in ("vip", "pin", "admin"):
+        if self.sm.current in ("vip", "pin", "admin", "check_in"):
             self.go_home()
         else:
             self.screen("customer").reset()

@@ -2,7 +2,8 @@
 
 One command a line, e.g. `issue A`, `issue V vip`, `next 3`, `recall 3`, `noshow 3`,
 `finish 3`, `transfer 3 B`, `rate A001 5`, `open 3`, `pause 3`, `close 3`, `status`,
-`help`, `quit`. Commands go through the core's queue like any other input.
+`checkin 483920` (a ticket taken on a phone joins the queue, by its check-in code, follow token
+or follow URL), `help`, `quit`. Commands go through the core's queue like any other input.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from kiosk.app.outputs import Outputs
 from kiosk.domain.errors import KioskError
 
 HELP = ("commands: issue SERVICE [vip|TIER] | next N | call N TICKET | recall N | noshow N | start N | finish N | "
-        "transfer N SERVICE | rate TICKET SCORE | open N | pause N | close N | status | reprint | "
+        "transfer N SERVICE | rate TICKET SCORE | checkin CODE|URL | open N | pause N | close N | status | reprint | "
         "key N next|recall|noshow|transfer|pause | take SERVICE | pad N satisfied|neutral|dissatisfied | "
         "clock [jump SECONDS] | housekeeping | help | quit")
 
@@ -61,6 +62,12 @@ def parse(line: str) -> Callable[[KioskApp], Future]:
         except ValueError:
             raise ValueError("rate: the score is a whole number from 1 to 5") from None
         return lambda app: app.rate(number, score)
+    if cmd == "checkin":
+        if len(rest) != 1:
+            raise ValueError("checkin: expected one check-in code, follow token or follow URL, "
+                             "e.g. 'checkin 483920'")
+        code = rest[0]
+        return lambda app: app.check_in(code)
     if cmd in COUNTER_STATES:
         n, state = counter(), COUNTER_STATES[cmd]
         return lambda app: app.set_counter(n, state)
@@ -170,4 +177,8 @@ def _show(result: Any) -> str:
         return f"{result.ticket} → counter {result.counter} (waited {result.wait_s:.0f} s)"
     if isinstance(result, tuple):
         return " ".join(map(str, result))
+    if isinstance(result, dict) and "number" in result:       # a ticket checked in
+        estimate = result.get("estimate_s")
+        return (f"checked in {result['number']}: {result.get('state')}, {result.get('ahead')} ahead"
+                + (f", estimated wait {estimate:.0f} s" if isinstance(estimate, (int, float)) else ""))
     return str(result)

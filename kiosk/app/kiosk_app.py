@@ -21,6 +21,7 @@ from kiosk.engine.command_loop import CommandLoop
 from kiosk.config.settings import Settings
 from kiosk.engine.event_hub import EventHub
 from kiosk.engine.estimation import Estimator
+from kiosk.engine.follow_view import FollowView
 from kiosk.engine.queue_engine import QueueEngine
 from kiosk.engine.quiet_hours import QuietHours
 from kiosk.app.attachments import Attachment, Devices, Uplink
@@ -50,6 +51,7 @@ class KioskApp:
         self._estimator = estimator
         self.loop = CommandLoop()
         self.quiet = QuietHours(settings)
+        self._follow = FollowView()
         self.store: Store | None = None
         self.engine: QueueEngine | None = None
         self.hub: EventHub | None = None
@@ -137,6 +139,22 @@ class KioskApp:
         `issued_via`: where it is handed out when not at this kiosk's printer (`kiosk.app.outputs`)."""
         return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier,
                                            issued_via=issued_via, form=form, assisted=assisted))
+
+    def issue_remote(self, service: str) -> Future[dict[str, Any]]:
+        """A ticket taken on a phone through HQ: parked until checked in (`kiosk.engine.remote_tickets`)."""
+        return self._run(lambda e: e.issue_remote(service))
+
+    def check_in(self, code_or_url: str) -> Future[dict[str, Any]]:
+        """Check in a remote ticket by its 6-digit code, its follow token or follow URL; the ticket."""
+        def run(e: QueueEngine) -> dict[str, Any]:
+            out = e.check_in(code_or_url)
+            self._follow.refresh_now()
+            return out
+        return self._run(run)
+
+    def follow_view(self) -> Future[dict[str, Any]]:
+        """The follow message for the customers' phones (`kiosk.engine.follow_view`)."""
+        return self._run(lambda e: self._follow.read(e))
 
     def call_next(self, counter: int) -> Future[CallResult | None]:
         return self._run(lambda e: e.call_next(counter))

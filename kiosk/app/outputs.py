@@ -305,6 +305,7 @@ def ticket_job(settings: Settings, t: dict[str, Any], *, reprint: bool = False,
         tier_name=tier.name.model_dump(exclude_none=True) if tier is not None else None,
         self_service=self_service,
         quiet_hours=quiet_hours,
+        qr_url=t.get("follow_url") or settings.phone.follow_link(t.get("follow") or t.get("follow_token")),
     )
 
 

@@ -151,7 +151,8 @@ def cmd_issue(args: argparse.Namespace) -> None:
     tier = engine.settings.tier(t.priority)
     _out(args, t.ticket, {"ticket": t.ticket, "ahead": t.ahead, "estimate_s": t.estimate_s,
                           "service": t.service, "priority": t.priority, "tier": tier.id if tier else None,
-                          "issued": t.issued_wall})
+                          "issued": t.issued_wall,
+                          "follow_url": engine.settings.phone.follow_link(t.follow_token)})
 
 
 def cmd_call(args: argparse.Namespace) -> None:

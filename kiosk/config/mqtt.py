@@ -32,6 +32,9 @@ class MqttConfig(StrictModel):
     reconnect_max_s: float = Field(60.0, gt=0, le=3600)
     queue_min_interval_s: float = Field(1.0, ge=0, le=60, description="rate limit of queue snapshots on change")
     queue_period_s: float = Field(60.0, gt=0, le=3600, description="a queue snapshot at least this often")
+    follow_min_interval_s: float = Field(0.3, ge=0, le=60,
+                                         description="rate limit of the phones' follow message on change")
+    follow_period_s: float = Field(30.0, gt=0, le=3600, description="the follow message at least this often")
     commands_enabled: bool = Field(True, description="accept HQ commands on cmd/{name}")
     max_command_bytes: int = Field(4096, ge=64, le=65536)
     max_inflight: int = Field(500, ge=1, le=65535, description="outbox events published and not yet acknowledged")

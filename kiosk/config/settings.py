@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from kiosk.config.hardware import HardwareConfig
 from kiosk.config.lan import LanConfig
 from kiosk.config.mqtt import MqttConfig
+from kiosk.config.phone import PhoneConfig
 from kiosk.config.satellite import SatelliteConfig
 from kiosk.config.problems import KeyedError, describe
 from kiosk.config.strict import TOML_ARRAY, StrictModel
@@ -247,6 +248,7 @@ class Settings(StrictModel):
     mqtt: MqttConfig = MqttConfig()
     lan: LanConfig = LanConfig()
     satellite: SatelliteConfig = SatelliteConfig()
+    phone: PhoneConfig = PhoneConfig()
     ui: UiConfig = UiConfig()
     pause_reasons: list[PauseReason] = Field(default_factory=list, max_length=30)
 
@@ -286,6 +288,10 @@ class Settings(StrictModel):
         for i, r in enumerate(reason_ids):
             if r in reason_ids[:i]:
                 raise KeyedError(("pause_reasons", i, "id"), f"duplicate pause reason {r!r}")
+        for i, p in enumerate(self.phone.remote_services):
+            if p not in prefixes:
+                raise KeyedError(("phone", "remote_services", i),
+                                  f"unknown service {p!r} (known: {', '.join(prefixes)})")
         return self
 
     def pause_reason(self, reason_id: str) -> PauseReason | None:

@@ -40,6 +40,12 @@ class IllegalState(QueueError):
     code = "illegal_state"
 
 
+class TicketExpired(IllegalState):
+    """A remote ticket not checked in in time (or a ticket of a day that ended)."""
+
+    code = "ticket_expired"
+
+
 class RangeExhausted(QueueError):
     code = "range_exhausted"
 
@@ -60,6 +66,18 @@ class Diverted(QueueError):
     """The service stops issuing at a level 2 peak: it has a self-service alternative."""
 
     code = "diverted"
+
+
+class RemoteOff(QueueError):
+    """The branch (or this service) takes no tickets from the phone."""
+
+    code = "remote_off"
+
+
+class RemoteCapReached(QueueError):
+    """The service has taken its remote tickets of the day."""
+
+    code = "remote_cap"
 
 
 class PrinterUnavailable(QueueError):

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class TicketState(StrEnum):
     WAITING = "waiting"
+    PARKED = "parked"  # a remote ticket that has not checked in at the kiosk: holds its place, not called
     CALLED = "called"
     SERVING = "serving"
     DONE = "done"
@@ -44,6 +45,8 @@ class EventType(StrEnum):
     TICKET_PRINT_FAILED = "ticket.print_failed"
     TICKET_CANCELLED = "ticket.cancelled"
     TICKET_RELEASED = "ticket.released"
+    TICKET_CHECKED_IN = "ticket.checked_in"
+    TICKET_EXPIRED = "ticket.expired"
     COUNTER_OPENED = "counter.opened"
     COUNTER_PAUSED = "counter.paused"
     COUNTER_CLOSED = "counter.closed"
@@ -89,6 +92,7 @@ class IssuedTicket:
     estimate_s: float
     issued_wall: str
     day: str
+    follow_token: str | None = None  # its page on HQ (`[phone] follow_url`); kept at the branch
 
 
 @dataclass(frozen=True)

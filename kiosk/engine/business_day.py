@@ -53,7 +53,7 @@ def start_day(conn: sqlite3.Connection, now: float, wall: datetime, old_day: str
     """Expire `old_day`'s open tickets, free every counter and store `new_day`. Returns how many expired."""
     cur = conn.execute(
         "UPDATE tickets SET state = 'expired', finished_t = ?, finished_wall = ? "
-        "WHERE day = ? AND state IN ('waiting', 'called', 'serving')",
+        "WHERE day = ? AND state IN ('waiting', 'parked', 'called', 'serving')",
         (now, wall.isoformat(), old_day))
     expired = cur.rowcount
     conn.execute("UPDATE counters SET ticket_id = NULL, since_t = NULL")

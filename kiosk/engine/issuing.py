@@ -80,7 +80,8 @@ def next_number(tx: Tx, svc: Service) -> tuple[str, int]:
 PRINTED_HERE = (None, "button")
 """`tickets.issued_via` of the tickets handed out at this kiosk's printer: its touchscreen, console and
 the hall web app's "print" (None), a take-ticket button. Others are handed out where they were taken:
-'qr' (shown as a QR code on a floor tablet), 'device:NAME' (a satellite ticket machine prints it)."""
+'qr' (shown as a QR code on a floor tablet), 'device:NAME' (a satellite ticket machine prints it),
+'remote' (taken on the customer's phone through HQ)."""
 
 
 def printed_here(issued_via: str | None) -> bool:
@@ -91,6 +92,8 @@ def handed_out_where(issued_via: str | None) -> str:
     """The print verdict's reason of a ticket handed out elsewhere."""
     if issued_via == "qr":
         return "handed out as a QR code on a floor tablet"
+    if issued_via == "remote":
+        return "taken on the customer's phone (checked in at the kiosk by its code)"
     if issued_via and issued_via.startswith("device:"):
         return f"handed out by the satellite ticket machine {issued_via.removeprefix('device:')}"
     return f"handed out elsewhere ({issued_via})"

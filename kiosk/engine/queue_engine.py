@@ -30,6 +30,7 @@ from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people
 from kiosk.engine.issuing import handed_out_where, next_number, override_hours, printed_here, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
 from kiosk.engine.preacceptance import check_assisted, check_form
+from kiosk.engine.remote_tickets import REMOTE, RemoteTickets, new_token
 from kiosk.engine.routing import (TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting,
                                   with_reservations)
 from kiosk.engine.transaction import Transactions, Tx
@@ -39,8 +40,9 @@ from kiosk.storage.store import OutboxEvent, Store
 log = logging.getLogger(__name__)
 
 
-class QueueEngine(CounterDesk, TicketRouting):
-    """The queue; its parts `CounterDesk` (clerks, pauses) and `TicketRouting` (transfers, waiting list)."""
+class QueueEngine(CounterDesk, TicketRouting, RemoteTickets):
+    """The queue; its parts `CounterDesk` (clerks, pauses), `TicketRouting` (transfers, waiting list)
+    and `RemoteTickets` (taken on a phone: parked until checked in)."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock | None = None,
                  estimator: Estimator | None = None) -> None:
@@ -90,9 +92,9 @@ class QueueEngine(CounterDesk, TicketRouting):
             return tx.day
 
     def tick(self) -> None:
-        """Run time-driven work (the day rollover) without any other change."""
-        with self.transaction():
-            pass
+        """Run time-driven work: the day rollover, remote tickets not checked in in time."""
+        with self.transaction() as tx:
+            self.expire_parked(tx)
 
     # -- lookups ----------------------------------------------------------------------------
     def _service(self, prefix: str) -> Service:
@@ -104,11 +106,12 @@ class QueueEngine(CounterDesk, TicketRouting):
     # -- issuing ----------------------------------------------------------------------------
     def issue(self, service: str, priority: bool = False, member: str | None = None,
               tier: str | None = None, issued_via: str | None = None, *, form: dict[str, Any] | None = None,
-              assisted: bool = False) -> IssuedTicket:
+              assisted: bool = False, remote_cap: int = 0) -> IssuedTicket:
         """Take a ticket. A priority ticket (`priority`, a `tier` id, or a service whose tickets
         are all priority) gets the tier's rank: `tier`, else the service's tier, else the lowest.
         `issued_via` 'button': a take-ticket button's (voided if its print fails). `form`: the
-        pre-acceptance values (`kiosk.engine.preacceptance`); `assisted`: an elderly or assisted customer."""
+        pre-acceptance values (`kiosk.engine.preacceptance`); `assisted`: an elderly or assisted customer.
+        Every ticket gets a follow token; `issued_via` 'remote' parks it (`RemoteTickets`, `remote_cap`)."""
         svc = self._service(service)
         rank = self.settings.tier_rank(tier) if tier is not None else 0
         stored_form, assisted = check_form(svc, form), check_assisted(assisted)
@@ -118,21 +121,24 @@ class QueueEngine(CounterDesk, TicketRouting):
             prio = rank or (self.settings.default_rank(svc) if (priority or svc.priority == "vip") else 0)
             cur = tx.conn.execute(
                 "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member, "
-                "issued_via, form, assisted) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)",
+                "issued_via, form, assisted, follow_token) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member,
-                 issued_via, stored_form, int(assisted)))
+                 issued_via, stored_form, int(assisted), token := new_token()))
             tid = cur.lastrowid
-            estimate, ahead = self._forecast(self.hall_view(tx), tid)
+            estimate, ahead = self._forecast(self.hall_view(tx), tid)   # as if here now (a parked one: once checked in)
+            if issued_via == REMOTE:
+                self.park(tx, tid, svc.prefix, remote_cap)
             tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
             self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
                        priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"),
                        **({"pre_accepted": True} if stored_form else {}), **({"assisted": True} if assisted else {}),
-                       **({"issued_via": issued_via} if issued_via else {}))
+                       **({"issued_via": issued_via} if issued_via else {}), follow=token)
             if not printed_here(issued_via):   # handed out where it was taken: recorded so now, in this commit
                 reason = handed_out_where(issued_via)
                 tx.conn.execute("UPDATE tickets SET printed = 'ok', print_reason = ? WHERE id = ?", (reason, tid))
                 self.emit(tx, EventType.TICKET_PRINTED, ticket=number, ticket_id=tid, service=svc.prefix, reason=reason)
-            return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day)
+            return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day,
+                                token)
 
     def availability(self, tx: Tx | None, svc: Service) -> str | None:
         """None when the service takes tickets now, else why not: 'hours', 'daily_cap' or 'diverted'."""
@@ -170,6 +176,11 @@ class QueueEngine(CounterDesk, TicketRouting):
         """(estimated wait, people ahead) of a waiting ticket, from one simulation of the estimator;
         when it fails, no estimate and the people ahead by the rule as it stands."""
         return _checked(lambda: self.estimator.forecast_for(hall, ticket_id),
+                        lambda: static_people_ahead(hall, ticket_id))
+
+    def quiet_forecast(self, hall: HallView, ticket_id: int) -> tuple[float, int]:
+        """`_forecast` of a later look (the phone's live figures): not kept for calibration."""
+        return _checked(lambda: self.estimator.forecast_for(hall, ticket_id, record=False),
                         lambda: static_people_ahead(hall, ticket_id))
 
     def estimates(self) -> dict[str, float]:

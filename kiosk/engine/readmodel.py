@@ -72,7 +72,18 @@ def snapshot(engine: QueueEngine) -> dict[str, Any]:
         "alert": hall_alert(conn, now, engine.settings),
         "devices": engine.open_device_faults(),
         "last_seq": engine.store.last_seq(),
+        "phone": phone_block(engine.settings),
     }
+
+
+def phone_block(settings: Any) -> dict[str, Any]:
+    """What HQ's public branch page shows of the branch: its name and place, whether (and for which
+    services) it takes tickets from the phone, how long a remote ticket has to check in."""
+    phone = settings.phone
+    return {"remote": phone.remote,
+            "services": [s.prefix for s in settings.services if phone.takes_remote(s.prefix)],
+            "name": settings.branch.name.model_dump(), "address": phone.address.model_dump(),
+            "lat": phone.lat, "lon": phone.lon, "check_in_min": phone.check_in_min}
 
 
 def recent_calls(engine: QueueEngine, limit: int = 8) -> list[dict[str, Any]]:

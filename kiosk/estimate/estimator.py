@@ -72,15 +72,18 @@ class WaitEstimator:
         """Seconds until ``ticket_id`` (already in ``hall.waiting``) is called."""
         return self.forecast_for(hall, ticket_id)[0]
 
-    def forecast_for(self, hall: HallView, ticket_id: int) -> tuple[float, int]:
+    def forecast_for(self, hall: HallView, ticket_id: int, *, record: bool = True) -> tuple[float, int]:
         """(seconds until ``ticket_id`` is called, people ahead of it), from one simulation.
         People ahead: how many of the tickets waiting now the calling rule calls before it at the
-        counters serving it, the counters finishing at their expected times (docs/queueing.md)."""
+        counters serving it, the counters finishing at their expected times (docs/queueing.md).
+        `record`: keep it as the ticket's prediction for calibration (the printed one); a later
+        look (the phone's live estimate) passes False."""
         target = next((t for t in hall.waiting if t.ticket_id == ticket_id), None)
         if target is None:
             return 0.0, 0
         raw, ahead = self._simulate(hall, target, extra=False)
-        self._calibration.estimated(ticket_id, hall.now, raw, target.service)
+        if record:
+            self._calibration.estimated(ticket_id, hall.now, raw, target.service)
         return self._finish(hall, raw, target.service), ahead
 
     def estimate_service(self, hall: HallView, service: str, priority: int = 0) -> float:

@@ -62,6 +62,10 @@ def _resend(args: dict[str, Any], app: KioskPort) -> Future:
     return _then(app.resend_events(first, last), lambda r: {"from_seq": first, "to_seq": last, **r})
 
 
+def _issue_remote(args: dict[str, Any], app: KioskPort) -> Future:
+    return app.issue_remote(args["service"])
+
+
 HANDLERS: dict[str, Handler] = {
     "ping": _ping,
     "counter": _counter,
@@ -69,6 +73,7 @@ HANDLERS: dict[str, Handler] = {
     "display_message": _display_message,
     "service_hours": _service_hours,
     "resend": _resend,
+    "issue_remote": _issue_remote,
 }
 
 

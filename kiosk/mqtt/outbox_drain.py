@@ -23,9 +23,21 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.mqtt.connection import BrokerLink
 from kiosk.mqtt.topics import dumps, iso_ts
-from kiosk.storage.store import Store
+from kiosk.storage.store import OutboxEvent, Store
 
 log = logging.getLogger(__name__)
+
+KEPT_AT_BRANCH = ("follow",)
+"""Event fields never published: a ticket's raw follow token opens its page on HQ; HQ learns only
+its key, from the follow message (`kiosk.engine.remote_tickets`)."""
+
+
+def published(ev: OutboxEvent) -> dict:
+    """The event as it goes to HQ: `as_message()` without the fields kept at the branch."""
+    msg = ev.as_message()
+    for k in KEPT_AT_BRANCH:
+        msg.pop(k, None)
+    return msg
 
 POLL_OUTBOX_S = 1.0
 BACKLOG_REFRESH_S = 2.0
@@ -142,7 +154,7 @@ class OutboxDrain:
             if ev.seq in flying:  # after a rewind: already published, its PUBACK is on the way
                 self._sent_seq = ev.seq
                 continue
-            info = self.link.publish(self.topic, dumps(ev.as_message()))
+            info = self.link.publish(self.topic, dumps(published(ev)))
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self.lost = True
                 return

@@ -52,3 +52,8 @@ class KioskPort(Protocol):
         """Mark the kept events `first`..`last` undelivered so that they are published again (the
         outbox drain goes back to them); the Future gives `Store.mark_undelivered`'s counts."""
 
+    def issue_remote(self, service: str) -> Future[dict[str, Any]]:
+        """A ticket taken on a phone (HQ's `issue_remote`): parked until checked in at the kiosk."""
+
+    def follow_view(self) -> Future[dict[str, Any]]:
+        """The follow message for the customers' phones (`kiosk.engine.follow_view`)."""

@@ -19,6 +19,9 @@ reply; an optional ``"v"`` must be 1):
 ``service_hours``     ``{"service": "A" (configured), "hours": ["HH:MM-HH:MM", ...] (1..8)}``
 ``resend``            ``{"from_seq": 1..2^53, "to_seq": from_seq..from_seq + 9,999 (default the
                       largest)}``: publish the kept events of that range again (HQ found a gap)
+``issue_remote``      ``{"service": "A" (configured)}``: a ticket taken on a phone (HQ's public page),
+                      parked until checked in at the kiosk; the reply carries ticket, ticket_id,
+                      service, follow_token, check_in_code, ahead, estimate_s, check_in_by
 ====================  =================================================================
 """
 from __future__ import annotations
@@ -176,11 +179,7 @@ def _v_display_message(args: dict, limits: Limits) -> dict:
 
 def _v_service_hours(args: dict, limits: Limits) -> dict:
     _only(args, ("service", "hours"))
-    service = _str(args, "service", max_chars=1)
-    if not re.fullmatch(r"[A-Z]", service or ""):
-        raise CommandError("bad_value", "field 'service' must be one capital letter")
-    if limits.services and service not in limits.services:
-        raise CommandError("unknown_service", f"no service {service!r} in this branch")
+    service = _service(args, limits)
     if "hours" not in args:
         raise CommandError("missing_field", "missing field 'hours'")
     hours = args["hours"]
@@ -198,6 +197,21 @@ def _v_service_hours(args: dict, limits: Limits) -> dict:
     return {"service": service, "hours": list(hours)}
 
 
+def _service(args: dict, limits: Limits) -> str:
+    service = _str(args, "service", max_chars=1)
+    if not re.fullmatch(r"[A-Z]", service or ""):
+        raise CommandError("bad_value", "field 'service' must be one capital letter")
+    if limits.services and service not in limits.services:
+        raise CommandError("unknown_service", f"no service {service!r} in this branch")
+    assert service is not None
+    return service
+
+
+def _v_issue_remote(args: dict, limits: Limits) -> dict:
+    _only(args, ("service",))
+    return {"service": _service(args, limits)}
+
+
 def _v_resend(args: dict, limits: Limits) -> dict:
     _only(args, ("from_seq", "to_seq"))
     first = _int(args, "from_seq", 1, MAX_SEQ)
@@ -213,6 +227,7 @@ SCHEMAS: dict[str, Callable[[dict, Limits], dict]] = {
     "display_message": _v_display_message,
     "service_hours": _v_service_hours,
     "resend": _v_resend,
+    "issue_remote": _v_issue_remote,
 }
 
 

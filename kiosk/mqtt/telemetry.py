@@ -30,6 +30,7 @@ from kiosk.mqtt.hourly_stats import HourlyStats
 from kiosk.mqtt.outbox_drain import OutboxDrain
 from kiosk.mqtt.port import KioskPort
 from kiosk.mqtt.protocol import Limits
+from kiosk.mqtt.follow_publisher import FollowPublisher
 from kiosk.mqtt.state_publisher import StatePublisher
 from kiosk.mqtt.topics import Topics, iso_ts
 from kiosk.storage.store import Store, db_path
@@ -76,6 +77,7 @@ class Telemetry:
         started = iso_ts(app.clock.wall())
         self.link.start(app.clock, started)
         self.publisher = StatePublisher(app, self.link, self.topics, self.cfg, started)
+        self.follow = FollowPublisher(app, self.link, self.topics, self.cfg)
         self.hourly = HourlyStats(app, self.link, self.topics.stats_hourly, enabled=self.cfg.stats_hourly)
         self.commands = CommandChannel(app, self.link, self.topics, self.limits, enabled=self.cfg.commands_enabled)
         if not self.enabled:
@@ -112,6 +114,7 @@ class Telemetry:
     def _on_event(self, ev: dict[str, Any]) -> None:
         self.outbox.nudge()
         self.publisher.on_event(ev)
+        self.follow.on_event(ev)
 
     # -- telemetry thread -----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -152,6 +155,7 @@ class Telemetry:
         self.outbox.drain(store, now)
         self.publisher.publish_alert(store)
         self.publisher.publish_queue(now)
+        self.follow.publish(now)
         self.hourly.publish()
 
     def _connect(self) -> None:
@@ -162,6 +166,7 @@ class Telemetry:
             self.link.reset_backoff()
         self.outbox.restart()
         self.publisher.announce()
+        self.follow.announce()
         self.commands.subscribe()
         self.link.mark_connected()
 

@@ -14,7 +14,7 @@ _REPLY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 @dataclass(frozen=True)
 class Topics:
     """The topics of one branch (design.md): ``{prefix}/{branch}/status`` (retained, Last Will
-    offline), ``/queue`` (retained), ``/events``, ``/alerts`` (retained), ``/stats/hourly``,
+    offline), ``/queue`` (retained), ``/follow`` (retained), ``/events``, ``/alerts`` (retained), ``/stats/hourly``,
     ``/cmd/{name}`` (in) → ``/reply/{name}`` or the MQTT 5 response topic."""
 
     prefix: str
@@ -31,6 +31,11 @@ class Topics:
     @property
     def queue(self) -> str:
         return f"{self.base}/queue"
+
+    @property
+    def follow(self) -> str:
+        """The customers' phones' view of the queue (retained; `kiosk.engine.follow_view`)."""
+        return f"{self.base}/follow"
 
     @property
     def events(self) -> str:

@@ -130,6 +130,18 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO kiosk_secret (id, secret) VALUES (1, lower(hex(randomblob(32))));
     """,
+    # 5: the customer's phone: each ticket's follow token (its page on HQ: at least 128 random
+    #    bits); a remote ticket (taken on a phone, state 'parked' until checked in at the kiosk)
+    #    with its check-in code and the hall time it expires if not checked in
+    """
+    ALTER TABLE tickets ADD COLUMN follow_token TEXT;
+    ALTER TABLE tickets ADD COLUMN check_in_code TEXT;
+    ALTER TABLE tickets ADD COLUMN check_in_by_t REAL;
+    ALTER TABLE tickets ADD COLUMN check_in_by_wall TEXT;
+    CREATE UNIQUE INDEX tickets_follow_token ON tickets(follow_token) WHERE follow_token IS NOT NULL;
+    CREATE INDEX tickets_parked ON tickets(check_in_by_t) WHERE state = 'parked';
+    CREATE INDEX tickets_check_in_code ON tickets(day, check_in_code) WHERE check_in_code IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

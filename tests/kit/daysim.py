@@ -39,7 +39,7 @@ class QuickEstimator:
     def estimate_service(self, hall, service: str, priority: int = 0) -> float:
         return 0.0
 
-    def forecast_for(self, hall, ticket_id: int) -> tuple[float, int]:
+    def forecast_for(self, hall, ticket_id: int, *, record: bool = True) -> tuple[float, int]:
         target = next(t for t in hall.waiting if t.ticket_id == ticket_id)
         return 0.0, static_ahead(hall, target)
 

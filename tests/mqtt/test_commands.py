@@ -23,10 +23,12 @@ VALID = {
     "counter": {"counter": 2, "state": "open"},
     "display_message": {"text": "Counter 3 opens at 10:00", "seconds": 30},
     "service_hours": {"service": "A", "hours": ["08:30-12:00", "13:00-17:30"]},
+    "issue_remote": {"service": "B"},
 }
 FIELDS = {"counter": ("counter", "state"), "display_message": ("text", "seconds"),
-          "service_hours": ("service", "hours"), "ping": (), "stats": ()}
-REQUIRED = {"counter": ("counter", "state"), "display_message": ("text",), "service_hours": ("service", "hours")}
+          "service_hours": ("service", "hours"), "ping": (), "stats": (), "issue_remote": ("service",)}
+REQUIRED = {"counter": ("counter", "state"), "display_message": ("text",), "service_hours": ("service", "hours"),
+            "issue_remote": ("service",)}
 
 # values that are wrong for a field whatever else is in the payload
 WRONG_SCALARS = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False),

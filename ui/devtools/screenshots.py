@@ -4,7 +4,9 @@ Runs headless (SDL offscreen on Mesa when there is no DISPLAY) on a demo hall in
 data directory with a fake printer, and writes ``ui-<screen>-<lang>-<W>x<H>.png``:
 customer, tiers (the VIP button's tier choice), ticket (printer ready), ticket-priority (a
 diamond ticket), ticket-printer-fault (QR code), vip (member code keypad), pin (admin PIN),
-admin and now-serving (with the quiet hours of four weeks of demo tickets), in zh and en, at
+admin and now-serving (with the quiet hours of four weeks of demo tickets), and
+``kiosk-check-in-<lang>-<W>x<H>.png`` (the code of a phone ticket on the keypad, a wrong code
+refused) and ``kiosk-check-in-done-…`` (checked in), in zh and en, at
 800x480 and 1920x1080 (the defaults; ``--sizes 1280x720,720x1280`` for the other layouts).
 """
 from __future__ import annotations
@@ -21,7 +23,8 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DEFAULT_SIZES = ((800, 480), (1920, 1080))
 DEMO_PIN = "2468"
 SCREENS = ("customer", "tiers", "ticket", "ticket-priority", "ticket-printer-fault", "vip", "pin", "admin",
-           "admin-status", "now-serving")
+           "admin-status", "now-serving", "check-in", "check-in-done")
+FILE_PREFIX = {"check-in": "kiosk", "check-in-done": "kiosk"}     # the others: "ui"
 
 
 def demo_settings():
@@ -32,6 +35,7 @@ def demo_settings():
     data["services"].append({"prefix": "C", "name": {"zh": "外币兑换", "en": "Foreign exchange"},
                              "hours": ["13:00-17:00"]})
     data["counters"][3]["services"].append("C")
+    data["phone"].update(remote=True, follow_url="https://hq.example.com/t/{token}")
     data["ui"].update(vip_entry="both", admin_pin_hash=hash_pin(DEMO_PIN), fullscreen=False, result_timeout_s=120)
     return Settings.model_validate(data)
 
@@ -58,6 +62,26 @@ def demo_history(settings, data_dir: str, today: datetime) -> None:
                     engine.issue("AB"[k % 2])
     finally:
         store.close()
+
+
+def shoot_check_in(kiosk, ui, shot) -> None:
+    """The check-in of a ticket taken on a phone: a wrong code refused, then the ticket checked in."""
+    from ui.devtools import harness as h
+    remote = kiosk.issue_remote("A").result(10)
+    ui.screen("customer").open_check_in()
+    screen = ui.screen("check_in")
+    wrong = "000000" if remote["check_in_code"] != "000000" else "111111"
+    for key in wrong:
+        screen.keypad(key)
+    screen.submit()
+    h.pump_until(lambda: screen.message)
+    shot("check-in")
+    for key in remote["check_in_code"]:
+        screen.keypad(key)
+    screen.submit()
+    h.pump_until(lambda: screen.done)
+    shot("check-in-done")
+    ui.go_home(reset_lang=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                     if name not in wanted:
                         return
                     h.pump(6)
-                    written.append(h.screenshot(args.out / f"ui-{name}-{lang}-{tag}.png"))
+                    prefix = FILE_PREFIX.get(name, "ui")
+                    written.append(h.screenshot(args.out / f"{prefix}-{name}-{lang}-{tag}.png"))
 
                 ui.go_home()
                 ui.lang = lang
@@ -154,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 ui.screen("admin").ids.scroll.scroll_y = 0
                 shot("admin-status")
                 ui.go_home(reset_lang=False)
+                shoot_check_in(kiosk, ui, shot)
         finally:
             h.stop_ui(ui)
         if "now-serving" in wanted:

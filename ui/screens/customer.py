@@ -1,5 +1,6 @@
 """The customer screen: one large button per service, the priority/VIP way in (its tier chosen
-on the screen or given by the member code), the language switch."""
+on the screen or given by the member code), the check-in of a ticket taken on a phone, the
+language switch."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kiosk.config.settings import Service
 from kiosk.domain.model import IssuedTicket
 
+from ui.screens.check_in import is_follow_code
 from ui.screens.host import HostedScreen, ScreenHost
 from ui.screens.member_codes import MemberCodes
 from ui.widgets import ServiceButton, TierButton
@@ -40,6 +42,7 @@ class CustomerScreen(HostedScreen):
     grid_cols = NumericProperty(2)
     show_vip_button = BooleanProperty(False)
     show_code_button = BooleanProperty(False)
+    show_check_in_button = BooleanProperty(False)
 
     def __init__(self, *, app: ScreenHost, **kw: Any) -> None:
         super().__init__(app=app, **kw)
@@ -55,6 +58,7 @@ class CustomerScreen(HostedScreen):
         entry = self.settings.ui.vip_entry
         self.show_vip_button = entry in ("button", "both")
         self.show_code_button = entry in ("code", "both")
+        self.show_check_in_button = self.settings.phone.remote
         self.codes = MemberCodes(self.settings.ui.vip_codes_file, [t.id for t in self.settings.tiers])
         app.bind(lang=lambda *_: self.update(app.snap), portrait=lambda *_: self._layout())
         Clock.schedule_once(lambda dt: self.update(app.snap), 0)
@@ -234,6 +238,11 @@ class CustomerScreen(HostedScreen):
         app.screen("vip").reset()
         app.show("vip")
 
+    def open_check_in(self) -> None:
+        app = self.app
+        app.screen("check_in").reset()
+        app.show("check_in")
+
     def reset(self) -> None:
         self.priority_mode = False
         self.choosing_tier = False
@@ -250,17 +259,25 @@ class CustomerScreen(HostedScreen):
         self._msg_ev = Clock.schedule_once(lambda dt: setattr(self, "message", ""), seconds)
 
     def on_key_input(self, key: str) -> None:
-        """A USB barcode reader types the member code and Enter."""
-        if self.settings.ui.vip_entry not in ("code", "both"):
-            return
+        """A USB barcode reader types a member code, or the follow URL of a ticket taken on a
+        phone, and Enter: see `scanned`."""
         if key == "enter":
             code, self._keybuf = self._keybuf.strip(), ""
             if code:
-                self.member_code(code)
+                self.scanned(code)
         elif key == "del":
             self._keybuf = self._keybuf[:-1]
-        elif len(self._keybuf) < 64:
+        elif len(self._keybuf) < 256:
             self._keybuf += key
+
+    def scanned(self, code: str) -> None:
+        """A follow URL (…/t/TOKEN) checks its ticket in; so does a bare token that is no member
+        code; anything else is a member code (when member codes are on)."""
+        member_codes = self.settings.ui.vip_entry in ("code", "both")
+        if "/t/" in code or (is_follow_code(code) and not (member_codes and self.codes.lookup(code))):
+            self.app.screen("check_in").scan(code)
+        elif member_codes:
+            self.member_code(code)
 
     def member_code(self, code: str) -> bool:
         """A member code typed or scanned: a priority ticket of the code's tier."""
