@@ -256,3 +256,34 @@ def test_with_the_real_outputs_and_the_virtual_printer(mk, hall, open_ui):
     assert result(ui).number == "A002" and waiting(kiosk, "A") == 2
     assert result(ui).qr is not None
     assert result(ui).problem == tr("The printer is out of paper.", "zh")
+
+
+def test_with_a_follow_url_the_on_screen_qr_leads_to_the_tickets_page(hall, open_ui, mk):
+    def follow(data):
+        data["phone"] = {"follow_url": "https://hq.example.com/t/{token}"}
+    kiosk = hall(mk(edit=follow))          # no printer attached: the QR code is on the screen
+    ui = open_ui(kiosk)
+    h.tap(customer(ui).buttons["B"])
+    h.pump_until(lambda: ui.sm.current == "result")
+    res = result(ui)
+    token = kiosk.ticket(res.ticket.ticket).result(10)["follow_token"]
+    assert res.qr is not None and res.qr_data(res.ticket) == f"https://hq.example.com/t/{token}"
+    assert res.qr.size[0] == len(qr_matrix(res.qr_data(res.ticket)))
+
+
+
+def test_with_a_follow_url_the_printed_qr_leads_to_the_tickets_page(hall, mk):
+    """The print job is built from the committed ticket.issued event (as `Outputs` does), and from the
+    ticket's row for a reprint."""
+    from kiosk.app.outputs import ticket_job
+
+    def follow(data):
+        data["phone"] = {"follow_url": "https://hq.example.com/t/{token}"}
+    kiosk = hall(mk(edit=follow))
+    events = []
+    kiosk.subscribe(events.append)
+    t = kiosk.issue("A").result(10)
+    issued = next(e for e in events if e["type"] == "ticket.issued")
+    link = f"https://hq.example.com/t/{t.follow_token}"
+    assert ticket_job(kiosk.settings, issued).qr_url == link
+    assert ticket_job(kiosk.settings, kiosk.ticket(t.ticket).result(10), reprint=True).qr_url == link

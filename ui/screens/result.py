@@ -70,8 +70,10 @@ class ResultScreen(HostedScreen):
             self.qr = None
 
     def qr_data(self, t: IssuedTicket) -> str:
-        """What the on-screen QR code says: branch, business day and number (staff can scan it)."""
-        return f"KIOSK:{self.app.settings.branch.id}:{t.day}:{t.ticket}:{t.ticket_id}"
+        """What the on-screen QR code says: the ticket's page on HQ when `[phone] follow_url` is set
+        (the customer follows it on the phone), else branch, business day and number (staff can scan it)."""
+        link = self.app.settings.phone.follow_link(t.follow_token)
+        return link or f"KIOSK:{self.app.settings.branch.id}:{t.day}:{t.ticket}:{t.ticket_id}"
 
     def on_core_event(self, event: dict) -> None:
         """The printer gave up on the ticket on screen: switch to the QR code and say why."""
