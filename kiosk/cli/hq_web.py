@@ -74,6 +74,7 @@ def add_parsers(hq_subparsers: Any, parents: list[argparse.ArgumentParser] | Non
     s.add_argument("--no-gap-repair", dest="web_no_gap_repair", action="store_true",
                    help="never ask branches to resend (a server whose broker account may not publish commands)")
     _add_limit_options(s)
+    _add_phone_options(s)
     s.set_defaults(handler=cmd_serve)
 
     u = hq_subparsers.add_parser("user", parents=parents, help="HQ dashboard users",
@@ -203,6 +204,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.config.mqtt import MqttTls
     from kiosk.hq.db import open_db
     from kiosk.hq.gaps import GapRepair
+    from kiosk.hq.phone.remote import RemoteQuota, RemoteTickets
+    from kiosk.hq.phone.routes import PhoneRoutes
     from kiosk.hq.recorder import Recorder
     from kiosk.hq.web.app import Dashboard
     from kiosk.webkit.http_limits import BodyLimit, limited_h11
@@ -228,7 +231,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if users is None:
         db.close()
         return 2
-    recorder = live = repair = None
+    recorder = live = repair = quota = notifier = None
     try:
         try:
             recorder = Recorder(db, batch_ms=args.web_batch_ms, batch_events=args.web_batch_events,
@@ -244,6 +247,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         recorder.targets_of = lambda branch: live.targets.get(branch, {})  # each branch's own, from its snapshots
+        try:
+            quota = RemoteQuota(_quota_dir(args))
+            phone = PhoneRoutes(live, RemoteTickets(live, _public_url(args), quota))
+            notifier, alert_routes = _notifier(args, live.follow)
+        except (ValueError, OSError, sqlite3.Error) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if not users.list():
             print(f"warning: no users yet; add one with: kiosk hq user add NAME --role operator --db {db}",
                   file=sys.stderr)
@@ -251,7 +261,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             repair = GapRepair(db, live, log_command=users.log_command, interval_s=args.web_gap_interval,
                                grace_s=args.web_gap_grace)
         dash = Dashboard(live, users, db, push_ms=args.web_push_ms, secure_cookie=args.web_secure_cookie,
-                         gap_repair=repair)
+                         gap_repair=repair, phone=phone, phone_extra=alert_routes)
         live.start()
         if repair is not None:
             repair.start()
@@ -272,6 +282,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 signal.signal(sig, h)
         return 0
     finally:
+        if notifier is not None:
+            notifier.close()
+        if quota is not None:
+            quota.close()
         if repair is not None:
             repair.stop()
         if live is not None:
@@ -296,6 +310,58 @@ def _add_limit_options(s: argparse.ArgumentParser) -> None:
                         "proxy, whose address every connection has)")
     g.add_argument("--max-body", dest="web_max_body", metavar="BYTES", type=_positive(int), default=64 * 1024,
                    help="largest request body (65536)")
+
+
+def _add_phone_options(s: argparse.ArgumentParser) -> None:
+    g = s.add_argument_group("customers' phones", "the public pages: follow a ticket, take one remotely, notices "
+                                                  "(docs/hq-dashboard.md)")
+    g.add_argument("--public-url", dest="web_public_url", metavar="URL",
+                   help="the URL the public reaches this server at (https://hq.example.com): follow URLs are "
+                        "{URL}/t/{token} (default: this server's own http://HOST:PORT)")
+    g.add_argument("--phone-quota-dir", dest="web_phone_quota_dir", metavar="DIR",
+                   help="where the remote tickets per address are counted (default: the SQLite database's "
+                        "directory; with PostgreSQL a temporary directory of this node)")
+    g.add_argument("--vapid-key", dest="web_vapid_key", metavar="FILE", help="VAPID private key (PEM) for Web Push")
+    g.add_argument("--vapid-subject", dest="web_vapid_subject", metavar="mailto:…",
+                   help="the VAPID subject push services may contact (mailto: or https:)")
+    g.add_argument("--notify-webhook", dest="web_notify_webhook", metavar="URL",
+                   help="the operator's SMS / WeChat gateway: HQ posts each notice for a phone number there")
+
+
+def _public_url(args: argparse.Namespace) -> str:
+    """--public-url (checked), or this server's own URL."""
+    url = args.web_public_url or f"http://{args.web_host}:{args.web_port}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"--public-url must be an http(s)://host[:port][/path] URL, not {url!r}")
+    return url.rstrip("/")
+
+
+def _quota_dir(args: argparse.Namespace) -> str:
+    if args.web_phone_quota_dir:
+        return args.web_phone_quota_dir
+    if not is_postgres_url(args.web_db):
+        return os.path.dirname(os.path.abspath(args.web_db))
+    import tempfile
+    d = tempfile.mkdtemp(prefix="kiosk-hq-phone-")
+    print(f"warning: remote tickets per address are counted in {d} (this node only, until it restarts); "
+          "give --phone-quota-dir to keep them", file=sys.stderr)
+    return d
+
+
+def _notifier(args: argparse.Namespace, index: Any) -> tuple[Any, list[Any]]:
+    """The notices (`kiosk.hq.phone.notify`) and their routes; (None, []) when none is configured."""
+    wanted = args.web_vapid_key or args.web_vapid_subject or args.web_notify_webhook
+    try:
+        from kiosk.hq.phone.notify import Notifier, alert_routes
+    except ImportError:
+        if wanted:
+            raise ValueError("this HQ has no notices (kiosk.hq.phone.notify): drop --vapid-key, --vapid-subject "
+                             "and --notify-webhook") from None
+        return None, []
+    notifier = Notifier.from_options(args.web_vapid_key, args.web_vapid_subject, args.web_notify_webhook)
+    notifier.attach(index)
+    return notifier, alert_routes(index, notifier)
 
 
 def _positive(kind: type, *, zero: bool = False) -> Any:

@@ -19,7 +19,8 @@ from kiosk.estimate import HallView
 from kiosk.estimate.views import WaitingTicket
 
 RECENT_S = 1800.0
-MAX_TICKETS = 2000
+MAX_TICKETS = 1000
+MAX_BYTES = 200_000  # under the brokers' 256 KiB packet cap (firmware_config/mosquitto), which drops a client
 LATEST_CALLS = 5
 ACTIVE = ("waiting", "parked", "called", "serving")
 
@@ -58,6 +59,20 @@ class FollowView:
             "AND counter IS NOT NULL ORDER BY called_t DESC, id DESC LIMIT ?", (day, LATEST_CALLS))]
         return {"v": 1, "ts": engine.clock.wall().isoformat(timespec="seconds"), "branch": engine.settings.branch.id,
                 "day": day, "tickets": tickets, "calls": calls}
+
+    @staticmethod
+    def fit(view: dict[str, Any], encode: Any, limit: int = MAX_BYTES) -> str:
+        """`view` encoded within `limit` bytes: the tickets that left the queue go first, then the
+        newest open ones (their phones show "expired" until the queue shortens)."""
+        text = encode(view)
+        if len(text.encode()) <= limit:
+            return text
+        tickets = [t for t in view["tickets"] if t["state"] in ACTIVE]
+        while True:
+            text = encode({**view, "tickets": tickets})
+            if len(text.encode()) <= limit or not tickets:
+                return text
+            tickets = tickets[: len(tickets) * 3 // 4]
 
     def refresh_now(self) -> None:
         """The next read recomputes the figures (after a check-in, say)."""

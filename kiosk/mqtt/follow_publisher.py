@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from kiosk.config.mqtt import MqttConfig
+from kiosk.engine.follow_view import FollowView
 from kiosk.mqtt.connection import BrokerLink
 from kiosk.mqtt.port import KioskPort
 from kiosk.mqtt.topics import Topics, dumps
@@ -47,5 +48,5 @@ class FollowPublisher:
         except Exception as exc:  # noqa: BLE001 — the next change or period tries again
             log.warning("follow view failed: %s", exc)
             return
-        self.link.publish(self.topic, dumps(view), retain=True)
+        self.link.publish(self.topic, FollowView.fit(view, dumps), retain=True)
         self.published += 1

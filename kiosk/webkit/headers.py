@@ -20,7 +20,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = scope["path"].startswith("/static/")
+        static = scope["path"].startswith(("/static/", "/phone/static/"))
         tls = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:

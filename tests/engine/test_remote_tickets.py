@@ -149,3 +149,20 @@ def test_the_follow_view_carries_keys_not_tokens(engine, clock):
     assert called_now["state"] == "called" and called_now["counter"] == 1 and called_now["ahead"] is None
     assert view["calls"][0] == {"ticket": a.ticket, "counter": 1, "ts": "2026-11-23T09:00:00+08:00"}
     assert {t["key"]: t for t in view["tickets"]}[follow_key(r["follow_token"])]["ahead"] == 0
+
+
+def test_the_follow_message_stays_under_the_brokers_packet_cap(engine):
+    """A broker drops a client that sends a packet over its cap (256 KiB in our samples): the
+    message keeps within 200 kB, the tickets that left the queue going first, then the newest."""
+    import json
+    view = FollowView().read(engine)
+    entry = {"key": "0" * 32, "ticket": "A001", "service": "A", "state": "waiting", "ahead": 1, "estimate_s": 60.0,
+             "counter": None, "since": "2026-11-23T09:00:00+08:00"}
+    done = [{**entry, "ticket": f"B{i:03d}", "state": "done", "counter": 1} for i in range(800)]
+    waiting = [{**entry, "ticket": f"A{i:03d}"} for i in range(1500)]
+    text = FollowView.fit({**view, "tickets": done + waiting}, json.dumps)
+    kept = json.loads(text)["tickets"]
+    assert len(text.encode()) <= 200_000 and kept and all(t["state"] == "waiting" for t in kept)
+    assert [t["ticket"] for t in kept] == [t["ticket"] for t in waiting[:len(kept)]]   # the oldest kept
+    small = {**view, "tickets": waiting[:3]}
+    assert FollowView.fit(small, json.dumps) == json.dumps(small)

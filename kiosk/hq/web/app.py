@@ -1,8 +1,9 @@
 """The Starlette application: login, pages, JSON API, server-sent events, HQ commands.
 
-Every path but ``/login`` and ``/static/…`` needs a signed-in user (`RequireLogin`, an ASGI
-middleware, so no route can forget it); the role and the session generation are read from
-the database on every request, so removing a user, changing a role, a logout elsewhere, a
+Every path but ``/login``, ``/static/…`` and, when mounted, the phones' public routes
+(`kiosk.hq.phone.routes`: ``/t/…``, ``/b``, ``/api/public/…``, ``/phone/static/…``) needs a
+signed-in user (`RequireLogin`, an ASGI middleware, so no route can forget it); the role and the
+session generation are read from the database on every request, so removing a user, changing a role, a logout elsewhere, a
 new password or ``kiosk hq user revoke`` take effect at once — on every node sharing the
 database. Sessions are Starlette's signed cookies (itsdangerous), the secret kept in HQ's
 database (an SQLite file or PostgreSQL, `kiosk.hq.db`). The figures pages read the rollups
@@ -36,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kiosk.mqtt import protocol as hq_commands
 
 from kiosk.hq.db import Db, open_db
+from kiosk.hq.phone import routes as phone_routes
 from kiosk.hq.web import queries
 from kiosk.hq.web.auth import Users
 from kiosk.hq.web.i18n import LANGS, TEXT
@@ -65,16 +67,19 @@ def _static_version() -> str:
 class RequireLogin:
     """ASGI middleware: no page or API without a signed-in user whose account still exists."""
 
-    def __init__(self, app: ASGIApp, users: Users) -> None:
+    def __init__(self, app: ASGIApp, users: Users, public_prefixes: tuple[str, ...] = PUBLIC_PREFIXES,
+                 public_paths: tuple[str, ...] = PUBLIC_PATHS) -> None:
         self.app = app
         self.users = users
+        self.public_prefixes = public_prefixes
+        self.public_paths = public_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if path in self.public_paths or path.startswith(self.public_prefixes):
             await self.app(scope, receive, send)
             return
         session = scope.get("session") or {}
@@ -152,10 +157,13 @@ def _with_lang(request: Request, resp: Response) -> Response:
 
 class Dashboard:
     """The web app over `live` (the MQTT side), `users` and HQ's database `db` (a `Db`, shared with
-    the recorder; a path or URL is opened here and closed when the app stops)."""
+    the recorder; a path or URL is opened here and closed when the app stops); `phone`: the
+    phones' public routes (`kiosk.hq.phone.routes.PhoneRoutes`), with `phone_extra` (the notices'
+    routes) among them."""
 
     def __init__(self, live: Live, users: Users, db: Db | str | Path, *, push_ms: float = 250,
-                 secure_cookie: bool = False, gap_repair: Any = None) -> None:
+                 secure_cookie: bool = False, gap_repair: Any = None, phone: Any = None,
+                 phone_extra: list[Any] | None = None) -> None:
         self.live = live
         self.users = users
         self.gap_repair = gap_repair   # kiosk.hq.gaps.GapRepair, for /api/stats
@@ -165,8 +173,13 @@ class Dashboard:
         self.hub = Hub(live, push_ms / 1000.0)
         self.version = _static_version()
         live.on_reply = self._on_reply
+        self.phone: phone_routes.PhoneRoutes | None = phone
+        public = phone.routes(phone_extra) if phone is not None else []
+        public_prefixes = PUBLIC_PREFIXES + (phone_routes.PUBLIC_PREFIXES if phone is not None else ())
+        public_paths = PUBLIC_PATHS + (phone_routes.PUBLIC_PATHS if phone is not None else ())
         self.app = Starlette(
             routes=[
+                *public,
                 Route("/login", self.login, methods=["GET", "POST"]),
                 Route("/logout", self.logout, methods=["POST"]),
                 Route("/", self.page_list),
@@ -188,8 +201,8 @@ class Dashboard:
                 Middleware(SecurityHeaders),
                 Middleware(SessionMiddleware, secret_key=users.secret(), session_cookie="hq_session",
                            max_age=SESSION_MAX_AGE, same_site="lax", https_only=secure_cookie),
-                Middleware(RequireLogin, users=users),
-                Middleware(CsrfProtect),
+                Middleware(RequireLogin, users=users, public_prefixes=public_prefixes, public_paths=public_paths),
+                Middleware(CsrfProtect, exempt_prefixes=phone_routes.PUBLIC_PREFIXES if phone is not None else ()),
             ],
             lifespan=self._lifespan,
         )
@@ -197,9 +210,13 @@ class Dashboard:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette):  # noqa: ANN202
         self.hub.start()
+        if self.phone is not None:
+            self.phone.start()
         try:
             yield
         finally:
+            if self.phone is not None:
+                self.phone.close()
             await self.hub.stop()
             if self._owns_db:
                 self.db.close()

@@ -7,12 +7,14 @@ Two subscriptions:
   de-duplicates by id, its `Recorder` stores every event idempotently). With ``shared``
   this is the MQTT 5 shared subscription ``$share/GROUP/{prefix}/+/events``: several
   recorders behind one (clustered) broker split the event load.
-* **state** — ``status``, ``queue``, ``alerts``, ``stats/hourly`` and ``reply/+`` on a
+* **state** — ``status``, ``queue``, ``alerts``, ``stats/hourly``, ``follow`` and ``reply/+`` on a
   second, *non-shared* client: these are retained and small, every dashboard needs every
   branch, and the broker does not send retained messages to shared subscriptions.
 
 Both feed the same `MonitorState`, whose ingest boundary (`kiosk.hq.ingest`) checks every
-message before it touches the state (replies are checked here, before they are matched); a
+message before it touches the state (replies are checked here, before they are matched; follow
+messages by `kiosk.hq.ingest.follow`, then they replace the branch's tickets in `follow`, the
+`kiosk.hq.phone.follow_index.FollowIndex` the customers' phone pages read); a
 refused message marks its branch dirty too, so its problem reaches the pages. No exception
 leaves a paho callback (`kiosk.hq.monitor.guarded`). Every message marks its branch *dirty*; the web side
 (`sse.Hub`) takes the dirty set a few times a second and pushes only those rows.
@@ -38,14 +40,16 @@ from typing import Any
 from kiosk.mqtt import protocol as hq_commands
 from kiosk.hq.ingest import Event, IngestLimits, Queue, Rejected, parse, split_topic
 from kiosk.hq.ingest import valid_branch as _valid_branch
+from kiosk.hq.ingest.follow import KIND as FOLLOW, parse_follow, split_follow_topic
 from kiosk.hq.monitor import HqMonitor, guarded
+from kiosk.hq.phone.follow_index import FollowIndex
 from kiosk.hq.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
 RECENT_EVENTS = 50
 PENDING_S = 600.0
-STATE_KINDS = ("status", "queue", "alerts", "stats/hourly")
+STATE_KINDS = ("status", "queue", "alerts", "stats/hourly", FOLLOW)
 
 
 def _now_like(iso: Any) -> str:
@@ -121,6 +125,7 @@ class Live:
         self.started = time.monotonic()
         # branch -> its gaps in the recording (`kiosk.hq.gaps.GapRepair` hands them over; replaced whole)
         self.gaps: dict[str, dict[str, Any]] = {}
+        self.follow = FollowIndex()   # the tickets phones follow, by key
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Live:
@@ -152,7 +157,7 @@ class Live:
             return
         p = self.prefix
         client.subscribe([(f"{p}/+/status", 1), (f"{p}/+/queue", 1), (f"{p}/+/alerts", 1),
-                          (f"{p}/+/stats/hourly", 1), (f"{p}/+/reply/+", 1)])
+                          (f"{p}/+/stats/hourly", 1), (f"{p}/+/{FOLLOW}", 1), (f"{p}/+/reply/+", 1)])
 
     def _where(self, topic: str) -> tuple[str, str] | None:
         """(branch, kind) of a branch message; None (a refused topic counted) otherwise."""
@@ -190,6 +195,10 @@ class Live:
             self.dirty.add(name)
 
     def _on_state_message(self, client, userdata, msg) -> None:  # noqa: ANN001
+        follow_of = split_follow_topic(self.prefix, msg.topic)
+        if follow_of is not None:
+            self._on_follow(follow_of, msg.topic, msg.payload)
+            return
         where = self._where(msg.topic)
         if where is None:
             return
@@ -224,6 +233,24 @@ class Live:
             if isinstance(parsed, Queue):
                 self.targets[name] = service_targets(doc.get("services") or [])   # its own, replaced whole
             self.dirty.add(name)
+
+    def _on_follow(self, name: str, topic: str, payload: bytes) -> None:
+        """A branch's follow message: checked, then its tickets replace the branch's in `follow`;
+        refused, only the branch's problem changes."""
+        if not valid_branch(name):
+            self.state.refuse_topic(topic, Rejected("bad_topic", f"branch id {name[:100]!r} is not one"))
+            return
+        if not payload:
+            self.follow.forget(name)   # the retained message was cleared
+            return
+        try:
+            checked = parse_follow(name, payload)
+        except Rejected as r:
+            self.state.refuse(name, FOLLOW, topic, r)
+            with self.lock:
+                self.dirty.add(name)
+            return
+        self.follow.update(name, checked.doc)
 
     def _detail(self, name: str) -> dict[str, Any]:
         d = self.detail.get(name)
@@ -273,6 +300,18 @@ class Live:
         with self.lock:
             old, self.gaps = self.gaps, view
             self.dirty.update(b for b in old.keys() | view.keys() if old.get(b) != view.get(b))
+
+    def online(self, name: str) -> bool:
+        """Whether the branch's retained status says it is online now."""
+        with self.state.lock:
+            b = self.state.branches.get(name)
+            return b is not None and b.online is True
+
+    def queue_snapshots(self) -> list[tuple[str, dict[str, Any], bool]]:
+        """(branch, its last checked queue snapshot, online) of every branch that sent one."""
+        with self.lock:
+            snaps = [(name, d["queue"]) for name, d in self.detail.items() if d.get("queue") is not None]
+        return [(name, q, self.online(name)) for name, q in snaps]
 
     def known(self, name: str) -> bool:
         with self.state.lock:

@@ -9,7 +9,8 @@ every state-changing request.
 * `CsrfProtect`: a session-bound token (`csrf_token`, kept in the signed session cookie).
   Every POST/PUT/PATCH/DELETE must carry it in the ``X-CSRF-Token`` header or, for an HTML
   form, the ``csrf`` field; otherwise ``403`` with ``{"error": "csrf", "message": …}``
-  naming what is wrong. The login form has one too (an anonymous session holds it).
+  naming what is wrong. The login form has one too (an anonymous session holds it). The
+  public routes of the phones (`kiosk.hq.phone.routes`) need none: no session authorises them.
 """
 from __future__ import annotations
 
@@ -57,13 +58,16 @@ def _refuse(scope: Scope, status: int, message: str) -> tuple[list[tuple[bytes, 
 
 class CsrfProtect:
     """Refuses a state-changing request without the session's CSRF token (needs the session
-    middleware in front)."""
+    middleware in front). Paths under `exempt_prefixes` (public routes that no session or cookie
+    authorises, so no other site can borrow one) pass."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, exempt_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS or (
+                self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
