@@ -56,6 +56,7 @@ BENCHES: dict[str, Bench] = {
     "arm64_run": Bench([], [], 5400, optional=True),
     "lan_api": Bench([], ["--seconds", "3"], 600, optional=True),
     "power_cut": Bench(["--cuts", "50"], ["--cuts", "3"], 7200, optional=True),
+    "phone_follow": Bench([], ["--quick"], 1800, optional=True),
 }
 
 

@@ -84,9 +84,22 @@ class Followers:
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._ticker = loop.call_later(KEEPALIVE_S, self._keepalive)
 
     def close(self) -> None:
         self._unsubscribe()
+        ticker = getattr(self, "_ticker", None)
+        if ticker is not None:
+            ticker.cancel()
+
+    def _keepalive(self) -> None:
+        """Every `KEEPALIVE_S`: wake every stream (one that finds no change sends a keep-alive); one
+        timer for all, not a timeout per stream and wake."""
+        for streams in self.streams.values():
+            for ev in streams:
+                ev.set()
+        assert self._loop is not None
+        self._ticker = self._loop.call_later(KEEPALIVE_S, self._keepalive)
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.streams.values())
@@ -122,11 +135,7 @@ class Followers:
                 return
             yield _frame("ticket", sent)
             while True:
-                try:
-                    await asyncio.wait_for(ev.wait(), KEEPALIVE_S)
-                except asyncio.TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
+                await ev.wait()
                 ev.clear()
                 view = self.index.view(key)
                 if view is None:
@@ -135,6 +144,8 @@ class Followers:
                 if view != sent:
                     sent = view
                     yield _frame("ticket", view)
+                else:
+                    yield ": keepalive\n\n"
         finally:
             streams = self.streams.get(key)
             if streams is not None:

@@ -178,3 +178,37 @@ def test_phone_block_cleaned_and_branch_list_has_nothing_else():
                      "services": [{"service": "A", "name": {"zh": "缴费", "en": "Pay"}, "waiting": 3,
                                    "estimate_s": 90.0, "remote": False}]}]
     assert "clerk" not in json.dumps(rows) and "served_today" not in json.dumps(rows)
+
+
+def test_followers_keep_alive_from_one_timer_and_push_only_changes(monkeypatch):
+    """An open stream gets the view, a keep-alive comment when nothing changed for KEEPALIVE_S (one
+    timer for every stream), the new view when its ticket changes, and `expired` when it goes."""
+    import asyncio
+
+    from kiosk.hq.phone import routes
+
+    monkeypatch.setattr(routes, "KEEPALIVE_S", 0.1)
+    index = FollowIndex()
+    index.update(B, follow([ticket()]))
+    key = f"{1:032x}"
+
+    async def run() -> list[str]:
+        followers = routes.Followers(index)
+        followers.attach(asyncio.get_running_loop())
+        got: list[str] = []
+        stream = followers.stream(key)
+        got.append(await anext(stream))
+        got.append(await asyncio.wait_for(anext(stream), 2))           # nothing changed: a keep-alive
+        index.update(B, follow([ticket(state="called", ahead=None, estimate_s=None, counter=3)]))
+        got.append(await asyncio.wait_for(anext(stream), 2))
+        index.update(B, follow([]))
+        got.append(await asyncio.wait_for(anext(stream), 2))
+        followers.close()
+        return got
+
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:        # a loop of its own (the session's Playwright runs one here)
+        first, alive, called, gone = pool.submit(lambda: asyncio.run(run())).result(10)
+    assert first.startswith("event: ticket") and alive == ": keepalive\n\n"
+    assert called.startswith("event: ticket") and '"counter":3' in called.replace(" ", "")
+    assert gone.startswith("event: expired")
