@@ -98,6 +98,14 @@ def test_the_recorder_account_reads_but_cannot_command_a_branch(acl_broker):
         wait_until(lambda: "kiosk/demo-001/reply/ping" in monitor.topics(), 10, what="the branch's own reply")
         assert "kiosk/demo-002/status" not in monitor.topics()
         assert [json.loads(p)["id"] for _, p in branch.received] == ["from-the-operator"]
+        # the phones' follow message: its own, not another's (without this line HQ would get none)
+        assert branch.publish("kiosk/demo-001/follow", {"v": 1, "tickets": []}) == 0
+        wait_until(lambda: "kiosk/demo-001/follow" in monitor.topics(), 10, what="the branch's follow message")
+        assert branch.publish("kiosk/demo-002/follow", {"v": 1, "tickets": []}) == 135
+        # what HQ keeps for a branch (kiosk/<id>/hq/…): the operator account writes it, not the recorder
+        assert operator.publish("kiosk/demo-001/hq/appointments", {"id": "list"}) == 0
+        assert monitor.publish("kiosk/demo-001/hq/appointments", {"id": "forged"}) == 135
+        assert branch.publish("kiosk/demo-001/hq/appointments", {"id": "self"}) == 135
     finally:
         for a in (branch, monitor, operator):
             a.close()
