@@ -26,6 +26,15 @@ def pick(text: Optional[Text], lang: str, fallback: str = "") -> str:
 
 
 @dataclass(frozen=True)
+class NearbyBranch:
+    """A nearby branch named on a ticket printed at a peak: its name, how far, how many wait there."""
+
+    name: Text
+    km: float
+    waiting: int
+
+
+@dataclass(frozen=True)
 class TicketPrintJob:
     """Everything printed on one ticket.
 
@@ -33,8 +42,9 @@ class TicketPrintJob:
     finished URL; when ``None`` the printer fills its configured template instead (fields
     ``{branch}``, ``{ticket}``, ``{ticket_id}``, ``{service}``, ``{day}``). ``tier_name``:
     the priority tier of a priority ticket ("钻石" / "Diamond"); ``self_service``: where else
-    the service can be done, printed at a peak; ``quiet_hours``: the hall's usually quiet
-    hours, printed in the footer.
+    the service can be done, printed at a peak; ``nearby``: the nearest other branches with
+    their waiting, printed at a peak; ``quiet_hours``: the hall's usually quiet hours, printed
+    in the footer.
     """
 
     number: str
@@ -53,6 +63,7 @@ class TicketPrintJob:
     reprint: bool = False
     tier_name: Optional[Text] = None
     self_service: Optional[Text] = None
+    nearby: tuple[NearbyBranch, ...] = ()
     quiet_hours: Optional[Text] = None
 
 

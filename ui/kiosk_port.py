@@ -51,8 +51,14 @@ class KioskPort(Protocol):
 
     def check_in(self, code_or_url: str) -> Future[dict[str, Any]]:
         """A parked remote ticket joins the queue, by its 6-digit check-in code, its follow token or
-        follow URL; the result is the ticket (number, service, state, ahead, estimate_s …), the
-        refusals `kiosk.domain.errors.UnknownTicket` (no such code today) and `IllegalState`."""
+        follow URL, or an appointment by its 8-digit code (a ticket with the appointment's head start,
+        printed here); the result is the ticket (number, service, state, ahead, estimate_s, and
+        ``appointment`` {slot, late} for an appointment), the refusals
+        `kiosk.domain.errors.UnknownTicket` (no such code today) and `IllegalState`."""
+        ...
+
+    def neighbours(self) -> dict[str, Any] | None:
+        """The nearest branches HQ sent ({"neighbours": [{branch, name, km, waiting, services}]}), or None."""
         ...
 
     def set_counter(self, counter: int, state: str) -> Future[str]: ...

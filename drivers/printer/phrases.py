@@ -14,6 +14,8 @@ _PHRASES = {
         "issued": "取号时间 {t}",
         "reprint": "补打",
         "scan": "扫码查看排队进度",
+        "nearby": "附近网点：",
+        "nearby_branch": "{name} {km} km，等候 {n} 人",
     },
     "en": {
         "ahead": "{n} people ahead of you",
@@ -24,6 +26,8 @@ _PHRASES = {
         "issued": "Issued {t}",
         "reprint": "REPRINT",
         "scan": "Scan to follow the queue",
+        "nearby": "Nearby branches:",
+        "nearby_branch": "{name} {km} km, {n} waiting",
     },
 }
 
@@ -42,6 +46,11 @@ def ahead_text(lang: str, n: int) -> str:
     if n == 1 and "ahead_1" in table:
         return table["ahead_1"]
     return phrase(lang, "ahead", n=n)
+
+
+def nearby_text(lang: str, name: str, km: float, waiting: int) -> str:
+    """One nearby branch: "陆家嘴营业厅 1.4 km，等候 3 人" / "Lujiazui 1.4 km, 3 waiting"."""
+    return phrase(lang, "nearby_branch", name=name, km=f"{float(km):.1f}", n=max(0, int(waiting)))
 
 
 def estimate_text(lang: str, seconds: Optional[float]) -> Optional[str]:

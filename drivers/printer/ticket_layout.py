@@ -15,7 +15,7 @@ from typing import Optional, Sequence, Union
 
 from drivers.printer.escpos_cache import prepare as prepare_escpos
 from drivers.jobs import Text, TicketPrintJob, pick
-from drivers.printer.phrases import ahead_text, estimate_text, phrase
+from drivers.printer.phrases import ahead_text, estimate_text, nearby_text, phrase
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,7 @@ def layout_ticket(job: TicketPrintJob, opts: LayoutOptions) -> list[Element]:
     if hints:
         out.append(Rule())
         out.extend(TextLine(text) for text in hints)
+    out.extend(_nearby_lines(job, langs, rule=not hints))
     if job.reprint:
         out.append(TextLine(" / ".join(_distinct(phrase(l, "reprint") for l in langs)), bold=True))
     data = qr_data(job, opts.qr_url)
@@ -185,6 +186,17 @@ def layout_ticket(job: TicketPrintJob, opts: LayoutOptions) -> list[Element]:
         out.append(Rule())
         out.extend(TextLine(text) for text in lines)
     out.append(Feed(3))
+    return out
+
+
+def _nearby_lines(job: TicketPrintJob, langs: Sequence[str], *, rule: bool) -> list[Element]:
+    """The nearby branches, in each of the ticket's languages: a heading, then one line each."""
+    if not job.nearby:
+        return []
+    out: list[Element] = [Rule()] if rule else []
+    for lang in langs:
+        out.append(TextLine(phrase(lang, "nearby"), bold=True))
+        out.extend(TextLine(nearby_text(lang, pick(b.name, lang), b.km, b.waiting)) for b in job.nearby)
     return out
 
 

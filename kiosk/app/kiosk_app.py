@@ -52,6 +52,7 @@ class KioskApp:
         self.loop = CommandLoop()
         self.quiet = QuietHours(settings)
         self._follow = FollowView()
+        self._neighbours: dict[str, Any] | None = None
         self.store: Store | None = None
         self.engine: QueueEngine | None = None
         self.hub: EventHub | None = None
@@ -140,9 +141,10 @@ class KioskApp:
         return self._run(lambda e: e.issue(service, priority=priority, member=member, tier=tier,
                                            issued_via=issued_via, form=form, assisted=assisted))
 
-    def issue_remote(self, service: str) -> Future[dict[str, Any]]:
-        """A ticket taken on a phone through HQ: parked until checked in (`kiosk.engine.remote_tickets`)."""
-        return self._run(lambda e: e.issue_remote(service))
+    def issue_remote(self, service: str, form: dict[str, Any] | None = None) -> Future[dict[str, Any]]:
+        """A ticket taken on a phone through HQ (with the service's pre-acceptance `form`, if filled
+        in there): parked until checked in (`kiosk.engine.remote_tickets`)."""
+        return self._run(lambda e: e.issue_remote(service, form))
 
     def check_in(self, code_or_url: str) -> Future[dict[str, Any]]:
         """Check in a remote ticket by its 6-digit code, its follow token or follow URL; the ticket."""
@@ -151,6 +153,18 @@ class KioskApp:
             self._follow.refresh_now()
             return out
         return self._run(run)
+
+    def store_appointments(self, days: dict[str, list[dict[str, Any]]]) -> Future[dict[str, int]]:
+        """HQ's list of bookings for these days replaces the stored one (`kiosk.engine.appointments`)."""
+        return self._run(lambda e: e.store_appointments(days))
+
+    def set_neighbours(self, doc: dict[str, Any]) -> None:
+        """The nearest branches with their live waiting, from HQ (`kiosk.mqtt.hq_data.check_neighbours`)."""
+        self._neighbours = doc
+
+    def neighbours(self) -> dict[str, Any] | None:
+        """The latest nearest branches HQ sent, or None (in memory: HQ sends them again on connect)."""
+        return self._neighbours
 
     def follow_view(self) -> Future[dict[str, Any]]:
         """The follow message for the customers' phones (`kiosk.engine.follow_view`)."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from drivers.base import RECOVERED, DeviceState
-from drivers.jobs import CallInfo, InputEvent, PrintResult, TicketPrintJob
+from drivers.jobs import CallInfo, InputEvent, NearbyBranch, PrintResult, TicketPrintJob
 
 from kiosk.config.settings import Settings
 from kiosk.config.hardware import DisplayConfig, HardwareConfig
@@ -107,21 +107,31 @@ class Outputs:
 
     def _job(self, t: dict[str, Any], *, reprint: bool) -> TicketPrintJob:
         """The print job of a ticket (a `ticket.issued` event or a ticket row), with the service's
-        self-service hint at a peak (alert level 1 or more, as every reader sees it) and the hall's
-        usually quiet hours."""
+        self-service hint and the nearest other branches (`app.neighbours`, HQ's) at a peak (alert
+        level 1 or more, as every reader sees it) and the hall's usually quiet hours."""
         svc = self.settings.service(t["service"])
         hint = None
-        if svc is not None and svc.self_service is not None:
+        nearby: tuple[NearbyBranch, ...] = ()
+        try:
+            doc = self.app.neighbours()
+        except Exception:  # noqa: BLE001 — a hint never stops a ticket
+            log.exception("the nearby branches cannot be read; the ticket is printed without them")
+            doc = None
+        candidates = nearby_branches(doc, t["service"])
+        if (svc is not None and svc.self_service is not None) or candidates:
             engine = self.app.engine
             if current_state(engine.conn, engine.time.now(), self.settings)[0].level >= 1:
-                hint = svc.self_service.model_dump(exclude_none=True)
+                if svc is not None and svc.self_service is not None:
+                    hint = svc.self_service.model_dump(exclude_none=True)
+                nearby = candidates
         quiet: dict[str, str] = {}
         if self.settings.quiet_hours.on_ticket:
             try:
                 quiet = self.app.quiet_hours()
             except Exception:  # noqa: BLE001 — a footer line never stops a ticket
                 log.exception("the quiet hours cannot be read; the ticket is printed without them")
-        return ticket_job(self.settings, t, reprint=reprint, self_service=hint, quiet_hours=quiet or None)
+        return ticket_job(self.settings, t, reprint=reprint, self_service=hint, quiet_hours=quiet or None,
+                          nearby=nearby)
 
     def _call_info(self, ev: dict[str, Any], recall: bool) -> CallInfo:
         c = self.settings.counter(ev["counter"])
@@ -281,7 +291,8 @@ class Outputs:
 
 
 def ticket_job(settings: Settings, t: dict[str, Any], *, reprint: bool = False,
-               self_service: dict[str, str] | None = None, quiet_hours: dict[str, str] | None = None) -> TicketPrintJob:
+               self_service: dict[str, str] | None = None, quiet_hours: dict[str, str] | None = None,
+               nearby: tuple[NearbyBranch, ...] = ()) -> TicketPrintJob:
     """The print job of a ticket (a `ticket.issued` event, a ticket row, or the ticket the main kiosk's
     API returned to a satellite): with its tier's name when it is a priority ticket."""
     svc = settings.service(t["service"])
@@ -304,9 +315,24 @@ def ticket_job(settings: Settings, t: dict[str, Any], *, reprint: bool = False,
         reprint=reprint,
         tier_name=tier.name.model_dump(exclude_none=True) if tier is not None else None,
         self_service=self_service,
+        nearby=nearby,
         quiet_hours=quiet_hours,
         qr_url=t.get("follow_url") or settings.phone.follow_link(t.get("follow") or t.get("follow_token")),
     )
+
+
+def nearby_branches(doc: dict[str, Any] | None, service: str, limit: int = 3) -> tuple[NearbyBranch, ...]:
+    """The nearby branches of HQ's ``hq/neighbours`` doc for a ticket of `service`: each with the
+    people waiting there for the same service when it lists it, else in all; at most `limit`."""
+    out = []
+    for n in (doc or {}).get("neighbours") or []:
+        if not isinstance(n, dict) or not isinstance(n.get("name"), dict) or not isinstance(n.get("km"), (int, float)):
+            continue
+        same = [s.get("waiting") for s in n.get("services") or [] if isinstance(s, dict) and s.get("service") == service]
+        waiting = same[0] if same and isinstance(same[0], int) else n.get("waiting")
+        if isinstance(waiting, int) and not isinstance(waiting, bool):
+            out.append(NearbyBranch(name=dict(n["name"]), km=float(n["km"]), waiting=waiting))
+    return tuple(out[:limit])
 
 
 class _FaultListener:

@@ -204,6 +204,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.config.mqtt import MqttTls
     from kiosk.hq.db import open_db
     from kiosk.hq.gaps import GapRepair
+    from kiosk.hq.phone.appointments import Appointments, BookingQuota
+    from kiosk.hq.phone.appointments_publisher import AppointmentsPublisher
+    from kiosk.hq.phone.appointments_routes import appointment_routes
+    from kiosk.hq.phone.neighbours import NeighboursPublisher
     from kiosk.hq.phone.remote import RemoteQuota, RemoteTickets
     from kiosk.hq.phone.routes import PhoneRoutes
     from kiosk.hq.recorder import Recorder
@@ -231,7 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if users is None:
         db.close()
         return 2
-    recorder = live = repair = quota = notifier = None
+    recorder = live = repair = quota = notifier = bookings = publisher = neighbours = None
     try:
         try:
             recorder = Recorder(db, batch_ms=args.web_batch_ms, batch_events=args.web_batch_events,
@@ -248,12 +252,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         recorder.targets_of = lambda branch: live.targets.get(branch, {})  # each branch's own, from its snapshots
         try:
-            quota = RemoteQuota(_quota_dir(args))
+            quota_dir = _quota_dir(args)
+            quota = RemoteQuota(quota_dir)
             phone = PhoneRoutes(live, RemoteTickets(live, _public_url(args), quota))
             notifier, alert_routes = _notifier(args, live.follow)
+            bookings = BookingQuota(quota_dir, per_day=args.web_appointments_per_address)
+            publisher = AppointmentsPublisher(live, db)
+            appointments = Appointments(live, db, bookings, publisher)
         except (ValueError, OSError, sqlite3.Error) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except _db_errors() as exc:
+            print(f"error: {_db_problem(args.web_db, exc)}", file=sys.stderr)
+            return 2
+        neighbours = NeighboursPublisher(live)
         if not users.list():
             print(f"warning: no users yet; add one with: kiosk hq user add NAME --role operator --db {db}",
                   file=sys.stderr)
@@ -261,8 +273,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             repair = GapRepair(db, live, log_command=users.log_command, interval_s=args.web_gap_interval,
                                grace_s=args.web_gap_grace)
         dash = Dashboard(live, users, db, push_ms=args.web_push_ms, secure_cookie=args.web_secure_cookie,
-                         gap_repair=repair, phone=phone, phone_extra=alert_routes)
+                         gap_repair=repair, phone=phone, phone_extra=[*alert_routes, *appointment_routes(appointments)])
         live.start()
+        publisher.start()
+        neighbours.start()
         if repair is not None:
             repair.start()
         config = uvicorn.Config(BodyLimit(dash.app, limits), host=args.web_host, port=args.web_port,
@@ -282,6 +296,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 signal.signal(sig, h)
         return 0
     finally:
+        for stopping in (neighbours, publisher):
+            if stopping is not None:
+                stopping.stop()
+        if bookings is not None:
+            bookings.close()
         if notifier is not None:
             notifier.close()
         if quota is not None:
@@ -321,6 +340,9 @@ def _add_phone_options(s: argparse.ArgumentParser) -> None:
     g.add_argument("--phone-quota-dir", dest="web_phone_quota_dir", metavar="DIR",
                    help="where the remote tickets per address are counted (default: the SQLite database's "
                         "directory; with PostgreSQL a temporary directory of this node)")
+    g.add_argument("--appointments-per-address", dest="web_appointments_per_address", metavar="N",
+                   type=_positive(int), default=3,
+                   help="appointments one address may book a day (3); counted where the remote tickets are")
     g.add_argument("--vapid-key", dest="web_vapid_key", metavar="FILE", help="VAPID private key (PEM) for Web Push")
     g.add_argument("--vapid-subject", dest="web_vapid_subject", metavar="mailto:…",
                    help="the VAPID subject push services may contact (mailto: or https:)")

@@ -200,6 +200,10 @@ def print_stats(data: dict[str, Any], out: TextIO | None = None) -> None:
            for c in data["counters"]], out)
     if data.get("clerks"):
         print_clerks(data["clerks"], out)
+    booked = data.get("appointments") or {}
+    if any(booked.values()):
+        print(f"\nappointments: {booked['checked_in']} checked in, {booked['late']} late (ordinary ticket), "
+              f"{booked['missed']} missed, {booked['booked']} still to come", file=out)
     p = data["profile"]
     print(f"\nbusy/idle profile: mean arrivals per hour by weekday (busy ≥ {p['busy_factor']:g} × mean "
           f"{p['mean']:g}, idle ≤ {p['idle_factor']:g} ×; ↑ busy, ↓ idle)", file=out)

@@ -288,10 +288,11 @@ class Settings(StrictModel):
         for i, r in enumerate(reason_ids):
             if r in reason_ids[:i]:
                 raise KeyedError(("pause_reasons", i, "id"), f"duplicate pause reason {r!r}")
-        for i, p in enumerate(self.phone.remote_services):
-            if p not in prefixes:
-                raise KeyedError(("phone", "remote_services", i),
-                                  f"unknown service {p!r} (known: {', '.join(prefixes)})")
+        for where, listed in ((("phone", "remote_services"), self.phone.remote_services),
+                              (("phone", "appointments", "services"), self.phone.appointments.services)):
+            for i, p in enumerate(listed):
+                if p not in prefixes:
+                    raise KeyedError((*where, i), f"unknown service {p!r} (known: {', '.join(prefixes)})")
         return self
 
     def pause_reason(self, reason_id: str) -> PauseReason | None:

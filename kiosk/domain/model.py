@@ -47,6 +47,8 @@ class EventType(StrEnum):
     TICKET_RELEASED = "ticket.released"
     TICKET_CHECKED_IN = "ticket.checked_in"
     TICKET_EXPIRED = "ticket.expired"
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in"
+    APPOINTMENT_MISSED = "appointment.missed"
     COUNTER_OPENED = "counter.opened"
     COUNTER_PAUSED = "counter.paused"
     COUNTER_CLOSED = "counter.closed"

@@ -77,9 +77,9 @@ def next_number(tx: Tx, svc: Service) -> tuple[str, int]:
     return number, seq
 
 
-PRINTED_HERE = (None, "button")
+PRINTED_HERE = (None, "button", "appointment")
 """`tickets.issued_via` of the tickets handed out at this kiosk's printer: its touchscreen, console and
-the hall web app's "print" (None), a take-ticket button. Others are handed out where they were taken:
+the hall web app's "print" (None), a take-ticket button, an appointment checked in here. Others are handed out where they were taken:
 'qr' (shown as a QR code on a floor tablet), 'device:NAME' (a satellite ticket machine prints it),
 'remote' (taken on the customer's phone through HQ)."""
 

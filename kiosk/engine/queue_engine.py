@@ -30,6 +30,7 @@ from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people
 from kiosk.engine.issuing import handed_out_where, next_number, override_hours, printed_here, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
 from kiosk.engine.preacceptance import check_assisted, check_form
+from kiosk.engine.appointments import Appointments
 from kiosk.engine.remote_tickets import REMOTE, RemoteTickets, new_token
 from kiosk.engine.routing import (TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting,
                                   with_reservations)
@@ -40,9 +41,9 @@ from kiosk.storage.store import OutboxEvent, Store
 log = logging.getLogger(__name__)
 
 
-class QueueEngine(CounterDesk, TicketRouting, RemoteTickets):
-    """The queue; its parts `CounterDesk` (clerks, pauses), `TicketRouting` (transfers, waiting list)
-    and `RemoteTickets` (taken on a phone: parked until checked in)."""
+class QueueEngine(CounterDesk, TicketRouting, RemoteTickets, Appointments):
+    """The queue; its parts `CounterDesk` (clerks, pauses), `TicketRouting` (transfers, waiting list),
+    `RemoteTickets` (taken on a phone: parked until checked in) and `Appointments` (booked on HQ)."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock | None = None,
                  estimator: Estimator | None = None) -> None:
@@ -92,9 +93,10 @@ class QueueEngine(CounterDesk, TicketRouting, RemoteTickets):
             return tx.day
 
     def tick(self) -> None:
-        """Run time-driven work: the day rollover, remote tickets not checked in in time."""
+        """Run time-driven work: the day rollover, remote tickets not checked in in time, missed appointments."""
         with self.transaction() as tx:
             self.expire_parked(tx)
+            self.mark_missed(tx)
 
     # -- lookups ----------------------------------------------------------------------------
     def _service(self, prefix: str) -> Service:
@@ -116,29 +118,40 @@ class QueueEngine(CounterDesk, TicketRouting, RemoteTickets):
         rank = self.settings.tier_rank(tier) if tier is not None else 0
         stored_form, assisted = check_form(svc, form), check_assisted(assisted)
         with self.transaction() as tx:
-            self._check_available(tx, svc)
-            number, seq = next_number(tx, svc)
-            prio = rank or (self.settings.default_rank(svc) if (priority or svc.priority == "vip") else 0)
-            cur = tx.conn.execute(
-                "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member, "
-                "issued_via, form, assisted, follow_token) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now, tx.wall.isoformat(timespec="seconds"), member,
-                 issued_via, stored_form, int(assisted), token := new_token()))
-            tid = cur.lastrowid
-            estimate, ahead = self._forecast(self.hall_view(tx), tid)   # as if here now (a parked one: once checked in)
-            if issued_via == REMOTE:
-                self.park(tx, tid, svc.prefix, remote_cap)
-            tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
-            self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
-                       priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"),
-                       **({"pre_accepted": True} if stored_form else {}), **({"assisted": True} if assisted else {}),
-                       **({"issued_via": issued_via} if issued_via else {}), follow=token)
-            if not printed_here(issued_via):   # handed out where it was taken: recorded so now, in this commit
-                reason = handed_out_where(issued_via)
-                tx.conn.execute("UPDATE tickets SET printed = 'ok', print_reason = ? WHERE id = ?", (reason, tid))
-                self.emit(tx, EventType.TICKET_PRINTED, ticket=number, ticket_id=tid, service=svc.prefix, reason=reason)
-            return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day,
-                                token)
+            return self.issue_in(tx, svc, priority=priority, member=member, rank=rank, issued_via=issued_via,
+                                 stored_form=stored_form, assisted=assisted, remote_cap=remote_cap)
+
+    def issue_in(self, tx: Tx, svc: Service, *, priority: bool = False, member: str | None = None, rank: int = 0,
+                 issued_via: str | None = None, stored_form: str | None = None, assisted: bool = False,
+                 remote_cap: int = 0, queued_before_s: float = 0.0,
+                 extra: dict[str, Any] | None = None) -> IssuedTicket:
+        """`issue` inside the caller's transaction (checked form and flag). `queued_before_s`: the
+        ticket is queued as if it had come that long ago (an appointment's head start); `extra`:
+        more fields of its `ticket.issued` event."""
+        self._check_available(tx, svc)
+        number, seq = next_number(tx, svc)
+        prio = rank or (self.settings.default_rank(svc) if (priority or svc.priority == "vip") else 0)
+        cur = tx.conn.execute(
+            "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member, "
+            "issued_via, form, assisted, follow_token) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now - max(0.0, queued_before_s),
+             tx.wall.isoformat(timespec="seconds"), member,
+             issued_via, stored_form, int(assisted), token := new_token()))
+        tid = cur.lastrowid
+        estimate, ahead = self._forecast(self.hall_view(tx), tid)   # as if here now (a parked one: once checked in)
+        if issued_via == REMOTE:
+            self.park(tx, tid, svc.prefix, remote_cap)
+        tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
+        self.emit(tx, EventType.TICKET_ISSUED, ticket=number, ticket_id=tid, service=svc.prefix,
+                   priority=prio, ahead=ahead, estimate_s=estimate, issued=tx.wall.isoformat(timespec="seconds"),
+                   **({"pre_accepted": True} if stored_form else {}), **({"assisted": True} if assisted else {}),
+                   **({"issued_via": issued_via} if issued_via else {}), **(extra or {}), follow=token)
+        if not printed_here(issued_via):   # handed out where it was taken: recorded so now, in this commit
+            reason = handed_out_where(issued_via)
+            tx.conn.execute("UPDATE tickets SET printed = 'ok', print_reason = ? WHERE id = ?", (reason, tid))
+            self.emit(tx, EventType.TICKET_PRINTED, ticket=number, ticket_id=tid, service=svc.prefix, reason=reason)
+        return IssuedTicket(number, tid, svc.prefix, prio, ahead, estimate, tx.wall.isoformat(timespec="seconds"), tx.day,
+                            token)
 
     def availability(self, tx: Tx | None, svc: Service) -> str | None:
         """None when the service takes tickets now, else why not: 'hours', 'daily_cap' or 'diverted'."""

@@ -83,7 +83,9 @@ def phone_block(settings: Any) -> dict[str, Any]:
     return {"remote": phone.remote,
             "services": [s.prefix for s in settings.services if phone.takes_remote(s.prefix)],
             "name": settings.branch.name.model_dump(), "address": phone.address.model_dump(),
-            "lat": phone.lat, "lon": phone.lon, "check_in_min": phone.check_in_min}
+            "lat": phone.lat, "lon": phone.lon, "check_in_min": phone.check_in_min,
+            "appointments": phone.appointments.model_dump(exclude={"head_start_min"}),
+            "forms": {s.prefix: [f.model_dump(mode="json") for f in s.form] for s in settings.services if s.form}}
 
 
 def recent_calls(engine: QueueEngine, limit: int = 8) -> list[dict[str, Any]]:

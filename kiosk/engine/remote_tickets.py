@@ -26,6 +26,7 @@ from kiosk.engine.transaction import Tx
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 CODE_RE = re.compile(r"^[0-9]{6}$")
+APPOINTMENT_RE = re.compile(r"^[0-9]{8}$")
 _URL_TOKEN_RE = re.compile(r"/t/([A-Za-z0-9_-]{22})(?:[/?#].*)?$")
 REMOTE = "remote"  # tickets.issued_via of a ticket taken on a phone
 
@@ -41,17 +42,21 @@ def follow_key(token: str) -> str:
 
 
 def parse_check_in(text: str) -> tuple[str, str]:
-    """('code', CODE) or ('token', TOKEN) from what the customer typed or the barcode reader read:
-    a 6-digit code, a follow token, or a follow URL ending in /t/{token}. `BadCheckIn` otherwise."""
+    """('code', CODE), ('appointment', CODE) or ('token', TOKEN) from what the customer typed or the
+    barcode reader read: a remote ticket's 6-digit code, an appointment's 8-digit code, a follow
+    token, or a follow URL ending in /t/{token}. `UnknownTicket` otherwise."""
     s = (text or "").strip()
     if CODE_RE.match(s):
         return "code", s
+    if APPOINTMENT_RE.match(s):
+        return "appointment", s
     if TOKEN_RE.match(s):
         return "token", s
     m = _URL_TOKEN_RE.search(s)
     if m and len(s) <= 300:
         return "token", m.group(1)
-    raise errors.UnknownTicket("not a check-in code: type the 6 digits shown on your phone, or scan its QR code")
+    raise errors.UnknownTicket("not a check-in code: type the 6 digits of a ticket taken on your phone (8 of an "
+                               "appointment), or scan its QR code")
 
 
 class RemoteTickets:
@@ -59,7 +64,7 @@ class RemoteTickets:
 
     settings: Settings
 
-    def issue_remote(self, service: str) -> dict[str, Any]:
+    def issue_remote(self, service: str, form: dict[str, Any] | None = None) -> dict[str, Any]:
         """A ticket taken on a phone: parked until checked in. The reply HQ passes to the phone:
         {ticket, ticket_id, service, follow_token, check_in_code, ahead, estimate_s, check_in_by}."""
         phone = self.settings.phone
@@ -67,7 +72,7 @@ class RemoteTickets:
         if not phone.takes_remote(svc.prefix):
             raise errors.RemoteOff(f"this branch takes no remote tickets for service {svc.prefix}"
                                    if phone.remote else "this branch takes no remote tickets")
-        issued: IssuedTicket = self.issue(svc.prefix, issued_via=REMOTE, remote_cap=phone.remote_daily_cap)
+        issued: IssuedTicket = self.issue(svc.prefix, issued_via=REMOTE, remote_cap=phone.remote_daily_cap, form=form)
         row = self.conn.execute("SELECT follow_token, check_in_code, check_in_by_wall FROM tickets WHERE id = ?",
                                 (issued.ticket_id,)).fetchone()
         return {"ticket": issued.ticket, "ticket_id": issued.ticket_id, "service": issued.service,
@@ -89,8 +94,11 @@ class RemoteTickets:
 
     def check_in(self, text: str) -> dict[str, Any]:
         """Check in a parked remote ticket by its code, token or follow URL: it is called in its place
-        from now on. Returns the ticket (as `ticket()`, with people ahead and the estimate now)."""
+        from now on; or an appointment by its 8-digit code (`Appointments.check_in_appointment`).
+        Returns the ticket (as `ticket()`, with people ahead and the estimate now)."""
         kind, value = parse_check_in(text)
+        if kind == "appointment":
+            return self.check_in_appointment(value)
         with self.transaction() as tx:
             column = "check_in_code" if kind == "code" else "follow_token"
             t = tx.conn.execute(f"SELECT * FROM tickets WHERE day = ? AND {column} = ? ORDER BY id DESC",

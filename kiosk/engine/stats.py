@@ -351,6 +351,7 @@ def compute(conn: sqlite3.Connection, date_from: date, date_to: date, settings: 
     out["staff"] = {"basis": "counter", "note": "staff = counter; per clerk signed in: clerks",
                     "staff": [{**c, "staff": f"counter {c['counter']}"} for c in counters]}
     out["clerks"] = clerk_figures(conn, date_from.isoformat(), date_to.isoformat(), settings)
+    out["appointments"] = appointment_outcomes(conn, date_from.isoformat(), date_to.isoformat())
     out["by_hour"], out["staffing"] = _by_hour(facts, open_days, settings, target_share)
     out["by_weekday"] = _by_weekday(facts, open_days)
     out["profile"] = busy_idle_profile(arrivals, open_days)
@@ -481,3 +482,11 @@ def day_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     """The first and last business day with tickets."""
     row = conn.execute("SELECT min(day), max(day) FROM tickets").fetchone()
     return (row[0], row[1]) if row else (None, None)
+
+
+def appointment_outcomes(conn: sqlite3.Connection, first: str, last: str) -> dict[str, int]:
+    """Appointments of the days `first`..`last` by outcome: checked_in (in their window), late (an
+    ordinary ticket), missed (never came), booked (still to come)."""
+    rows = dict(conn.execute("SELECT state, count(*) FROM appointments WHERE day BETWEEN ? AND ? GROUP BY state",
+                             (first, last)).fetchall())
+    return {k: rows.get(k, 0) for k in ("booked", "checked_in", "late", "missed")}

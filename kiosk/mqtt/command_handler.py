@@ -63,7 +63,7 @@ def _resend(args: dict[str, Any], app: KioskPort) -> Future:
 
 
 def _issue_remote(args: dict[str, Any], app: KioskPort) -> Future:
-    return app.issue_remote(args["service"])
+    return app.issue_remote(args["service"], form=args.get("form"))
 
 
 HANDLERS: dict[str, Handler] = {

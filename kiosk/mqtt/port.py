@@ -52,8 +52,14 @@ class KioskPort(Protocol):
         """Mark the kept events `first`..`last` undelivered so that they are published again (the
         outbox drain goes back to them); the Future gives `Store.mark_undelivered`'s counts."""
 
-    def issue_remote(self, service: str) -> Future[dict[str, Any]]:
+    def issue_remote(self, service: str, form: dict[str, Any] | None = None) -> Future[dict[str, Any]]:
         """A ticket taken on a phone (HQ's `issue_remote`): parked until checked in at the kiosk."""
 
     def follow_view(self) -> Future[dict[str, Any]]:
         """The follow message for the customers' phones (`kiosk.engine.follow_view`)."""
+
+    def store_appointments(self, days: dict[str, list[dict[str, Any]]]) -> Future[dict[str, int]]:
+        """The bookings HQ sent for these days (checked by `kiosk.mqtt.hq_data`) replace the stored ones."""
+
+    def set_neighbours(self, doc: dict[str, Any]) -> None:
+        """The nearest branches HQ sent (checked): shown on the screen and ticket during a peak."""

@@ -19,7 +19,8 @@ reply; an optional ``"v"`` must be 1):
 ``service_hours``     ``{"service": "A" (configured), "hours": ["HH:MM-HH:MM", ...] (1..8)}``
 ``resend``            ``{"from_seq": 1..2^53, "to_seq": from_seq..from_seq + 9,999 (default the
                       largest)}``: publish the kept events of that range again (HQ found a gap)
-``issue_remote``      ``{"service": "A" (configured)}``: a ticket taken on a phone (HQ's public page),
+``issue_remote``      ``{"service": "A" (configured), "form": {field: text|bool} (optional, the
+                      service's pre-acceptance form, checked by the kiosk)}``: a ticket taken on a phone,
                       parked until checked in at the kiosk; the reply carries ticket, ticket_id,
                       service, follow_token, check_in_code, ahead, estimate_s, check_in_by
 ====================  =================================================================
@@ -207,9 +208,36 @@ def _service(args: dict, limits: Limits) -> str:
     return service
 
 
+MAX_FORM_FIELDS = 30
+MAX_FORM_TEXT = 1000
+
+
+def _form(args: dict) -> dict | None:
+    """A pre-acceptance form's shape (field id → text or true/false); the kiosk checks it against
+    the service's form (`kiosk.engine.preacceptance`)."""
+    if "form" not in args or args["form"] is None:
+        return None
+    form = args["form"]
+    if not isinstance(form, dict):
+        raise CommandError("bad_type", f"field 'form' must be an object, not {json_type(form)}")
+    if len(form) > MAX_FORM_FIELDS:
+        raise CommandError("out_of_range", f"field 'form' has more than {MAX_FORM_FIELDS} fields")
+    for k, v in form.items():
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", k):
+            raise CommandError("bad_value", f"form field {k[:40]!r} is not a field id")
+        if not isinstance(v, (str, bool)) or (isinstance(v, str) and len(v) > MAX_FORM_TEXT):
+            raise CommandError("bad_value", f"form.{k} must be text of at most {MAX_FORM_TEXT} characters "
+                                            f"or true/false")
+    return dict(form)
+
+
 def _v_issue_remote(args: dict, limits: Limits) -> dict:
-    _only(args, ("service",))
-    return {"service": _service(args, limits)}
+    _only(args, ("service", "form"))
+    out: dict[str, Any] = {"service": _service(args, limits)}
+    form = _form(args)
+    if form is not None:
+        out["form"] = form
+    return out
 
 
 def _v_resend(args: dict, limits: Limits) -> dict:

@@ -31,6 +31,7 @@ from kiosk.mqtt.outbox_drain import OutboxDrain
 from kiosk.mqtt.port import KioskPort
 from kiosk.mqtt.protocol import Limits
 from kiosk.mqtt.follow_publisher import FollowPublisher
+from kiosk.mqtt.hq_data_channel import HqDataChannel
 from kiosk.mqtt.state_publisher import StatePublisher
 from kiosk.mqtt.topics import Topics, iso_ts
 from kiosk.storage.store import Store, db_path
@@ -78,6 +79,7 @@ class Telemetry:
         self.link.start(app.clock, started)
         self.publisher = StatePublisher(app, self.link, self.topics, self.cfg, started)
         self.follow = FollowPublisher(app, self.link, self.topics, self.cfg)
+        self.hq_data = HqDataChannel(app, self.link, self.topics)
         self.hourly = HourlyStats(app, self.link, self.topics.stats_hourly, enabled=self.cfg.stats_hourly)
         self.commands = CommandChannel(app, self.link, self.topics, self.limits, enabled=self.cfg.commands_enabled)
         if not self.enabled:
@@ -159,8 +161,7 @@ class Telemetry:
         self.hourly.publish()
 
     def _connect(self) -> None:
-        if not self.link.connect(self.publisher.last_will(), self.outbox.on_puback, self.commands.on_message,
-                                 self._stop):
+        if not self.link.connect(self.publisher.last_will(), self.outbox.on_puback, self._on_message, self._stop):
             return
         if not self.outbox.refusals:  # a broker that refuses our events (ACL) is retried with back-off
             self.link.reset_backoff()
@@ -168,7 +169,12 @@ class Telemetry:
         self.publisher.announce()
         self.follow.announce()
         self.commands.subscribe()
+        self.hq_data.subscribe()
         self.link.mark_connected()
+
+    def _on_message(self, msg) -> None:  # noqa: ANN001 — a paho message, on the telemetry thread
+        if not self.hq_data.on_message(msg):
+            self.commands.on_message(msg)
 
     def _drop(self, err: str | None) -> None:
         self.link.drop(self.outbox.connection_lost(err))

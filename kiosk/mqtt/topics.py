@@ -54,6 +54,16 @@ class Topics:
         """The filter a kiosk subscribes to for its commands."""
         return f"{self.base}/cmd/+"
 
+    @property
+    def hq_data(self) -> str:
+        """The filter of what HQ keeps for this branch (retained; `kiosk.mqtt.hq_data`)."""
+        return f"{self.base}/hq/+"
+
+    def hq_data_name(self, topic: str) -> str | None:
+        """The name in a ``…/hq/{name}`` topic of this branch, else None."""
+        prefix = f"{self.base}/hq/"
+        return topic[len(prefix):] if topic.startswith(prefix) else None
+
     def command_name(self, topic: str) -> str | None:
         """The command name in a ``…/cmd/{name}`` topic of this branch, else None."""
         prefix = f"{self.base}/cmd/"

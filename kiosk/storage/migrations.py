@@ -142,6 +142,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tickets_parked ON tickets(check_in_by_t) WHERE state = 'parked';
     CREATE INDEX tickets_check_in_code ON tickets(day, check_in_code) WHERE check_in_code IS NOT NULL;
     """,
+    # 6: appointments booked on HQ's public page (HQ sends the day's list; kept here so that
+    #    check-in works with HQ away): 'booked', then 'checked_in' (in its window: a head start),
+    #    'late' (came after it: an ordinary ticket) or 'missed' (never came)
+    """
+    CREATE TABLE appointments (
+        day TEXT NOT NULL,
+        code TEXT NOT NULL,
+        service TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        form TEXT,
+        state TEXT NOT NULL DEFAULT 'booked',
+        ticket_id INTEGER REFERENCES tickets(id),
+        updated_wall TEXT,
+        PRIMARY KEY (day, code)
+    );
+    CREATE INDEX appointments_booked ON appointments(day, slot) WHERE state = 'booked';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,7 +2,9 @@
 ``phone`` block) and follow message (docs: /tmp design of issue 16, kiosk side) to a real
 mosquitto, and answers HQ's ``issue_remote`` commands on ``{prefix}/{branch}/reply/issue_remote``
 as a kiosk does (`kiosk.mqtt.protocol.reply_ok` / `reply_error`). Fault switches: `refuse`
-(an error code the branch answers with), `silent` (it does not answer). The lead's end-to-end
+(an error code the branch answers with), `silent` (it does not answer). With `appointments` and
+`forms` its snapshot's ``phone`` block carries those blocks (design of issue 16, second part),
+its clock is `tz`, and it keeps what HQ retains for it on ``{prefix}/{branch}/hq/+`` in `hq_data`. The lead's end-to-end
 test uses a real kiosk instead."""
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import hashlib
 import json
 import secrets
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,16 +26,32 @@ def key_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+def now_iso(tz: tzinfo | None = None) -> str:
+    return (datetime.now(tz) if tz is not None else datetime.now().astimezone()).isoformat(timespec="seconds")
+
+
+APPOINTMENTS = {"services": ["A"], "slot_min": 30, "capacity": 2, "hours": ["00:00-12:00", "12:00-24:00"],
+                "days_ahead": 7, "early_min": 15, "late_min": 10}
+FORMS = {"A": [{"id": "purpose", "label": {"zh": "业务", "en": "Purpose"}, "kind": "choice", "required": True,
+                "options": [{"id": "open", "label": {"zh": "开户", "en": "Open"}},
+                            {"id": "close", "label": {"zh": "销户", "en": "Close"}}], "max_len": 200},
+               {"id": "note", "label": {"zh": "备注", "en": "Note"}, "kind": "text", "required": False,
+                "options": [], "max_len": 20},
+               {"id": "elderly", "label": {"zh": "老人", "en": "Elderly"}, "kind": "yesno", "required": False,
+                "options": [], "max_len": 200}]}
 
 
 class PhoneBranch:
     """Branch `branch` on the broker at 127.0.0.1:`port`, with services `services` (all remote)."""
 
     def __init__(self, port: int, branch: str, *, prefix: str = "kiosk", services: tuple[str, ...] = ("A", "B"),
-                 remote: bool = True) -> None:
+                 remote: bool = True, appointments: dict[str, Any] | None = None,
+                 forms: dict[str, Any] | None = None, tz: tzinfo | None = None) -> None:
         self.branch = branch
+        self.appointments = appointments
+        self.forms = forms
+        self.tz = tz
+        self.hq_data: dict[str, Any] = {}   # name -> the latest payload HQ retained for this branch (decoded)
         self.prefix = prefix
         self.services = services
         self.remote = remote
@@ -48,7 +66,8 @@ class PhoneBranch:
         self.client.will_set(self.topic("status"), json.dumps({"v": 1, "state": "offline", "branch": branch}),
                              qos=1, retain=True)
         self.subscribed = threading.Event()
-        self.client.on_connect = lambda c, *a: c.subscribe(self.topic("cmd/issue_remote"), 1)
+        self.client.on_connect = lambda c, *a: c.subscribe([(self.topic("cmd/issue_remote"), 1),
+                                                            (self.topic("hq/+"), 1)])
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.on_message = self._on_command
         self.client.connect("127.0.0.1", port, 30)
@@ -73,15 +92,18 @@ class PhoneBranch:
     def queue(self, waiting: int = 2) -> None:
         services = [{"service": s, "name": {"zh": f"业务{s}", "en": f"Service {s}"}, "waiting": waiting,
                      "estimate_s": 120.0 * waiting, "target_wait_s": 600} for s in self.services]
-        self._publish("queue", {"v": 1, "ts": now_iso(), "branch": self.branch,
-                                "day": datetime.now().astimezone().date().isoformat(),
+        phone = {"remote": self.remote, "services": list(self.services), "name": {"zh": "浦东支行", "en": "Pudong"},
+                 "address": {"zh": "浦东大道1号", "en": "1 Pudong Ave"}, "lat": 31.23, "lon": 121.5, "check_in_min": 60}
+        if self.appointments is not None:
+            phone["appointments"] = self.appointments
+        if self.forms is not None:
+            phone["forms"] = self.forms
+        self._publish("queue", {"v": 1, "ts": now_iso(self.tz), "branch": self.branch,
+                                "day": datetime.fromisoformat(now_iso(self.tz)).date().isoformat(),
                                 "waiting": waiting * len(self.services), "open_counters": 1, "services": services,
                                 "counters": [{"counter": 3, "name": {"zh": "3号窗口", "en": "Counter 3"},
                                               "state": "open", "ticket": "A001", "services": list(self.services)}],
-                                "phone": {"remote": self.remote, "services": list(self.services),
-                                          "name": {"zh": "浦东支行", "en": "Pudong"},
-                                          "address": {"zh": "浦东大道1号", "en": "1 Pudong Ave"},
-                                          "lat": 31.23, "lon": 121.5, "check_in_min": 60}})
+                                "phone": phone})
 
     def online(self) -> PhoneBranch:
         self.status(True)
@@ -127,6 +149,10 @@ class PhoneBranch:
 
     # -- commands ---------------------------------------------------------------------------------------
     def _on_command(self, client, userdata, msg) -> None:  # noqa: ANN001
+        if "/hq/" in msg.topic:
+            with self.lock:
+                self.hq_data[msg.topic.rsplit("/", 1)[1]] = json.loads(msg.payload) if msg.payload else None
+            return
         if msg.retain:
             return
         doc = json.loads(msg.payload)

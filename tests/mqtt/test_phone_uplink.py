@@ -46,9 +46,13 @@ def test_follow_message_names_tickets_by_key_and_follows_a_call(broker, collecto
         assert t.follow_token.encode() not in m.payload, m.topic
     retained = [m for m in list(col.messages) if m.topic == f"{T}/follow"]
     assert retained and all(m.retain or True for m in retained)
-    queue = latest(col, f"{T}/queue")
-    assert queue["phone"] == {"remote": True, "services": ["A"], "name": app.settings.branch.name.model_dump(),
-                              "address": {"zh": "", "en": ""}, "lat": 31.23, "lon": 121.47, "check_in_min": 60}
+    phone = latest(col, f"{T}/queue")["phone"]
+    forms = phone.pop("forms")
+    appointments = phone.pop("appointments")
+    assert phone == {"remote": True, "services": ["A"], "name": app.settings.branch.name.model_dump(),
+                     "address": {"zh": "", "en": ""}, "lat": 31.23, "lon": 121.47, "check_in_min": 60}
+    assert forms == {s.prefix: [f.model_dump(mode="json") for f in s.form] for s in app.settings.services if s.form}
+    assert appointments["services"] == [] and appointments["slot_min"] == 30
 
 
 def test_issue_remote_over_the_broker(broker, collectors, make_kiosk):

@@ -113,7 +113,7 @@ def test_a_wrong_code_is_refused_in_the_screens_language_and_changes_nothing(mk,
     assert [s["waiting"] for s in after["services"]] == [s["waiting"] for s in before["services"]]
 
 
-def test_ok_waits_for_six_digits(mk, hall, open_ui):
+def test_ok_waits_for_six_or_eight_digits(mk, hall, open_ui):
     kiosk = hall(mk(edit=remote_on))
     ui = open_ui(kiosk)
     remote = take_remote(kiosk)
@@ -125,11 +125,17 @@ def test_ok_waits_for_six_digits(mk, hall, open_ui):
     h.tap(screen.ids.ok_btn)
     assert not screen.busy and screen.message == ""
     screen.on_key_input("enter")                         # Enter with five digits: says what is needed
-    assert screen.message == tr("Please enter the 6-digit check-in code shown on your phone.", "zh")
+    assert screen.message == tr("Enter the 6-digit phone ticket code or the 8-digit appointment code.", "zh")
     assert state(kiosk, remote["ticket"]) == "parked"
-    for digit in remote["check_in_code"][5] + "9":       # a seventh digit is not taken
+    h.tap(screen.ids.keypad.keys[remote["check_in_code"][5]])
+    assert screen.code == remote["check_in_code"] and screen.message == "" and not screen.ids.ok_btn.disabled
+    h.tap(screen.ids.keypad.keys["9"])                    # seven digits: neither a ticket's code nor an appointment's
+    assert screen.ids.ok_btn.disabled
+    for digit in "999":                                   # the ninth digit is not taken
         h.tap(screen.ids.keypad.keys[digit])
-    assert screen.code == remote["check_in_code"] and screen.message == ""
+    assert screen.code == remote["check_in_code"] + "99" and not screen.ids.ok_btn.disabled
+    h.tap(screen.ids.keypad.keys["del"])
+    h.tap(screen.ids.keypad.keys["del"])
     h.tap(screen.ids.ok_btn)
     h.pump_until(lambda: screen.done)
 

@@ -6,7 +6,8 @@ customer, tiers (the VIP button's tier choice), ticket (printer ready), ticket-p
 diamond ticket), ticket-printer-fault (QR code), vip (member code keypad), pin (admin PIN),
 admin and now-serving (with the quiet hours of four weeks of demo tickets), and
 ``kiosk-check-in-<lang>-<W>x<H>.png`` (the code of a phone ticket on the keypad, a wrong code
-refused) and ``kiosk-check-in-done-…`` (checked in), in zh and en, at
+refused), ``kiosk-check-in-done-…`` (checked in) and ``kiosk-nearby-…`` (a peak: the nearest
+branches HQ sent), in zh and en, at
 800x480 and 1920x1080 (the defaults; ``--sizes 1280x720,720x1280`` for the other layouts).
 """
 from __future__ import annotations
@@ -23,8 +24,13 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DEFAULT_SIZES = ((800, 480), (1920, 1080))
 DEMO_PIN = "2468"
 SCREENS = ("customer", "tiers", "ticket", "ticket-priority", "ticket-printer-fault", "vip", "pin", "admin",
-           "admin-status", "now-serving", "check-in", "check-in-done")
-FILE_PREFIX = {"check-in": "kiosk", "check-in-done": "kiosk"}     # the others: "ui"
+           "admin-status", "now-serving", "check-in", "check-in-done", "nearby")
+FILE_PREFIX = {"check-in": "kiosk", "check-in-done": "kiosk", "nearby": "kiosk"}     # the others: "ui"
+DEMO_NEIGHBOURS = {"v": 1, "ts": "2026-12-06T10:00:00+08:00", "neighbours": [
+    {"branch": "sh-lujiazui", "name": {"zh": "陆家嘴营业厅", "en": "Lujiazui"}, "km": 1.2, "online": True,
+     "waiting": 3, "services": []},
+    {"branch": "sh-people-sq", "name": {"zh": "人民广场营业厅", "en": "People's Square"}, "km": 2.6,
+     "online": True, "waiting": 5, "services": []}]}
 
 
 def demo_settings():
@@ -145,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
                 ui.lang = lang
                 ui.refresh()
                 shot("customer")
+                kiosk.set_neighbours(DEMO_NEIGHBOURS)
+                ui.refresh()
+                shot("nearby")
+                kiosk.set_neighbours({"v": 1, "neighbours": []})
+                ui.refresh()
                 ui.screen("customer").start_vip()
                 shot("tiers")
                 ui.screen("customer").choose_tier(settings.tiers[0].id)

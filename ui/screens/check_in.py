@@ -23,7 +23,7 @@ from ui.screens.host import HostedScreen, ScreenHost
 
 log = logging.getLogger(__name__)
 
-CODE_LEN = 6
+CODE_LENS = (6, 8)                   # a remote ticket's check-in code, an appointment's code
 MAX_WRONG = 5
 WRONG_REST_S = 30.0
 SCAN_MAX = 256                      # a follow URL read by the barcode reader, with room to spare
@@ -59,6 +59,7 @@ class CheckInScreen(HostedScreen):
     service_name = StringProperty("")
     ahead_text = StringProperty("")
     wait_text = StringProperty("")
+    done_note = StringProperty("")
 
     def __init__(self, *, app: ScreenHost, **kw: Any) -> None:
         super().__init__(app=app, **kw)
@@ -106,13 +107,13 @@ class CheckInScreen(HostedScreen):
             self.code = ""
         elif key == "del":
             self.code = self.code[:-1]
-        elif key.isdigit() and len(self.code) < CODE_LEN:
+        elif key.isdigit() and len(self.code) < max(CODE_LENS):
             self.code += key
 
     def submit(self) -> None:
         if self.busy or self.done or self.locked:
             return
-        if len(self.code) != CODE_LEN:
+        if len(self.code) not in CODE_LENS:
             self._set_message("short")
             return
         code, self.code = self.code, ""
@@ -187,7 +188,7 @@ class CheckInScreen(HostedScreen):
         app = self.app
         lang = app.lang
         texts = {
-            "short": app.tr("Please enter the 6-digit check-in code shown on your phone.", lang),
+            "short": app.tr("Enter the 6-digit phone ticket code or the 8-digit appointment code.", lang),
             "unknown": app.tr("There is no ticket with this code today. Please check the code.", lang),
             "expired": app.tr("This ticket has expired. Please take a new ticket.", lang),
             "already": app.tr("This ticket is already checked in: it is in the queue.", lang),
@@ -211,6 +212,14 @@ class CheckInScreen(HostedScreen):
         self.ahead_text = (app.tr("You are next", lang) if ahead == 0 else
                            app.ntr("{n} person ahead of you", "{n} people ahead of you", ahead, lang))
         self.wait_text = app.tr("Estimated wait: {wait}", lang, wait=app.wait_text(float(t.get("estimate_s") or 0), lang))
+        booked = t.get("appointment")
+        if not booked:
+            self.done_note = app.tr("Your number is on your phone: please watch the screen or your phone.", lang)
+        elif booked.get("late"):
+            self.done_note = app.tr("Past your appointment time: an ordinary ticket. Please take it from the printer.",
+                                    lang)
+        else:
+            self.done_note = app.tr("Your appointment's ticket: please take it from the printer.", lang)
 
     # leaving
     def finish(self) -> None:

@@ -1,6 +1,6 @@
 """The customer screen: one large button per service, the priority/VIP way in (its tier chosen
 on the screen or given by the member code), the check-in of a ticket taken on a phone, the
-language switch."""
+language switch; at a peak, the self-service hint and the nearest other branches (HQ's)."""
 from __future__ import annotations
 
 import logging
@@ -38,6 +38,7 @@ class CustomerScreen(HostedScreen):
     priority_mode = BooleanProperty(False)
     choosing_tier = BooleanProperty(False)
     hint_text = StringProperty("")
+    nearby_text = StringProperty("")
     message = StringProperty("")
     grid_cols = NumericProperty(2)
     show_vip_button = BooleanProperty(False)
@@ -101,6 +102,25 @@ class CustomerScreen(HostedScreen):
                  if busy and svc.self_service is not None]
         sep = "" if app.lang == "zh" else " "
         self.hint_text = sep.join([app.tr("It is busy now.", app.lang)] + hints) if hints else ""
+        self.nearby_text = self.nearby_line(app.lang) if busy else ""
+
+    def nearby_line(self, lang: str, limit: int = 3) -> str:
+        """"Nearby: Lujiazui 1.4 km, 3 waiting; …" from HQ's latest neighbours (`KioskApp.neighbours`);
+        empty when HQ has sent none (or none are near)."""
+        app = self.app
+        try:
+            doc = app.kiosk.neighbours()
+        except Exception:  # noqa: BLE001 — a hint never stops the screen
+            log.exception("the nearby branches cannot be read")
+            return ""
+        parts = []
+        for n in ((doc or {}).get("neighbours") or [])[:limit]:
+            name = (n.get("name") or {}).get(lang) or (n.get("name") or {}).get("en") or n.get("branch", "")
+            parts.append(app.tr("{name} {km} km, {n} waiting", lang, name=name, km=f"{float(n['km']):.1f}",
+                                n=int(n["waiting"])))
+        if not parts:
+            return ""
+        return app.tr("Nearby: {branches}", lang, branches=("；" if lang == "zh" else "; ").join(parts))
 
     def _fill_grid(self, keys: list[str], buttons: list[ServiceButton]) -> None:
         """Put `buttons` in the grid unless the buttons of `keys` are there already."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.hq.ingest.follow import lang_names, phone_info
+from kiosk.hq.phone.appointments_config import rules_of
+from kiosk.hq.phone.appointments_form import form_fields
 
 
 def _service(s: dict[str, Any], remote: bool, takes: set[str]) -> dict[str, Any]:
@@ -25,9 +27,31 @@ def public_branch(branch: str, queue: dict[str, Any], online: bool) -> dict[str,
     takes = set(phone["services"])
     services = [_service(s, phone["remote"], takes) for s in queue.get("services") or []
                 if isinstance(s, dict) and isinstance(s.get("service"), str)]
+    rules = rules_of(queue)
     return {"branch": branch, "name": phone["name"], "address": phone["address"], "lat": phone["lat"],
             "lon": phone["lon"], "online": online, "waiting": sum(s["waiting"] for s in services),
-            "remote": phone["remote"] and online, "services": services}
+            "remote": phone["remote"] and online, "services": services,
+            "appointments": {"services": list(rules.services) if rules else []},
+            "forms": _forms(queue, [s["service"] for s in services])}
+
+
+def _forms(queue: dict[str, Any], services: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each service's pre-acceptance form as the phone shows it: only forms HQ can check
+    (`appointments_form.form_fields`), their texts cleaned (`lang_names`)."""
+    raw = (queue.get("phone") or {}).get("forms") or {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for service in services:
+        checked = form_fields(queue, service)
+        if not checked or not isinstance(raw, dict):
+            continue
+        by_id = {d.get("id"): d for d in raw.get(service, []) if isinstance(d, dict)}
+        out[service] = [{"id": f.id, "type": f.kind, "label": lang_names(by_id[f.id].get("label")),
+                         "required": f.required, "max_length": f.max_len,
+                         "choices": [{"id": c, "name": lang_names(next(
+                             (o.get("name") for o in by_id[f.id].get("choices", by_id[f.id].get("options", []))
+                              if isinstance(o, dict) and o.get("id") == c), None))} for c in f.options]}
+                        for f in checked]
+    return out
 
 
 def public_branches(snapshots: list[tuple[str, dict[str, Any], bool]]) -> list[dict[str, Any]]:

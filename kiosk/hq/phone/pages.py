@@ -35,7 +35,9 @@ _DOC = ('<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
         '<body class="phone {kind}" data-phone="{words}"><header><span class="brand">{brand}</span>'
         '{live}<a class="lang" href="?lang={other}" hreflang="{other}">{other_lang}</a></header>'
         '<main id="main"><p class="note">{loading}</p></main>'
-        '<script src="/phone/static/{kind}.js?v={v}"></script></body></html>')
+        '{scripts}</body></html>')
+# each page's scripts, in the order they load (kit, form and booking serve the branch page's own)
+SCRIPTS = {"follow": ("follow",), "branches": ("kit", "form", "booking", "branches")}
 
 
 def pick_lang(query_lang: str | None, accept_language: str | None) -> str:
@@ -68,7 +70,9 @@ def _page(kind: str, lang: str, title_key: str) -> str:
         html_lang="zh-CN" if lang == "zh" else "en", title=html.escape(t[title_key]), v=_static_version(), kind=kind,
         words=html.escape(json.dumps({"lang": lang, **t}, ensure_ascii=False), quote=True),
         brand=html.escape(t["brand"]), live=live, other="en" if lang == "zh" else "zh",
-        other_lang=html.escape(t["other_lang"]), loading=html.escape(t["loading"]))
+        other_lang=html.escape(t["other_lang"]), loading=html.escape(t["loading"]),
+        scripts="".join(f'<script src="/phone/static/{name}.js?v={_static_version()}"></script>'
+                        for name in SCRIPTS[kind]))
 
 
 def follow_page(lang: str) -> str:
@@ -77,5 +81,5 @@ def follow_page(lang: str) -> str:
 
 
 def branches_page(lang: str) -> str:
-    """The public list of branches with their queues and the remote-ticket buttons."""
+    """The public list of branches with their queues, the remote-ticket and appointment buttons."""
     return _page("branches", lang, "branches_title")

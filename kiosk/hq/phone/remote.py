@@ -1,8 +1,10 @@
 """Remote tickets (``POST /api/public/{branch}/tickets``): HQ asks the branch's kiosk for a
 ticket with the ``issue_remote`` command and hands the phone its follow URL.
 
-Order of the checks: a known branch (404), a JSON body ``{"service": "A"}`` and nothing else
-(415, 400), the branch online by its retained status (503), the address's quota (429), the
+Order of the checks: a known branch (404), a JSON body ``{"service": "A", "form"?: {…}}`` and
+nothing else (415, 400), the form against the branch's ``phone.forms``
+(`kiosk.hq.phone.appointments_form`, 400 ``bad_form`` naming the field), the branch online by
+its retained status (503), the address's quota (429), the
 command as the kiosk will check it (`kiosk.mqtt.protocol`, 400), then the kiosk's answer
 within `REPLY_TIMEOUT_S` (503 when none): its ticket (201) or its refusal (409; 429 for
 ``remote_cap``, the branch's daily remote cap of the service). Only issued tickets count
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.hq.ingest.fields import SHORT_IDENT
+from kiosk.hq.phone.appointments_form import BadForm, check_form, form_fields
 from kiosk.hq.web.live import Live
 from kiosk.mqtt import protocol
 from kiosk.webkit.throttle import SignInThrottle
@@ -29,6 +32,7 @@ PER_DAY = 20
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 CHECK_IN_CODE = re.compile(r"[0-9]{6}")
 CAPPED = ("remote_cap",)   # the kiosk's refusals that are a rate limit (429), not a refusal (409)
+REFUSED_BODY = ("bad_form",)   # the kiosk's refusals of what the phone sent (400)
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,20 @@ class RemoteQuota:
 
 
 def _body_service(body: Any) -> str | Answer:
-    if not isinstance(body, dict) or set(body) != {"service"}:
-        return _error(400, "bad_body", 'send {"service": "A"} and nothing else')
+    if not isinstance(body, dict) or "service" not in body or not set(body) <= {"service", "form"}:
+        return _error(400, "bad_body", 'send {"service": "A", "form"?: {…}} and nothing else')
     service = body["service"]
     if not isinstance(service, str) or SHORT_IDENT.fullmatch(service) is None:
         return _error(400, "bad_service", "service must be a service prefix (letters, digits, _ or -)")
     return service
+
+
+def _form(live: Live, branch: str, service: str, body: dict[str, Any]) -> dict[str, Any] | None | Answer:
+    """The body's form checked against the branch's form of `service` (400 ``bad_form`` naming the field)."""
+    try:
+        return check_form(form_fields(live.queue_snapshot(branch), service), service, body.get("form"))
+    except BadForm as exc:
+        return Answer(400, {"error": "bad_form", "field": exc.field, "message": str(exc)})
 
 
 class RemoteTickets:
@@ -101,6 +113,9 @@ class RemoteTickets:
             return service
         if service not in services:
             return _error(400, "unknown_service", f"branch {branch} has no service {service!r}")
+        form = _form(self.live, branch, service, body)
+        if isinstance(form, Answer):
+            return form
         if not self.live.online(branch):
             return _error(503, "branch_offline", f"branch {branch} is offline: it cannot issue a ticket now")
         wait = await asyncio.to_thread(self.quota.retry_after, address)
@@ -108,7 +123,7 @@ class RemoteTickets:
             return _error(429, "rate_limited", f"too many remote tickets from this address: try again in "
                                                f"{int(wait // 60) + 1} minutes", wait)
         try:
-            cmd = self.live.validate(branch, COMMAND, {"service": service})
+            cmd = self.live.validate(branch, COMMAND, {"service": service, **({"form": form} if form else {})})
         except protocol.CommandError as exc:
             return _error(400, exc.code, exc.message)
         cmd_id, fut = self.live.send(branch, cmd.name, cmd.args)
@@ -124,7 +139,7 @@ class RemoteTickets:
             err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
             code = err.get("code") if isinstance(err.get("code"), str) else "refused"
             message = err.get("message") if isinstance(err.get("message"), str) else "the branch refused"
-            return _error(429 if code in CAPPED else 409, code, message)
+            return _error(429 if code in CAPPED else 400 if code in REFUSED_BODY else 409, code, message)
         r = reply.get("result")
         if not (isinstance(r, dict) and isinstance(r.get("follow_token"), str) and TOKEN.fullmatch(r["follow_token"])
                 and isinstance(r.get("ticket"), str) and SHORT_IDENT.fullmatch(r["ticket"])

@@ -313,6 +313,11 @@ class Live:
             snaps = [(name, d["queue"]) for name, d in self.detail.items() if d.get("queue") is not None]
         return [(name, q, self.online(name)) for name, q in snaps]
 
+    def queue_snapshot(self, name: str) -> dict[str, Any] | None:
+        """The branch's last checked queue snapshot (None before one came); never mutate it."""
+        with self.lock:
+            return (self.detail.get(name) or {}).get("queue")
+
     def known(self, name: str) -> bool:
         with self.state.lock:
             return name in self.state.branches

@@ -176,7 +176,8 @@ def test_phone_block_cleaned_and_branch_list_has_nothing_else():
     assert rows == [{"branch": B, "name": {"zh": "浦东", "en": "<i>P</i>"}, "address": {}, "lat": None, "lon": 121.5,
                      "online": True, "waiting": 3, "remote": False,
                      "services": [{"service": "A", "name": {"zh": "缴费", "en": "Pay"}, "waiting": 3,
-                                   "estimate_s": 90.0, "remote": False}]}]
+                                   "estimate_s": 90.0, "remote": False}],
+                     "appointments": {"services": []}, "forms": {}}]
     assert "clerk" not in json.dumps(rows) and "served_today" not in json.dumps(rows)
 
 

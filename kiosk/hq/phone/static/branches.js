@@ -1,31 +1,13 @@
 /* The branch page (/b): the branches with their queues, nearest first when the browser gives a
-   location, and a remote ticket per service. Every value reaches the page through textContent. */
+   location, a remote ticket per service (its pre-acceptance form first, when it has one) and
+   appointments (booking.js). Every value reaches the page through textContent. */
 (function () {
   "use strict";
-  var W = JSON.parse(document.body.getAttribute("data-phone"));
+  var K = window.PhoneKit, W = K.W, fill = K.fill, el = K.el, clock = K.clock, named = K.named;
+  var estimateText = K.estimateText;
   var REFRESH_MS = 30000;
   var branches = [], here = null, located = false;
 
-  function fill(key, vals) {
-    return String(W[key]).replace(/\{(\w+)\}/g, function (m, k) { return vals && k in vals ? String(vals[k]) : m; });
-  }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    return e;
-  }
-  function clock(iso) { return typeof iso === "string" && iso.length >= 16 ? iso.slice(11, 16) : ""; }
-  function named(v, fallback) {
-    if (v && typeof v === "object") { return v[W.lang] || v.zh || v.en || fallback; }
-    return typeof v === "string" && v ? v : fallback;
-  }
-  function estimateText(s) {
-    if (typeof s !== "number" || !isFinite(s)) { return ""; }
-    if (s < 60) { return W.estimate_soon; }
-    var m = Math.round(s / 60);
-    return m < 60 ? fill("estimate", {m: m}) : fill("estimate_h", {h: Math.floor(m / 60), m: m % 60});
-  }
   function km(a, b) {
     var r = Math.PI / 180, dLat = (b.lat - a.lat) * r, dLon = (b.lon - a.lon) * r;
     var h = Math.pow(Math.sin(dLat / 2), 2) +
@@ -40,7 +22,21 @@
   result.hidden = true;
   var order = el("p", "note order");
   var list = el("div", "branch-list");
-  main.append(el("h1", null, W.branches_title), result, order, list);
+  main.append(el("h1", null, W.branches_title), result);
+  K.booking.nodes.forEach(function (n) { main.append(n); });
+  main.append(order, list);
+
+  /* The service's pre-acceptance form (the branch's `phone.forms`), or null. */
+  function formOf(b, s) {
+    var f = b.forms && typeof b.forms === "object" ? b.forms[s.service] : s.form;
+    return Array.isArray(f) && f.length ? f : null;
+  }
+  /* Whether the service takes appointments (the branch's `phone.appointments.services`). */
+  function books(b, s) {
+    var a = b.appointments;
+    var list = Array.isArray(a) ? a : (a && Array.isArray(a.services) ? a.services : null);
+    return list ? list.indexOf(s.service) >= 0 : s.appointments === true;
+  }
 
   function render() {
     var rows = branches.map(function (b) {
@@ -79,15 +75,19 @@
       var est = estimateText(s.estimate_s);
       text.append(el("span", "svc-meta", fill("waiting", {n: s.waiting}) + (est ? " · " + est : "")));
       li.append(text);
+      var actions = el("div", "actions");
       if (b.online && b.remote && s.remote) {
-        var btn = el("button", "take", W.take);
-        btn.type = "button";
+        var btn = K.button("take", W.take, function () { take(b, s, btn); });
         btn.setAttribute("data-service", s.service);
-        btn.addEventListener("click", function () { take(b, s, btn); });
-        li.append(btn);
-      } else {
-        li.append(el("span", "no-remote", b.online ? W.no_remote : ""));
+        actions.append(btn);
       }
+      if (books(b, s)) {
+        var bk = K.button("book", W.book, function () { K.booking.book(b, s, formOf(b, s)); });
+        bk.setAttribute("data-service", s.service);
+        actions.append(bk);
+      }
+      if (!actions.childNodes.length) { actions.append(el("span", "no-remote", b.online ? W.no_remote : "")); }
+      li.append(actions);
       ul.append(li);
     });
     card.append(ul);
@@ -95,23 +95,28 @@
   }
 
   function take(b, s, btn) {
+    var fields = formOf(b, s);
+    if (fields) {
+      K.booking.askForm(b, s, fields, function (values) { return issue(b, s, values); });
+      return;
+    }
+    K.booking.closePanel();
     btn.disabled = true;
     btn.textContent = W.taking;
-    fetch("/api/public/" + encodeURIComponent(b.branch) + "/tickets", {
-      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({service: s.service})
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (r.status !== 201) { throw new Error(j.message || j.error || String(r.status)); }
-        return j;
-      });
-    }, function () { throw new Error(W.network_error); }).then(function (t) {
-      remember(t);
-      showTicket(b, t);
-    }).catch(function (err) {
+    issue(b, s, null).catch(function (err) {
       showError(fill("take_error", {m: err.message}));
     }).then(function () {
       btn.disabled = false;
       btn.textContent = W.take;
+    });
+  }
+  /* Take the ticket (with the form's values, when there is a form); its number is shown. */
+  function issue(b, s, form) {
+    var body = {service: s.service};
+    if (form) { body.form = form; }
+    return K.send("POST", "/api/public/" + encodeURIComponent(b.branch) + "/tickets", body, [201]).then(function (t) {
+      remember(t);
+      showTicket(b, t);
     });
   }
 
