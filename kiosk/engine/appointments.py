@@ -2,7 +2,9 @@
 tomorrow (`hq/appointments`, `kiosk.mqtt.hq_data`); they are kept here, so check-in works with HQ
 away once the list has arrived.
 
-Checked in by its 8-digit code from `early_min` before the slot to `late_min` after it, an
+An appointment's day is the calendar date the customer booked (HQ's and the phone's), not the
+business day (which runs until the rollover, past midnight). Checked in by its 8-digit code from
+`early_min` before the slot to `late_min` after it, an
 appointment gets a ticket **queued as if it had come `head_start_min` before its slot**: the calling
 rule itself is unchanged (docs/queueing.md, "Appointments"), VIP tickets still go first, and the
 head start is bounded. Later than that it gets an ordinary ticket (queued now) and is counted late;
@@ -54,17 +56,19 @@ class Appointments:
         return {"stored": stored, "removed": removed}
 
     def check_in_appointment(self, code: str) -> dict[str, Any]:
-        """A ticket for today's appointment `code` (see the module): the ticket row with people ahead
-        and the estimate, plus ``appointment`` {"slot", "late"}."""
+        """A ticket for the appointment `code` of today (or of yesterday's late slots: the calendar
+        dates of the hall, as the customer booked them; see the module): the ticket row with people
+        ahead and the estimate, plus ``appointment`` {"slot", "late"}."""
         cfg = self.settings.phone.appointments
         with self.transaction() as tx:
-            a = tx.conn.execute("SELECT * FROM appointments WHERE day = ? AND code = ?", (tx.day, code)).fetchone()
+            a = tx.conn.execute("SELECT * FROM appointments WHERE code = ? AND day IN (?, ?) ORDER BY day DESC",
+                                (code, *self.calendar_days(tx))).fetchone()
             if a is None:
                 raise errors.UnknownTicket("no appointment with this code today")
             if a["state"] in ("checked_in", "late"):
                 number = tx.conn.execute("SELECT number FROM tickets WHERE id = ?", (a["ticket_id"],)).fetchone()
                 raise errors.IllegalState(f"this appointment is already checked in (ticket {number[0] if number else '?'})")
-            slot = self.slot_wall(tx, a["slot"])
+            slot = self.slot_wall(a["day"], a["slot"])
             since_slot = (tx.wall - slot).total_seconds()
             if since_slot < -cfg.early_min * 60:
                 raise errors.IllegalState(f"your appointment is at {a['slot']}: please check in from "
@@ -77,7 +81,7 @@ class Appointments:
                                    extra={"appointment": {"slot": a["slot"], "late": late}})
             state = "late" if late else "checked_in"
             tx.conn.execute("UPDATE appointments SET state = ?, ticket_id = ?, updated_wall = ? WHERE day = ? AND code = ?",
-                            (state, issued.ticket_id, tx.wall.isoformat(timespec="seconds"), tx.day, code))
+                            (state, issued.ticket_id, tx.wall.isoformat(timespec="seconds"), a["day"], code))
             self.emit(tx, EventType.APPOINTMENT_CHECKED_IN, ticket=issued.ticket, ticket_id=issued.ticket_id,
                       service=svc.prefix, slot=a["slot"], late=late)
             out = dict(tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (issued.ticket_id,)).fetchone())
@@ -85,25 +89,29 @@ class Appointments:
             return out
 
     def mark_missed(self, tx: Tx) -> int:
-        """Today's bookings whose check-in window is over are missed (inside a transaction)."""
+        """The bookings (of today or before) whose check-in window is over are missed (inside a transaction)."""
         late_s = self.settings.phone.appointments.late_min * 60
-        rows = tx.conn.execute("SELECT code, service, slot FROM appointments WHERE day = ? AND state = 'booked'",
-                               (tx.day,)).fetchall()
+        rows = tx.conn.execute("SELECT day, code, service, slot FROM appointments WHERE state = 'booked' AND day <= ?",
+                               (self.calendar_days(tx)[0],)).fetchall()
         missed = 0
         for r in rows:
-            if (tx.wall - self.slot_wall(tx, r["slot"])).total_seconds() > late_s:
+            if (tx.wall - self.slot_wall(r["day"], r["slot"])).total_seconds() > late_s:
                 tx.conn.execute("UPDATE appointments SET state = 'missed', updated_wall = ? WHERE day = ? AND code = ?",
-                                (tx.wall.isoformat(timespec="seconds"), tx.day, r["code"]))
-                self.emit(tx, EventType.APPOINTMENT_MISSED, service=r["service"], slot=r["slot"])
+                                (tx.wall.isoformat(timespec="seconds"), r["day"], r["code"]))
+                self.emit(tx, EventType.APPOINTMENT_MISSED, service=r["service"], slot=r["slot"], day=r["day"])
                 missed += 1
         return missed
 
-    def slot_wall(self, tx: Tx, slot: str) -> datetime:
-        """The wall time of `slot` ("HH:MM") on the transaction's business day, in the hall's time zone:
-        a slot before the day's rollover time (04:00 by default) is after midnight, on the next date."""
-        day = datetime.fromisoformat(tx.day)
-        at = datetime(day.year, day.month, day.day, int(slot[:2]), int(slot[3:]), tzinfo=self.settings.day.tz)
-        return at + timedelta(days=1) if slot < self.settings.day.rollover else at
+    def calendar_days(self, tx: Tx) -> tuple[str, str]:
+        """Today's and yesterday's dates on the hall's clock: an appointment's day is the date the
+        customer booked (a calendar date, not the business day, which runs until the rollover)."""
+        today = tx.wall.astimezone(self.settings.day.tz).date()
+        return today.isoformat(), (today - timedelta(days=1)).isoformat()
+
+    def slot_wall(self, day: str, slot: str) -> datetime:
+        """The wall time of `slot` ("HH:MM") on the calendar date `day`, in the hall's time zone."""
+        d = datetime.fromisoformat(day)
+        return datetime(d.year, d.month, d.day, int(slot[:2]), int(slot[3:]), tzinfo=self.settings.day.tz)
 
     def appointment_figures(self, day: str) -> dict[str, int]:
         """The day's appointments by outcome: booked (still to come), checked_in, late, missed."""

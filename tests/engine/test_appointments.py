@@ -118,11 +118,17 @@ def test_hq_updates_replace_what_was_not_used(engine, clock):
     assert out["removed"] == 1
 
 
-def test_a_slot_after_midnight_belongs_to_the_business_day_before_the_rollover(engine, clock):
-    """A hall open past midnight: the business day runs until the rollover (04:00), so its slot
-    "01:30" is at 01:30 of the next calendar date."""
-    engine.store_appointments({DAY: [{"code": "55556666", "service": "A", "slot": "01:30"}]})
-    clock.advance((clock.wall().replace(hour=1, minute=25) - clock.wall()).total_seconds() + 86_400)
+def test_an_appointments_day_is_the_calendar_date_booked_not_the_business_day(engine, clock):
+    """A hall open past midnight: at 01:25 on the 24th the business day is still the 23rd (it runs
+    until the 04:00 rollover), and a booking for the 24th at 01:30 checks in; so does one for
+    23:55 on the 23rd checked in at 00:03."""
+    nxt = "2026-11-24"
+    engine.store_appointments({DAY: [{"code": "77778888", "service": "A", "slot": "23:55"}],
+                               nxt: [{"code": "55556666", "service": "A", "slot": "01:30"}]})
+    at(clock, "23:50")
+    clock.advance(13 * 60)                                     # 00:03 on the 24th
+    assert engine.check_in("77778888")["appointment"] == {"slot": "23:55", "late": False}
+    clock.advance(82 * 60)                                     # 01:25
     assert engine.current_day() == DAY
     t = engine.check_in("55556666")
     assert t["appointment"] == {"slot": "01:30", "late": False}

@@ -28,7 +28,8 @@ def publish(collectors, port: int, topic: str, doc) -> None:
 
 
 def today(app) -> str:
-    return app.current_day().result(10)
+    """The hall's calendar date: an appointment's day (not the business day, which runs until the rollover)."""
+    return app.clock.wall().astimezone(app.settings.day.tz).date().isoformat()
 
 
 def stored(app) -> dict[str, str]:
@@ -39,7 +40,7 @@ def test_bookings_reach_the_kiosk_and_check_in_without_hq(broker, collectors, ma
     settings = booking_settings(broker.url)
     app = make_kiosk(settings)
     day = today(app)
-    now = app.clock.wall()
+    now = app.clock.wall().astimezone(app.settings.day.tz)
     slot = f"{now.hour:02d}:{now.minute // 5 * 5:02d}"                 # the slot that began 0–5 minutes ago
     publish(collectors, broker.port, f"{T}/hq/appointments",
             {"v": 1, "days": {day: [{"code": "12345678", "service": "A", "slot": slot},

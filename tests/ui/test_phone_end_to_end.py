@@ -88,3 +88,59 @@ def test_remote_tickets_checked_in_at_console_and_touchscreen_then_called(broker
     finally:
         if not stopped:
             kiosk.stop()
+
+
+def test_appointments_booked_on_hq_checked_in_at_console_and_touchscreen_then_called(broker, hq, tmp_path, mk,
+                                                                                    open_ui):
+    """Two bookings on HQ's public API for the slot that began minutes ago; HQ sends the day's list
+    through mosquitto to the running kiosk; one checks in at the console, one on the touchscreen's
+    keypad; both get printed tickets with the appointment's head start and are called."""
+    def edit(data):
+        data["phone"].update(appointments={"services": ["A"], "slot_min": 5, "capacity": 2,
+                                           "hours": ["00:00-23:55"], "days_ahead": 1})
+        data["mqtt"] = {"enabled": True, "url": broker.url, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0,
+                        "queue_min_interval_s": 0.1}
+    settings = mk(edit=edit)
+    kiosk = KioskApp(settings, tmp_path / "kiosk", uplink=Telemetry(settings)).start()
+    try:
+        assert kiosk.uplink.wait_for("connected")
+        branch = kiosk.settings.branch.id
+        with hq.client() as c:
+            def slot_now() -> tuple[str, str] | None:
+                r = c.get(f"/api/public/{branch}/slots", params={"service": "A"})
+                if r.status_code != 200:
+                    return None
+                first = r.json()["days"][0]
+                return (first["day"], first["slots"][0]["slot"]) if first["slots"] else None
+            day, slot = wait_until(slot_now, 30, what="HQ to offer the branch's slots")
+            codes = []
+            for _ in range(2):
+                r = c.post(f"/api/public/{branch}/appointments", json={"service": "A", "day": day, "slot": slot})
+                assert r.status_code == 201, r.text
+                codes.append(r.json()["code"])
+        stored = lambda: dict(kiosk.loop.call(lambda: kiosk.store.conn.execute(  # noqa: E731
+            "SELECT code, state FROM appointments").fetchall()))
+        wait_until(lambda: stored() == {codes[0]: "booked", codes[1]: "booked"}, 30,
+                   what="the bookings at the kiosk")
+
+        out = io.StringIO()
+        Console(kiosk, io.StringIO(), out, on_quit=lambda: None).handle(f"checkin {codes[0]}")
+        assert "checked in" in out.getvalue(), out.getvalue()
+
+        ui = open_ui(kiosk)
+        h.tap(ui.sm.get_screen("customer").ids.check_in_btn)
+        screen = ui.sm.get_screen("check_in")
+        for digit in codes[1]:
+            h.tap(screen.ids.keypad.keys[digit])
+        h.tap(screen.ids.ok_btn)
+        h.pump_until(lambda: screen.done)
+        assert stored() == {codes[0]: "checked_in", codes[1]: "checked_in"}
+
+        kiosk.set_counter(3, "open").result(10)
+        called = {kiosk.call_next(3).result(10).ticket for _ in range(2)}
+        tickets = {kiosk.loop.call(lambda code=code: kiosk.store.conn.execute(
+            "SELECT t.number FROM appointments a JOIN tickets t ON t.id = a.ticket_id WHERE a.code = ?",
+            (code,)).fetchone()[0]) for code in codes}
+        assert called == tickets
+    finally:
+        kiosk.stop()

@@ -59,7 +59,8 @@ class CustomerScreen(HostedScreen):
         entry = self.settings.ui.vip_entry
         self.show_vip_button = entry in ("button", "both")
         self.show_code_button = entry in ("code", "both")
-        self.show_check_in_button = self.settings.phone.remote
+        phone = self.settings.phone        # tickets taken on a phone, or appointments booked there
+        self.show_check_in_button = phone.remote or bool(phone.appointments.services)
         self.codes = MemberCodes(self.settings.ui.vip_codes_file, [t.id for t in self.settings.tiers])
         app.bind(lang=lambda *_: self.update(app.snap), portrait=lambda *_: self._layout())
         Clock.schedule_once(lambda dt: self.update(app.snap), 0)
