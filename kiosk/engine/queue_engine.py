@@ -378,8 +378,9 @@ class QueueEngine(CounterDesk, TicketRouting, RemoteTickets, Appointments):
             if t is None:
                 raise errors.UnknownTicket(f"no ticket with id {ticket_id}")
             state = PrintState.OK if ok else PrintState.FAILED
-            tx.conn.execute("UPDATE tickets SET printed = ?, print_reason = ? WHERE id = ?",
-                            (state.value, reason or None, ticket_id))
+            # the ticket and what it became if it was transferred before the printer answered
+            tx.conn.execute("UPDATE tickets SET printed = ?, print_reason = ? WHERE id = ? OR origin_id = ?",
+                            (state.value, reason or None, ticket_id, ticket_id))
             extra = {"kind": kind} if kind and not ok else {}
             self.emit(tx, EventType.TICKET_PRINTED if ok else EventType.TICKET_PRINT_FAILED,
                        **ticket_fields(t, reason=reason, **extra))

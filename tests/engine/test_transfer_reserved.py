@@ -119,3 +119,15 @@ def test_unknown_destinations_are_refused(hall):
         hall.transfer(3, to_clerk="GHOST")
     with pytest.raises(errors.IllegalState, match="already in service A"):
         hall.transfer(3, "A")
+
+
+def test_a_print_verdict_after_a_transfer_reaches_the_ticket_it_became(engine, clock):
+    """Called and transferred before the printer answered (a busy printer, a fast clerk): the verdict
+    is the customer's ticket's, wherever it is now — no ticket is left 'print pending' for ever."""
+    t = engine.issue("A")
+    engine.call_next(3)
+    engine.transfer(3, "B")
+    engine.record_print(t.ticket_id, ok=True)
+    rows = engine.conn.execute("SELECT state, printed FROM tickets WHERE id = ? OR origin_id = ?",
+                               (t.ticket_id, t.ticket_id)).fetchall()
+    assert sorted((r[0], r[1]) for r in rows) == [("transferred", "ok"), ("waiting", "ok")]
