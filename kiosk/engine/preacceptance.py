@@ -10,64 +10,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kiosk.config.settings import FormField, Service
-from kiosk.config.text import control_character
+from kiosk.config.forms import FormRefused, clean_form, clean_text
+from kiosk.config.settings import Service
 from kiosk.domain.errors import BadField
 
 NOTE_MAX = 200
 
 
 def check_form(svc: Service, form: object) -> str | None:
-    """The form's values as stored (JSON, fields in the configured order), or None for no form."""
-    if form is None:
-        return None
-    if not isinstance(form, dict):
-        raise BadField("form", "must be an object of field → value")
-    if not svc.form:
-        raise BadField("form", f"service {svc.prefix} has no pre-acceptance form")
-    fields = {f.id: f for f in svc.form}
-    for key in form:
-        if key not in fields:
-            raise BadField(f"form.{key!s:.40}", f"unknown field of service {svc.prefix}'s form "
-                                                f"(known: {', '.join(fields)})")
-    values: dict[str, Any] = {}
-    for f in svc.form:
-        value = form.get(f.id)
-        if value is None or value == "":
-            if f.required:
-                raise BadField(f"form.{f.id}", "is required")
-            continue
-        values[f.id] = _check_value(f, value)
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
-
-
-def _check_value(f: FormField, value: object) -> Any:
-    where = f"form.{f.id}"
-    if f.type == "yesno":
-        if not isinstance(value, bool):
-            raise BadField(where, f"must be true or false, not {value!r:.40}")
-        return value
-    if not isinstance(value, str):
-        raise BadField(where, f"must be text, not {type(value).__name__}")
-    if f.type == "choice":
-        ids = [c.id for c in f.choices]
-        if value not in ids:
-            raise BadField(where, f"{value!r:.40} is not one of {', '.join(ids)}")
-        return value
-    return check_text(where, value, f.max_length)
+    """The form's values as stored (JSON, fields in the configured order), or None for no form
+    (`kiosk.config.forms.clean_form`: the rules HQ applies to a form filled on the phone)."""
+    try:
+        values = clean_form(svc.form, svc.prefix, form)
+    except FormRefused as exc:
+        raise BadField(exc.field, exc.message) from None
+    return None if values is None else json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
 def check_text(field: str, text: object, max_length: int) -> str:
     """A free text: a string of at most `max_length` characters with no control character."""
-    if not isinstance(text, str):
-        raise BadField(field, f"must be text, not {type(text).__name__}")
-    text = text.strip()
-    if len(text) > max_length:
-        raise BadField(field, f"at most {max_length} characters, not {len(text)}")
-    found = control_character(text)
-    if found is not None:
-        raise BadField(field, f"contains a control character U+{ord(found[1]):04X} at position {found[0]}")
-    return text
+    try:
+        return clean_text(field, text, max_length)
+    except FormRefused as exc:
+        raise BadField(exc.field, exc.message) from None
 
 
 def check_note(note: object) -> str | None:

@@ -32,13 +32,14 @@ def now_iso(tz: tzinfo | None = None) -> str:
 
 APPOINTMENTS = {"services": ["A"], "slot_min": 30, "capacity": 2, "hours": ["00:00-12:00", "12:00-24:00"],
                 "days_ahead": 7, "early_min": 15, "late_min": 10}
-FORMS = {"A": [{"id": "purpose", "label": {"zh": "业务", "en": "Purpose"}, "kind": "choice", "required": True,
-                "options": [{"id": "open", "label": {"zh": "开户", "en": "Open"}},
-                            {"id": "close", "label": {"zh": "销户", "en": "Close"}}], "max_len": 200},
-               {"id": "note", "label": {"zh": "备注", "en": "Note"}, "kind": "text", "required": False,
-                "options": [], "max_len": 20},
-               {"id": "elderly", "label": {"zh": "老人", "en": "Elderly"}, "kind": "yesno", "required": False,
-                "options": [], "max_len": 200}]}
+FORMS = {"A": [{"id": "purpose", "label": {"zh": "业务", "en": "Purpose"}, "type": "choice", "required": True,
+                "choices": [{"id": "open", "name": {"zh": "开户", "en": "Open"}},
+                            {"id": "close", "name": {"zh": "销户", "en": "Close"}}], "max_length": 200},
+               {"id": "note", "label": {"zh": "备注", "en": "Note"}, "type": "text", "required": False,
+                "choices": [], "max_length": 20},
+               {"id": "elderly", "label": {"zh": "老人", "en": "Elderly"}, "type": "yesno", "required": False,
+                "choices": [], "max_length": 200}]}
+"""A service's form as a kiosk sends it (`FormField.model_dump`, kiosk/engine/readmodel.py)."""
 
 
 class PhoneBranch:

@@ -38,19 +38,14 @@ def public_branch(branch: str, queue: dict[str, Any], online: bool) -> dict[str,
 def _forms(queue: dict[str, Any], services: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Each service's pre-acceptance form as the phone shows it: only forms HQ can check
     (`appointments_form.form_fields`), their texts cleaned (`lang_names`)."""
-    raw = (queue.get("phone") or {}).get("forms") or {}
     out: dict[str, list[dict[str, Any]]] = {}
     for service in services:
-        checked = form_fields(queue, service)
-        if not checked or not isinstance(raw, dict):
-            continue
-        by_id = {d.get("id"): d for d in raw.get(service, []) if isinstance(d, dict)}
-        out[service] = [{"id": f.id, "type": f.kind, "label": lang_names(by_id[f.id].get("label")),
-                         "required": f.required, "max_length": f.max_len,
-                         "choices": [{"id": c, "name": lang_names(next(
-                             (o.get("name") for o in by_id[f.id].get("choices", by_id[f.id].get("options", []))
-                              if isinstance(o, dict) and o.get("id") == c), None))} for c in f.options]}
-                        for f in checked]
+        fields = form_fields(queue, service)
+        if fields:
+            out[service] = [{"id": f.id, "type": f.type, "label": lang_names(f.label.model_dump()),
+                             "required": f.required, "max_length": f.max_length,
+                             "choices": [{"id": c.id, "name": lang_names(c.name.model_dump())} for c in f.choices]}
+                            for f in fields]
     return out
 
 
