@@ -259,11 +259,18 @@ class KioskApp:
 
     def snapshot(self, timeout: float = 10) -> dict[str, Any]:
         """The queue now (`kiosk.engine.readmodel.snapshot`), read on the core thread; waits for it."""
-        return self.loop.call(lambda: readmodel.snapshot(self.engine), timeout=timeout)
+        return self.loop.call(lambda: self._snapshot(self.engine), timeout=timeout)
 
     def read_snapshot(self) -> Future[dict[str, Any]]:
         """The same without waiting: the Future gives it once the core thread has read it."""
-        return self._run(readmodel.snapshot)
+        return self._run(self._snapshot)
+
+    def _snapshot(self, engine: QueueEngine) -> dict[str, Any]:
+        """`readmodel.snapshot` with the hall's usually quiet hours in its ``phone`` block (what HQ's
+        public branch page says of when to come)."""
+        snap = readmodel.snapshot(engine)
+        snap["phone"]["quiet"] = self.quiet.phrases(engine.conn, self.clock.wall())
+        return snap
 
     def recent_calls(self, limit: int = 8, timeout: float = 10) -> list[dict[str, Any]]:
         return self.loop.call(lambda: readmodel.recent_calls(self.engine, limit), timeout=timeout)

@@ -48,6 +48,7 @@ def test_follow_message_names_tickets_by_key_and_follows_a_call(broker, collecto
     assert retained and all(m.retain or True for m in retained)
     phone = latest(col, f"{T}/queue")["phone"]
     forms = phone.pop("forms")
+    assert phone.pop("quiet") == app.quiet_hours()       # {} here: no history to say when it is calm
     appointments = phone.pop("appointments")
     assert phone == {"remote": True, "services": ["A"], "name": app.settings.branch.name.model_dump(),
                      "address": {"zh": "", "en": ""}, "lat": 31.23, "lon": 121.47, "check_in_min": 60}

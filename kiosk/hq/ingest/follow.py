@@ -152,7 +152,8 @@ def phone_info(queue_doc: dict[str, Any]) -> dict[str, Any] | None:
             if isinstance(services, list) else [],
             "name": lang_names(p.get("name")), "address": lang_names(p.get("address")),
             "lat": _number(p.get("lat"), -90, 90), "lon": _number(p.get("lon"), -180, 180),
-            "check_in_min": int(check_in) if _number(check_in, 1, 24 * 60) is not None else None}
+            "check_in_min": int(check_in) if _number(check_in, 1, 24 * 60) is not None else None,
+            "quiet": lang_names(p.get("quiet"))}
 
 
 __all__ = ["FOLLOW_LIMITS", "KEY", "KIND", "MAX_TICKETS", "STATES", "Call", "Follow", "Ticket", "lang_names",

@@ -1,6 +1,7 @@
 """The public list of branches (``GET /api/public/branches``): what a customer choosing where
-to go may see — name, address, place, online, people waiting and the estimate per service, and
-whether it takes remote tickets. Built from each branch's retained queue snapshot (its
+to go may see — name, address, place, online, people waiting and the estimate per service,
+its usually quiet hours (the kiosk's `QuietHours` phrase: "周二至周四 14:00–15:00 人少"), and
+whether it takes remote tickets and appointments (with each service's pre-acceptance form). Built from each branch's retained queue snapshot (its
 ``phone`` block, `kiosk.hq.ingest.follow.phone_info`) and status; nothing of counters,
 clerks, devices or alerts. Only branches whose snapshot has a ``phone`` block are listed."""
 from __future__ import annotations
@@ -30,7 +31,7 @@ def public_branch(branch: str, queue: dict[str, Any], online: bool) -> dict[str,
     rules = rules_of(queue)
     return {"branch": branch, "name": phone["name"], "address": phone["address"], "lat": phone["lat"],
             "lon": phone["lon"], "online": online, "waiting": sum(s["waiting"] for s in services),
-            "remote": phone["remote"] and online, "services": services,
+            "remote": phone["remote"] and online, "services": services, "quiet": phone["quiet"],
             "appointments": {"services": list(rules.services) if rules else []},
             "forms": _forms(queue, [s["service"] for s in services])}
 

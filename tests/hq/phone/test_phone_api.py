@@ -133,7 +133,7 @@ def test_public_branches_and_login_still_needed_for_the_dashboard(hq, branch):
         assert "set-cookie" not in r.headers
         b = next(b for b in r.json()["branches"] if b["branch"] == branch.branch)
         assert set(b) == {"branch", "name", "address", "lat", "lon", "online", "waiting", "remote", "services",
-                          "appointments", "forms"}
+                          "quiet", "appointments", "forms"}
         assert b["online"] is True and b["remote"] is True and b["waiting"] == 4 and b["lat"] == 31.23
         assert b["services"][0] == {"service": "A", "name": {"zh": "业务A", "en": "Service A"}, "waiting": 2,
                                     "estimate_s": 240.0, "remote": True}

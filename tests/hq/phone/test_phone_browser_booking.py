@@ -55,7 +55,11 @@ def _phone_block() -> dict[str, Any]:
                                       "early_min": 15, "late_min": 10})
     settings = SimpleNamespace(phone=phone, services=services,
                                branch=SimpleNamespace(name=Names(zh="浦东陆家嘴营业厅", en="Pudong Lujiazui")))
-    return phone_block(settings)
+    # the kiosk adds its usually quiet hours (`KioskApp._snapshot`, `QuietHours` phrases)
+    return {**phone_block(settings), "quiet": QUIET}
+
+
+QUIET = {"zh": "周二至周四 14:00–15:00 人少", "en": "Usually quiet: Tue–Thu 14:00–15:00"}
 
 
 class BookingBranch(FakeBranch):
@@ -140,6 +144,9 @@ def test_book_a_slot_with_the_form_then_cancel_it(booking_hq, phone, lang):
     day = _tomorrow(1)   # HQ sends the branch its today and tomorrow (zh cancels its booking before en books)
     p = phone(lang)
     page = _open_booking(p, server, branch, lang)
+    assert page.text_content(f"[data-branch='{branch.branch}'] .quiet") == QUIET[lang]   # when to come
+    # the first day is the branch's today, whatever the phone's own date (the test's browser runs in UTC)
+    assert page.locator(".panel button.day").first.text_content().startswith("今天" if lang == "zh" else "Today")
     assert page.locator(".panel .preform h3").count() == 1   # the form is shown
     page.locator(f".panel button.day[data-day='{day}']").tap()
     slot = page.locator(".panel button.slot[data-slot='10:30']")

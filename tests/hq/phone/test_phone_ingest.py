@@ -168,16 +168,17 @@ def test_phone_block_cleaned_and_branch_list_has_nothing_else():
                            "estimate_s": 90, "served_today": 40}],
              "counters": [{"counter": 1, "name": {"en": "clerk Wang"}}],
              "phone": {"remote": "yes", "services": ["A", "<b>", 3], "name": {"zh": "浦东", "en": "<i>P</i>"},
-                       "lat": 999, "lon": 121.5, "address": "a string", "check_in_min": 60}}
+                       "lat": 999, "lon": 121.5, "address": "a string", "check_in_min": 60,
+                       "quiet": {"zh": "周二 14:00–15:00 人少", "en": ["not", "text"], "fr": "x"}}}
     p = phone_info(queue)
     assert p == {"remote": False, "services": ["A"], "name": {"zh": "浦东", "en": "<i>P</i>"}, "address": {},
-                 "lat": None, "lon": 121.5, "check_in_min": 60}
+                 "lat": None, "lon": 121.5, "check_in_min": 60, "quiet": {"zh": "周二 14:00–15:00 人少"}}
     rows = public_branches([(B, queue, True), ("no-phone", {"services": []}, True)])
     assert rows == [{"branch": B, "name": {"zh": "浦东", "en": "<i>P</i>"}, "address": {}, "lat": None, "lon": 121.5,
                      "online": True, "waiting": 3, "remote": False,
                      "services": [{"service": "A", "name": {"zh": "缴费", "en": "Pay"}, "waiting": 3,
                                    "estimate_s": 90.0, "remote": False}],
-                     "appointments": {"services": []}, "forms": {}}]
+                     "quiet": {"zh": "周二 14:00–15:00 人少"}, "appointments": {"services": []}, "forms": {}}]
     assert "clerk" not in json.dumps(rows) and "served_today" not in json.dumps(rows)
 
 

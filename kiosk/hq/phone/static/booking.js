@@ -129,6 +129,8 @@
     panel.append(el("p", "label", W.pick_day), days, el("p", "label", W.pick_slot), slots);
     if (form) { panel.append(form.node); }
     panel.append(status, confirm);
+    /* an answer given: the complaint about it goes */
+    panel.addEventListener("change", function () { if (/error/.test(status.className)) { say(status, "", ""); } });
 
     function freeOf(d) {
       return (d.slots || []).reduce(function (n, x) { return n + Math.max(0, x.free | 0); }, 0);
@@ -144,7 +146,8 @@
         });
         btn.setAttribute("data-day", d.day);
         btn.setAttribute("aria-pressed", String(d.day === chosen.day));
-        btn.append(el("span", "d", K.dayText(d.day)), el("span", "f", free ? fill("slot_free", {n: free}) : W.slot_full));
+        btn.append(el("span", "d", K.dayText(d.day, data[0].day)),   /* the slots list starts at the branch's today */
+                   el("span", "f", free ? fill("slot_free", {n: free}) : W.slot_full));
         days.append(btn);
       });
     }

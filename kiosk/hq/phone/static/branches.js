@@ -67,6 +67,8 @@
     if (where) { meta.push(where); }
     if (meta.length) { card.append(el("p", "address", meta.join(" · "))); }
     if (typeof b.waiting === "number") { card.append(el("p", "waiting", fill("waiting", {n: b.waiting}))); }
+    var quiet = named(b.quiet, "");   /* the kiosk's own phrase: "周二至周四 14:00–15:00 人少" */
+    if (quiet) { card.append(el("p", "quiet", quiet)); }
     var ul = el("ul", "services");
     (Array.isArray(b.services) ? b.services : []).forEach(function (s) {
       var li = el("li", "service-row");

@@ -43,15 +43,24 @@
     d.setDate(d.getDate() + (plus || 0));
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
   }
-  /* "12月6日 周日" / "Sun 6 Dec"; "今天" / "Today" first when it is the phone's today or tomorrow. */
-  function dayText(day) {
+  /* "YYYY-MM-DD" one day after `day`. */
+  function nextDay(day) {
+    var m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(String(day));
+    if (!m) { return ""; }
+    var d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3] + 1));
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
+  }
+  /* "12月6日 周日" / "Sun 6 Dec"; "今天" / "Today" first when it is `today` (the branch's, when the
+     page knows it: a phone in another time zone has another date) or the day after. */
+  function dayText(day, today) {
     var m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(String(day));
     if (!m) { return String(day); }
     var d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
     var text = fill("day_format", {m: +m[2], d: +m[3], w: W.weekdays.split(",")[d.getUTCDay()],
                                    mon: W.months.split(",")[+m[2] - 1]});
-    if (day === localDay(0)) { return W.today + " " + text; }
-    if (day === localDay(1)) { return W.tomorrow + " " + text; }
+    var t0 = today || localDay(0);
+    if (day === t0) { return W.today + " " + text; }
+    if (day === nextDay(t0)) { return W.tomorrow + " " + text; }
     return text;
   }
   /* A JSON call: resolves with the answer's JSON (or {} for none) when its status is `ok`, else
