@@ -36,8 +36,8 @@ _DOC = ('<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
         '{live}<a class="lang" href="?lang={other}" hreflang="{other}">{other_lang}</a></header>'
         '<main id="main"><p class="note">{loading}</p></main>'
         '{scripts}</body></html>')
-# each page's scripts, in the order they load (kit, form and booking serve the branch page's own)
-SCRIPTS = {"follow": ("follow",), "branches": ("kit", "form", "booking", "branches")}
+# each page's scripts, in the order they load (kit: what both share; form and booking: the branch page's)
+SCRIPTS = {"follow": ("kit", "follow"), "branches": ("kit", "form", "booking", "branches")}
 
 
 def pick_lang(query_lang: str | None, accept_language: str | None) -> str:

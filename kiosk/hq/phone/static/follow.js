@@ -2,22 +2,12 @@
    "tell me when my turn is near" alerts. Every value reaches the page through textContent. */
 (function () {
   "use strict";
-  var W = JSON.parse(document.body.getAttribute("data-phone"));
+  var K = window.PhoneKit, W = K.W, fill = K.fill, el = K.el, clock = K.clock, estimateText = K.estimateText;
   var token = decodeURIComponent(location.pathname.split("/")[2] || "");
   var base = "/t/" + encodeURIComponent(token);
   var POLL_MS = 5000, SSE_RETRY_MS = 60000;
   var es = null, pollTimer = null, sseRetry = null, finished = false, wasUp = false, lastState = null;
 
-  function fill(key, vals) {
-    return String(W[key]).replace(/\{(\w+)\}/g, function (m, k) { return vals && k in vals ? String(vals[k]) : m; });
-  }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    return e;
-  }
-  function clock(iso) { return typeof iso === "string" && iso.length >= 16 ? iso.slice(11, 16) : ""; }
   function saved(kind) {
     try { return JSON.parse(localStorage.getItem("phone." + kind + "." + token) || "null"); } catch (e) { return null; }
   }
@@ -25,12 +15,6 @@
     try { localStorage.setItem("phone." + kind + "." + token, JSON.stringify(value)); } catch (e) { /* private mode */ }
   }
 
-  function estimateText(s) {
-    if (typeof s !== "number" || !isFinite(s)) { return ""; }
-    if (s < 60) { return W.estimate_soon; }
-    var m = Math.round(s / 60);
-    return m < 60 ? fill("estimate", {m: m}) : fill("estimate_h", {h: Math.floor(m / 60), m: m % 60});
-  }
   function aheadText(n) {
     if (n === 0) { return W.ahead_0; }
     if (n === 1 && W.ahead_1) { return W.ahead_1; }
