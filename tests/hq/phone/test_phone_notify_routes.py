@@ -246,3 +246,34 @@ def test_bad_options_are_named(tmp_path: Path, vapid_file: Path, args: tuple[Any
     with pytest.raises(NotifyConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Notifier.from_options(*real)
     assert not (tmp_path / "none.pem").exists()       # py-vapid would have made one: we do not
+
+
+def test_one_phone_number_is_told_about_two_tickets_at_most(vapid_file: Path) -> None:
+    """Rate limit per phone: whoever holds several tickets' pages cannot make HQ's gateway text one
+    number about all of them (an SMS flood at the operator's cost); the cap frees with the tickets."""
+    now = datetime.now().astimezone()
+    tokens = [secrets.token_urlsafe(16) for _ in range(3)]
+    doc = {"v": 1, "ts": now.isoformat(timespec="seconds"), "branch": BRANCH, "day": now.date().isoformat(),
+           "tickets": [{"key": key_of(t), "ticket": f"B00{i}", "service": "B", "state": "waiting", "ahead": 9,
+                        "estimate_s": 900.0, "counter": None, "since": None} for i, t in enumerate(tokens)],
+           "calls": []}
+    index = FollowIndex()
+    index.update(BRANCH, parse_follow(BRANCH, json.dumps(doc).encode()).doc)
+    notifier = Notifier.from_options(str(vapid_file), "mailto:ops@example.com", "http://127.0.0.1:9/hook")
+    notifier.attach(index)
+    try:
+        with serve(Starlette(routes=alert_routes(index, notifier))) as client:
+            phone = "+8613800138000"
+            for t in tokens[:2]:
+                assert client.post(f"/t/{t}/alerts", json={"ahead": 2, "phone": phone}).status_code == 201
+            assert client.post(f"/t/{tokens[0]}/alerts", json={"minutes": 5, "phone": phone}).status_code == 201
+            r = client.post(f"/t/{tokens[2]}/alerts", json={"ahead": 2, "phone": phone})
+            assert r.status_code == 429 and "2 other tickets" in r.json()["message"]
+            assert client.post(f"/t/{tokens[2]}/alerts", json={"ahead": 2, "phone": "+8613900139000"}
+                               ).status_code == 201                      # another number: fine
+            doc["tickets"] = doc["tickets"][1:]                          # the first ticket leaves the queue
+            index.update(BRANCH, parse_follow(BRANCH, json.dumps(doc).encode()).doc)
+            assert notifier.flush()
+            assert client.post(f"/t/{tokens[2]}/alerts", json={"ahead": 2, "phone": phone}).status_code == 201
+    finally:
+        notifier.close()

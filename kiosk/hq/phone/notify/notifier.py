@@ -29,6 +29,7 @@ from kiosk.hq.phone.notify.senders import PushResult, PushSender, WebhookSender
 log = logging.getLogger(__name__)
 
 MAX_PER_TICKET = 3
+MAX_TICKETS_PER_PHONE = 2  # a phone number is told about at most this many tickets at once (no SMS flood)
 SWEEP_S = 60.0
 DELIVERY_THREADS = 2
 
@@ -141,6 +142,12 @@ class Notifier:
                     keep.append(w)
             if len(keep) >= MAX_PER_TICKET:
                 raise TooManyAlerts(f"a ticket has at most {MAX_PER_TICKET} alert requests")
+            if req.phone is not None:
+                others = sum(1 for k, ws in self._watches.items()
+                             if k != key and any(w.req.phone == req.phone for w in ws))
+                if others >= MAX_TICKETS_PER_PHONE:
+                    raise TooManyAlerts(f"this phone number already gets notices for {others} other tickets "
+                                        f"(at most {MAX_TICKETS_PER_PHONE})")
             keep.append(_Watch(token, req, fired))
             self._watches[key] = keep
         self._queue_view(key, view)
@@ -254,4 +261,4 @@ class Notifier:
                 self._watches.pop(key, None)
 
 
-__all__ = ["MAX_PER_TICKET", "Notifier", "NotifyConfigError", "TooManyAlerts"]
+__all__ = ["MAX_PER_TICKET", "MAX_TICKETS_PER_PHONE", "Notifier", "NotifyConfigError", "TooManyAlerts"]
