@@ -36,7 +36,7 @@ class FollowView:
     def read(self, engine: Any) -> dict[str, Any]:
         conn = engine.conn
         now = engine.time.now()
-        day = engine.current_day()
+        day = conn.execute("SELECT day FROM business_day WHERE id = 1").fetchone()[0]  # a read, no transaction
         rows = conn.execute(
             "SELECT id, number, service, priority, state, queued_t, counter, follow_token, issued_wall, called_wall, "
             "finished_wall, ahead, estimate_s FROM tickets WHERE day = ? AND follow_token IS NOT NULL AND "

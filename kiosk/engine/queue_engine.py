@@ -23,6 +23,7 @@ from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.model import CallResult, EventType, IssuedTicket, PrintState, TicketState
 from kiosk.domain.policy import CallingRule
 from kiosk.domain.timeline import HallTime
+from kiosk.engine.appointments import Appointments
 from kiosk.engine.business_day import current_day
 from kiosk.engine.counter_desk import CounterDesk
 from kiosk.engine.estimation import Estimator, EstimatorFeed, default_estimator
@@ -30,10 +31,10 @@ from kiosk.engine.hall_view import read_hall, static_people_ahead, static_people
 from kiosk.engine.issuing import handed_out_where, next_number, override_hours, printed_here, why_unavailable
 from kiosk.engine.lookups import counter_row, find_ticket, open_counter, ticket_at, ticket_fields
 from kiosk.engine.preacceptance import check_assisted, check_form
-from kiosk.engine.appointments import Appointments
 from kiosk.engine.remote_tickets import REMOTE, RemoteTickets, new_token
 from kiosk.engine.routing import (TicketRouting, candidate, reserved_elsewhere, reserved_waiting, unreserved_waiting,
                                   with_reservations)
+from kiosk.engine.stats import waiting_since
 from kiosk.engine.transaction import Transactions, Tx
 from kiosk.estimate import HallView
 from kiosk.storage.store import OutboxEvent, Store
@@ -133,12 +134,16 @@ class QueueEngine(CounterDesk, TicketRouting, RemoteTickets, Appointments):
         prio = rank or (self.settings.default_rank(svc) if (priority or svc.priority == "vip") else 0)
         cur = tx.conn.execute(
             "INSERT INTO tickets (day, number, service, seq, priority, state, issued_t, queued_t, issued_wall, member, "
-            "issued_via, form, assisted, follow_token) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "issued_via, form, assisted, follow_token, present_t) "
+            "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (tx.day, number, svc.prefix, seq, prio, tx.now, tx.now - max(0.0, queued_before_s),
              tx.wall.isoformat(timespec="seconds"), member,
-             issued_via, stored_form, int(assisted), token := new_token()))
+             issued_via, stored_form, int(assisted), token := new_token(), None if issued_via == REMOTE else tx.now))
         tid = cur.lastrowid
-        estimate, ahead = self._forecast(self.hall_view(tx), tid)   # as if here now (a parked one: once checked in)
+        # as if here now; a remote ticket's is not kept for calibration: its wait is counted from its
+        # check-in, where its estimate is kept (`RemoteTickets.check_in`)
+        hall = self.hall_view(tx)
+        estimate, ahead = self.quiet_forecast(hall, tid) if issued_via == REMOTE else self._forecast(hall, tid)
         if issued_via == REMOTE:
             self.park(tx, tid, svc.prefix, remote_cap)
         tx.conn.execute("UPDATE tickets SET ahead = ?, estimate_s = ? WHERE id = ?", (ahead, estimate, tid))
@@ -245,7 +250,7 @@ class QueueEngine(CounterDesk, TicketRouting, RemoteTickets, Appointments):
 
     def _call(self, tx: Tx, counter: int, ticket_id: int) -> CallResult:
         t = tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        wait = max(0.0, tx.now - t["queued_t"])
+        wait = max(0.0, tx.now - waiting_since(t))
         clerk = self._clerk_at(tx, counter)
         tx.conn.execute("UPDATE tickets SET state = 'called', called_t = ?, called_wall = ?, counter = ?, clerk = ?, "
                         "reserved_counter = NULL, reserved_clerk = NULL WHERE id = ?",

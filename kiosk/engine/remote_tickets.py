@@ -111,7 +111,7 @@ class RemoteTickets:
                                           "(not checked in in time): please take a new ticket")
             if t["state"] != TicketState.PARKED:
                 raise errors.IllegalState(f"ticket {t['number']} is already checked in ({t['state']})")
-            tx.conn.execute("UPDATE tickets SET state = 'waiting' WHERE id = ?", (t["id"],))
+            tx.conn.execute("UPDATE tickets SET state = 'waiting', present_t = ? WHERE id = ?", (tx.now, t["id"]))
             estimate, ahead = self._forecast(self.hall_view(tx), t["id"])
             self.emit(tx, EventType.TICKET_CHECKED_IN, ticket=t["number"], ticket_id=t["id"], service=t["service"],
                       priority=t["priority"], ahead=ahead, estimate_s=estimate)

@@ -54,8 +54,8 @@ class Fact:
 
 
 # -- reading ------------------------------------------------------------------------------------
-_COLUMNS = ("id, day, service, state, origin_id, issued_t, queued_t, issued_wall, called_t, called_wall, "
-            "finished_t, finished_wall, counter, rating")
+_COLUMNS = ("id, day, service, state, origin_id, issued_t, queued_t, present_t, issued_wall, called_t, "
+            "called_wall, finished_t, finished_wall, counter, rating")
 
 
 def _rows(conn: sqlite3.Connection, where: str, args: Sequence[Any]) -> list[sqlite3.Row]:
@@ -69,6 +69,14 @@ def _local(text: str | None, tz: tzinfo | None) -> datetime | None:
         return None
     dt = datetime.fromisoformat(text)
     return dt.astimezone(tz) if tz is not None and dt.tzinfo is not None else dt
+
+
+def waiting_since(t: Any) -> float:
+    """When a ticket's wait began: its queueing time (or a no-show's requeue), but never before the
+    customer was in the hall (`present_t`): a remote ticket waits from its check-in, an appointment
+    from its arrival (its earlier queueing time is its head start in the line, not time waited)."""
+    present = t["present_t"]
+    return t["queued_t"] if present is None else max(t["queued_t"], present)
 
 
 def facts_from_rows(rows: Iterable[sqlite3.Row], targets: dict[str, float], tz: tzinfo | None = None) -> list[Fact]:
@@ -87,7 +95,7 @@ def facts_from_rows(rows: Iterable[sqlite3.Row], targets: dict[str, float], tz: 
         issued = _local(r["issued_wall"], tz)
         if r["origin_id"] is None:
             out.append(Fact(ARRIVAL, day, issued, service, None))
-            start = r["queued_t"]
+            start = waiting_since(r)
         else:
             prev_end = hop_end.get(root)
             start = prev_end if prev_end is not None else r["queued_t"]

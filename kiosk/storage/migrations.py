@@ -159,6 +159,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX appointments_booked ON appointments(day, slot) WHERE state = 'booked';
     """,
+    # 7: the hall time from which the customer is in the hall, where their wait is measured from
+    #    (statistics, the estimator's calibration): the issue for a ticket taken here, the check-in
+    #    for a remote ticket (NULL while parked), the arrival for an appointment (whose queueing
+    #    time is earlier: its head start)
+    """
+    ALTER TABLE tickets ADD COLUMN present_t REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -144,3 +144,12 @@ def test_kiosk_stats_counts_the_outcomes(engine, clock, settings):
     engine.tick()                                              # 87654321 (10:00) is missed now
     out = compute(engine.conn, date.fromisoformat(DAY), date.fromisoformat(DAY), engine.settings)
     assert out["appointments"] == {"booked": 1, "checked_in": 1, "late": 0, "missed": 1}
+
+
+def test_an_appointments_wait_is_counted_from_its_arrival(engine, clock):
+    """Its head start orders the line; the wait reported (the call, the statistics) is the time the
+    customer really spent in the hall."""
+    at(clock, "09:55")
+    engine.check_in("12345678")                                 # queued as of 09:50
+    at(clock, "10:00")
+    assert engine.call_next(3).wait_s == pytest.approx(300)

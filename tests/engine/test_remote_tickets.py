@@ -166,3 +166,29 @@ def test_the_follow_message_stays_under_the_brokers_packet_cap(engine):
     assert [t["ticket"] for t in kept] == [t["ticket"] for t in waiting[:len(kept)]]   # the oldest kept
     small = {**view, "tickets": waiting[:3]}
     assert FollowView.fit(small, json.dumps) == json.dumps(small)
+
+
+def test_a_remote_tickets_wait_is_counted_from_its_check_in(engine, clock):
+    """The statistics and the call's `wait_s` (HQ's "within target", the estimator's learning) count
+    the time the customer spent in the hall, not the time before they came."""
+    from datetime import date
+
+    from kiosk.engine.stats import compute
+    r = engine.issue_remote("A")
+    clock.advance(20 * 60)                                       # on the way
+    engine.check_in(r["check_in_code"])
+    clock.advance(5 * 60)
+    assert engine.call_next(1).wait_s == pytest.approx(300)
+    out = compute(engine.conn, date(2026, 11, 23), date(2026, 11, 23), engine.settings)
+    assert out["services"][0]["wait"]["max_s"] == pytest.approx(300, abs=1)
+
+
+def test_the_estimators_calibration_keeps_a_remote_tickets_estimate_from_its_check_in(engine, clock):
+    """Calibration compares a ticket's first estimate with when it was called: a parked ticket's
+    time on the way is no part of the hall's waits, so its estimate is kept at check-in, not at issue."""
+    first = engine.estimator._calibration.first
+    r = engine.issue_remote("A")
+    assert r["ticket_id"] not in first
+    clock.advance(600)
+    engine.check_in(r["check_in_code"])
+    assert first[r["ticket_id"]].at == engine.time.now()

@@ -21,7 +21,7 @@ JSON = {"Accept": "application/json"}
 @pytest.fixture
 def hq(broker, tmp_path):
     add_users(tmp_path / "hq.db")
-    s = Server(broker.url, tmp_path / "hq.db", "--public-url", "https://hq.example.com/")
+    s = Server(broker.url, tmp_path / "hq.db", "--public-url", "https://hq.example.com/")  # as PUBLIC + "/"
     try:
         yield s
     finally:

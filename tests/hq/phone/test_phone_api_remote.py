@@ -6,32 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from kiosk.sim.waiting import wait_until
-from tests.kit.hq_web import Server, add_users, new_branch
-from tests.kit.phone_branch import PhoneBranch
+from tests.hq.phone.test_phone_api import branch, hq  # noqa: F401 — fixtures: a real `kiosk hq serve`, a fake branch
 
 PUBLIC = "https://hq.example.com"
-
-
-@pytest.fixture
-def hq(broker, tmp_path):
-    add_users(tmp_path / "hq.db")
-    s = Server(broker.url, tmp_path / "hq.db", "--public-url", PUBLIC + "/")
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def branch(broker):
-    b = PhoneBranch(broker.port, new_branch("rm"))
-    try:
-        yield b.online()
-    finally:
-        b.close()
 
 
 def _seen(c, branch) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -31,7 +31,7 @@ from kiosk.config.settings import Names, Service
 from kiosk.engine.readmodel import phone_block
 from kiosk.sim.broker import Broker
 from kiosk.sim.waiting import wait_until
-from tests.hq.phone.test_phone_browser import CST, FakeBranch, Phone, _now
+from tests.hq.phone.test_phone_browser import CST, FakeBranch, Phone, _now, phone  # noqa: F401 — phone is a fixture
 from tests.kit.hq_web import Server, add_users, new_branch
 from tests.kit.mqtt import Collector
 
@@ -103,20 +103,6 @@ def booking_hq(tmp_path_factory) -> Iterator[tuple[Server, BookingBranch, Collec
             branch.close()
     finally:
         broker.stop()
-
-
-@pytest.fixture
-def phone(browser) -> Iterator[Callable[[str], Phone]]:
-    made: list[Phone] = []
-
-    def make(lang: str) -> Phone:
-        made.append(Phone(browser, lang))
-        return made[-1]
-    try:
-        yield make
-    finally:
-        for p in made:
-            p.ctx.close()
 
 
 def _tomorrow(plus: int = 1) -> str:

@@ -4,7 +4,6 @@ through the real FollowIndex with follow messages checked by the real ingest bou
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import os
@@ -24,14 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from py_vapid import Vapid
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 
 from kiosk.hq.ingest.follow import parse_follow
 from kiosk.hq.phone.follow_index import FollowIndex, key_of
 from kiosk.hq.phone.notify import Notifier, alert_routes
-from kiosk.sim.net import free_port
-from kiosk.sim.waiting import wait_until
+from tests.kit.asgi_serve import serve, vapid_file  # noqa: F401 — vapid_file is a fixture
 
 BRANCH = "sh-notify-01"
 PHONE = "+8613800138000"
@@ -136,28 +133,8 @@ class Hall:
         self.index.update(BRANCH, parse_follow(BRANCH, json.dumps(doc).encode()).doc)
 
 
-@contextlib.contextmanager
-def serve(app: Starlette) -> Iterator[httpx.Client]:
-    """`app` on a real uvicorn server on the loopback, and a client for it."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 10, what="uvicorn to start")
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}") as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
-@pytest.fixture
-def vapid_file(tmp_path: Path) -> Path:
-    v = Vapid()
-    v.generate_keys()
-    v.save_key(str(tmp_path / "vapid.pem"))
-    return tmp_path / "vapid.pem"
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import secrets
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
@@ -24,8 +22,7 @@ from starlette.applications import Starlette
 from kiosk.hq.ingest.follow import parse_follow
 from kiosk.hq.phone.follow_index import FollowIndex, key_of
 from kiosk.hq.phone.notify import Notifier, NotifyConfigError, alert_routes
-from kiosk.sim.net import free_port
-from kiosk.sim.waiting import wait_until
+from tests.kit.asgi_serve import serve, vapid_file  # noqa: F401 — vapid_file is a fixture
 
 BRANCH = "sh-notify-02"
 TOKEN = secrets.token_urlsafe(16)
@@ -45,27 +42,8 @@ def sub(endpoint: str = "https://fcm.googleapis.com/fcm/send/abc", **keys: str) 
             "keys": {"p256dh": p256dh(), "auth": b64u(secrets.token_bytes(16)), **keys}}
 
 
-@contextlib.contextmanager
-def serve(app: Starlette) -> Iterator[httpx.Client]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 10, what="uvicorn to start")
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}") as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
-@pytest.fixture
-def vapid_file(tmp_path: Path) -> Path:
-    v = Vapid()
-    v.generate_keys()
-    v.save_key(str(tmp_path / "vapid.pem"))
-    return tmp_path / "vapid.pem"
 
 
 def _index() -> FollowIndex:
